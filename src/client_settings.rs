@@ -1,0 +1,78 @@
+//! The knobs that cause or prevent the leak, and the client built from them.
+
+use std::time::Duration;
+
+use reqwest::header::{CONNECTION, HeaderMap, HeaderValue};
+
+/// What a `/forward` client is built with: the counterpart of the Go
+/// original's `http.Transport` fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientSettings {
+    /// Go's `DisableKeepAlives`.
+    pub disable_keep_alives: bool,
+    /// Go's `IdleConnTimeout`; `None` is Go's zero value: no limit.
+    pub idle_conn_timeout: Option<Duration>,
+    /// Go's `MaxIdleConnsPerHost`; `None` is no limit.
+    pub max_idle_conns_per_host: Option<usize>,
+}
+
+impl ClientSettings {
+    /// Whether a client built with these settings can keep a connection
+    /// open after its request: the precondition of the leak.
+    pub fn pools_connections(&self) -> bool {
+        !self.disable_keep_alives && self.max_idle_conns_per_host != Some(0)
+    }
+
+    /// Builds a new client. Building one costs a few microseconds: no TLS
+    /// set-up, no proxy lookup; it opens no connection until first used.
+    pub fn build(&self) -> reqwest::Result<reqwest::Client> {
+        let mut builder = reqwest::Client::builder()
+            // Go: `IdleConnTimeout` zero keeps an idle connection forever.
+            // reqwest defaults to 90 s, which would hide the leak, so the
+            // setting is passed on as it is, `None` included. hyper-util
+            // checks for expired connections on a timer whose period is the
+            // timeout, so one closes between one and two timeouts idle.
+            .pool_idle_timeout(self.idle_conn_timeout)
+            // Go's zero `http.Transport` has no proxy; reqwest would read
+            // the proxy env vars on every build.
+            .no_proxy();
+        if let Some(max_idle) = self.max_idle_conns_per_host {
+            builder = builder.pool_max_idle_per_host(max_idle);
+        }
+        if self.disable_keep_alives {
+            // Go: `DisableKeepAlives` sends `Connection: close` and never
+            // pools. hyper closes a connection after a request that says
+            // `Connection: close`; a pool of size zero keeps nothing either.
+            let mut headers = HeaderMap::new();
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+            builder = builder.default_headers(headers).pool_max_idle_per_host(0);
+        }
+        builder.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_pool_that_keeps_connections_can_leak() {
+        let defaults = ClientSettings::default();
+        assert!(defaults.pools_connections());
+        let no_keep_alives = ClientSettings {
+            disable_keep_alives: true,
+            ..defaults
+        };
+        assert!(!no_keep_alives.pools_connections());
+        let no_idle = ClientSettings {
+            max_idle_conns_per_host: Some(0),
+            ..defaults
+        };
+        assert!(!no_idle.pools_connections());
+        let one_idle = ClientSettings {
+            max_idle_conns_per_host: Some(1),
+            ..defaults
+        };
+        assert!(one_idle.pools_connections());
+    }
+}

@@ -1,0 +1,238 @@
+//! Every setting, read once at start from an env var or a `--flag`.
+//!
+//! Each value is checked by its parser before the server listens, so bad
+//! input ends the program with one line that names the variable, the value
+//! and what is accepted.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Parser, ValueEnum};
+use reqwest::Url;
+use tracing_subscriber::EnvFilter;
+
+use crate::bind_address::BindAddress;
+use crate::client_settings::ClientSettings;
+use crate::go_syntax::{parse_bool, parse_duration};
+
+/// Shows how an HTTP client built per request leaks connections and tasks.
+///
+/// Run it twice: server 1 with the defaults, server 2 with
+/// BIND_ADDRESS=:9090, then call server 2's /forward. Both answer with
+/// tokio's live task count in the field "goRoutines".
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Config {
+    /// Where to listen: :PORT (every interface), HOST:PORT or [IPV6]:PORT;
+    /// port 0 picks a free port.
+    #[arg(
+        long,
+        env = "BIND_ADDRESS",
+        value_name = "BIND_ADDRESS",
+        default_value = ":8080"
+    )]
+    pub bind_address: BindAddress,
+
+    /// Where /forward POSTs `{}`: server 1's /hello.
+    #[arg(
+        long,
+        env = "UPSTREAM_URL",
+        value_name = "UPSTREAM_URL",
+        default_value = "http://localhost:8080/hello",
+        value_parser = parse_upstream_url
+    )]
+    pub upstream_url: Url,
+
+    /// Fix 1, Go's Transport.DisableKeepAlives: every upstream request says
+    /// `Connection: close` and the client pools no idle connection.
+    #[arg(
+        long,
+        env = "DISABLE_KEEP_ALIVES",
+        value_name = "DISABLE_KEEP_ALIVES",
+        default_value = "false",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = ArgAction::Set,
+        value_parser = parse_bool
+    )]
+    pub disable_keep_alives: bool,
+
+    /// Fix 2, Go's Transport.IdleConnTimeout, in Go syntax (1s, 500ms,
+    /// 1m30s): how long an idle pooled connection may live. 0 means no
+    /// limit, as Go's zero value does (reqwest's own default is 90s).
+    #[arg(
+        long,
+        env = "IDLE_CONN_TIMEOUT",
+        value_name = "IDLE_CONN_TIMEOUT",
+        default_value = "0",
+        value_parser = parse_duration
+    )]
+    pub idle_conn_timeout: Duration,
+
+    /// The pool's cap on idle connections per host; no limit when unset.
+    #[arg(
+        long,
+        env = "MAX_IDLE_CONNS_PER_HOST",
+        value_name = "MAX_IDLE_CONNS_PER_HOST",
+        value_parser = parse_count
+    )]
+    pub max_idle_conns_per_host: Option<usize>,
+
+    /// Fix 3, on server 1: /hello answers with `Connection: close`, so every
+    /// client closes the connection after reading the answer.
+    #[arg(
+        long,
+        env = "CONNECTION_CLOSE",
+        value_name = "CONNECTION_CLOSE",
+        default_value = "false",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = ArgAction::Set,
+        value_parser = parse_bool
+    )]
+    pub connection_close: bool,
+
+    /// How long each /forward client lives.
+    #[arg(
+        long,
+        env = "CLIENT_LIFETIME",
+        value_name = "CLIENT_LIFETIME",
+        value_enum,
+        default_value_t = ClientLifetime::Connection
+    )]
+    pub client_lifetime: ClientLifetime,
+
+    /// What to log, as a tracing filter (e.g. info, debug,
+    /// hyper_util::client::legacy::pool=trace).
+    #[arg(
+        long = "log",
+        env = "RUST_LOG",
+        value_name = "RUST_LOG",
+        default_value = "info",
+        value_parser = parse_log_filter
+    )]
+    pub log_filter: String,
+}
+
+/// How long a per-request `reqwest::Client` lives once `/forward` is done
+/// with it. Go has no such choice: its garbage collector decides, and that
+/// decision is what leaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientLifetime {
+    /// Go's lifetime: the client lives as long as its pooled connection
+    /// would keep a Go transport reachable (forever, by default).
+    Connection,
+    /// Rust's ownership: the client is dropped when the handler returns,
+    /// which closes its idle connection at once.
+    Request,
+    /// The right way: one client, built at start and shared.
+    Process,
+}
+
+impl Config {
+    /// The settings each upstream client is built with.
+    pub fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            disable_keep_alives: self.disable_keep_alives,
+            idle_conn_timeout: (!self.idle_conn_timeout.is_zero())
+                .then_some(self.idle_conn_timeout),
+            max_idle_conns_per_host: self.max_idle_conns_per_host,
+        }
+    }
+}
+
+/// clap's error on one line, for a bad env var or flag: it names the
+/// variable, the value and what is accepted.
+pub fn one_line(err: &clap::Error) -> String {
+    err.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_upstream_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|err| {
+        format!(
+            "invalid URL {text:?}: {err}; expected an http URL such as http://localhost:8080/hello"
+        )
+    })?;
+    match url.scheme() {
+        "http" if url.has_host() => Ok(url),
+        "http" => Err(format!("invalid URL {text:?}: it has no host")),
+        "https" => Err(format!(
+            "invalid URL {text:?}: https is not built in; use an http URL"
+        )),
+        other => Err(format!(
+            "invalid URL {text:?}: scheme {other:?} is not supported; expected http"
+        )),
+    }
+}
+
+fn parse_count(text: &str) -> Result<usize, String> {
+    text.parse()
+        .map_err(|_| format!("invalid count {text:?}: expected a whole number, 0 or more"))
+}
+
+fn parse_log_filter(text: &str) -> Result<String, String> {
+    EnvFilter::try_new(text)
+        .map(|_| text.to_owned())
+        .map_err(|err| {
+            format!("invalid filter {text:?}: {err}; expected e.g. info or debug,hyper=info")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(
+            std::iter::once("reqwest-connection-leak").chain(args.iter().copied()),
+        )
+    }
+
+    #[test]
+    fn flags_carry_the_same_settings_as_the_env_vars() {
+        let config = parse(&[
+            "--bind-address=127.0.0.1:0",
+            "--disable-keep-alives",
+            "--idle-conn-timeout=1.5s",
+            "--max-idle-conns-per-host=3",
+            "--connection-close=T",
+            "--client-lifetime=process",
+        ])
+        .expect("valid flags");
+        assert_eq!(config.bind_address.to_string(), "127.0.0.1:0");
+        assert!(config.disable_keep_alives);
+        assert!(config.connection_close);
+        assert_eq!(config.client_lifetime, ClientLifetime::Process);
+        let settings = config.client_settings();
+        assert_eq!(
+            settings.idle_conn_timeout,
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(settings.max_idle_conns_per_host, Some(3));
+    }
+
+    #[test]
+    fn a_zero_idle_timeout_means_no_limit() {
+        let config = parse(&["--idle-conn-timeout=0s"]).expect("valid flags");
+        assert_eq!(config.client_settings().idle_conn_timeout, None);
+    }
+
+    #[test]
+    fn upstream_urls_must_be_http_with_a_host() {
+        assert!(parse_upstream_url("http://127.0.0.1:1/hello").is_ok());
+        for (text, expected) in [
+            ("localhost:8080", "not supported"),
+            ("ftp://host/x", "not supported"),
+            ("https://host/x", "https is not built in"),
+            ("http://", "invalid URL"),
+            ("nonsense", "expected an http URL"),
+        ] {
+            let err = parse_upstream_url(text).expect_err(text);
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+}

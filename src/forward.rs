@@ -1,0 +1,98 @@
+//! Server 2's role: `/forward`, which calls server 1 with a client built
+//! for the purpose, as the Go original does on every request.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::Response;
+use reqwest::{Client, Url};
+use serde::Serialize;
+
+use crate::client_settings::ClientSettings;
+use crate::config::ClientLifetime;
+use crate::error::ForwardError;
+use crate::hello::Hello;
+use crate::json_answer::json_answer;
+use crate::retainer::{Retainer, Retention};
+use crate::tasks::alive_tasks;
+use crate::upstream::post_hello;
+
+/// `/forward`'s body: this server's count, then server 1's whole answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Forwarded {
+    #[serde(rename = "goRoutines")]
+    pub go_routines: usize,
+    #[serde(rename = "server1Response")]
+    pub server1_response: Hello,
+}
+
+/// Calls server 1 for each `/forward` request.
+#[derive(Debug)]
+pub struct Forwarder {
+    upstream: Url,
+    settings: ClientSettings,
+    clients: Clients,
+}
+
+/// Where each request's client comes from, and where it goes afterwards.
+#[derive(Debug)]
+enum Clients {
+    /// Built per request, then held as long as Go would hold it.
+    PerRequestRetained(Retainer),
+    /// Built per request, dropped when the request is done.
+    PerRequestDropped,
+    /// Built once and shared by every request.
+    Shared(Client),
+}
+
+impl Forwarder {
+    /// Builds the shared client at once when the lifetime asks for one.
+    pub fn new(
+        upstream: Url,
+        settings: ClientSettings,
+        lifetime: ClientLifetime,
+    ) -> reqwest::Result<Self> {
+        let clients = match lifetime {
+            ClientLifetime::Connection => Clients::PerRequestRetained(Retainer::new()),
+            ClientLifetime::Request => Clients::PerRequestDropped,
+            ClientLifetime::Process => Clients::Shared(settings.build()?),
+        };
+        Ok(Forwarder {
+            upstream,
+            settings,
+            clients,
+        })
+    }
+
+    /// POSTs to server 1 and nests its answer in this server's.
+    pub async fn forward(&self) -> Result<Forwarded, ForwardError> {
+        let client = match &self.clients {
+            Clients::Shared(client) => client.clone(),
+            Clients::PerRequestRetained(_) | Clients::PerRequestDropped => {
+                self.settings.build().map_err(ForwardError::BuildClient)?
+            }
+        };
+        let (exchange, answer) = post_hello(&client, &self.upstream).await;
+        match &self.clients {
+            // The Go original's lifetime: see the retainer for why Rust
+            // needs this to leak at all.
+            Clients::PerRequestRetained(retainer) => {
+                retainer.keep(client, Retention::after(&self.settings, exchange));
+            }
+            // Rust's own lifetime: dropping the last handle to a client
+            // drops its pool, which closes the idle connection now.
+            Clients::PerRequestDropped => drop(client),
+            Clients::Shared(_) => {}
+        }
+        Ok(Forwarded {
+            go_routines: alive_tasks(),
+            server1_response: answer.map_err(ForwardError::Upstream)?,
+        })
+    }
+}
+
+/// Answers any method with both servers' task counts.
+pub async fn forward(State(forwarder): State<Arc<Forwarder>>) -> Result<Response, ForwardError> {
+    let forwarded = forwarder.forward().await?;
+    Ok(json_answer("/forward", &forwarded))
+}

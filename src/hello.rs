@@ -1,0 +1,44 @@
+//! Server 1's role: `/hello`.
+
+use axum::extract::State;
+use axum::http::HeaderValue;
+use axum::http::header::CONNECTION;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::json_answer::json_answer;
+use crate::tasks::alive_tasks;
+
+/// `/hello`'s body, `{"msg":"Hello World","goRoutines":N}`, in that order.
+/// The field keeps its Go name so that a Go and a Rust server can stand in
+/// for each other on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub msg: String,
+    #[serde(rename = "goRoutines")]
+    pub go_routines: usize,
+}
+
+/// How `/hello` answers.
+#[derive(Debug, Clone, Copy)]
+pub struct HelloOptions {
+    /// Fix 3: say `Connection: close`. hyper then closes the connection
+    /// after this answer, and the client, reading the header, does not pool
+    /// it: in Go and in Rust alike the leaked connection never forms.
+    pub connection_close: bool,
+}
+
+/// Answers any method with the live task count.
+pub async fn hello(State(options): State<HelloOptions>) -> Response {
+    let body = Hello {
+        msg: "Hello World".to_owned(),
+        go_routines: alive_tasks(),
+    };
+    let mut response = json_answer("/hello", &body);
+    if options.connection_close {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}

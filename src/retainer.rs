@@ -1,0 +1,220 @@
+//! Keeps each per-request client alive for as long as Go would.
+//!
+//! In Go, the per-request `http.Transport` stays reachable while its pooled
+//! connection's read and write goroutines run, so the garbage collector
+//! never frees it, and the connection stays open forever. In Rust, dropping
+//! a `reqwest::Client` drops its pool, which closes the idle connection at
+//! once: a straight port leaks nothing. The retainer reproduces Go's
+//! lifetime on purpose. It decides only when a client is dropped; what the
+//! client's pool does with its sockets and tasks meanwhile is reqwest and
+//! hyper's own behaviour.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use reqwest::Client;
+use tokio::time::Instant;
+
+use crate::client_settings::ClientSettings;
+use crate::upstream::Exchange;
+
+/// How long Go would keep a transport after one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// No connection is left open: Go would collect the transport now.
+    Release,
+    /// The pool closes its idle connection within this time; Go would
+    /// collect the transport then.
+    For(Duration),
+    /// The idle connection never closes, so neither would Go's transport
+    /// be freed: this is the leak.
+    Forever,
+}
+
+impl Retention {
+    /// Go's rule, given the client's settings and how its one request went.
+    pub fn after(settings: &ClientSettings, exchange: Exchange) -> Retention {
+        let kept_open = settings.pools_connections()
+            && exchange
+                == (Exchange::Completed {
+                    connection_close: false,
+                });
+        match settings.idle_conn_timeout {
+            _ if !kept_open => Retention::Release,
+            // hyper-util checks for expired idle connections on a timer
+            // whose period is the timeout, so one that went idle just after
+            // a check closes at the second check: within twice the timeout.
+            Some(timeout) => Retention::For(timeout * 2),
+            None => Retention::Forever,
+        }
+    }
+}
+
+/// Holds per-request clients until their [`Retention`] runs out.
+///
+/// It runs one background task at most, the sweeper, and only while some
+/// client has a deadline.
+#[derive(Debug, Clone, Default)]
+pub struct Retainer {
+    held: Arc<Mutex<Held>>,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    forever: Vec<Client>,
+    /// In deadline order: every deadline is "now plus the same timeout".
+    until: VecDeque<(Instant, Client)>,
+    sweeper_running: bool,
+}
+
+impl Retainer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes `client` after its request and keeps it as `retention` says.
+    pub fn keep(&self, client: Client, retention: Retention) {
+        match retention {
+            Retention::Release => drop(client),
+            Retention::Forever => self.lock().forever.push(client),
+            Retention::For(duration) => {
+                let mut held = self.lock();
+                held.until.push_back((Instant::now() + duration, client));
+                if !held.sweeper_running {
+                    held.sweeper_running = true;
+                    tokio::spawn(self.clone().sweep());
+                }
+            }
+        }
+    }
+
+    /// How many clients are held now.
+    pub fn len(&self) -> usize {
+        let held = self.lock();
+        held.forever.len() + held.until.len()
+    }
+
+    /// Whether no client is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops each timed client at its deadline; ends when none is left.
+    async fn sweep(self) {
+        loop {
+            let (expired, next_deadline) = {
+                let mut held = self.lock();
+                let now = Instant::now();
+                let due = held
+                    .until
+                    .iter()
+                    .take_while(|(deadline, _)| *deadline <= now)
+                    .count();
+                let expired: Vec<_> = held.until.drain(..due).collect();
+                let next_deadline = held.until.front().map(|(deadline, _)| *deadline);
+                held.sweeper_running = next_deadline.is_some();
+                (expired, next_deadline)
+            };
+            // Dropped outside the lock: a client's drop closes its pool.
+            drop(expired);
+            match next_deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => return,
+            }
+        }
+    }
+
+    /// A std mutex, not tokio's: it is never held across an `.await`, and
+    /// a poisoned lock only means a panic elsewhere; the list is still valid.
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: Exchange = Exchange::Completed {
+        connection_close: false,
+    };
+    const CLOSED: Exchange = Exchange::Completed {
+        connection_close: true,
+    };
+
+    fn settings() -> ClientSettings {
+        ClientSettings::default()
+    }
+
+    #[test]
+    fn go_defaults_keep_the_client_forever() {
+        assert_eq!(Retention::after(&settings(), OK), Retention::Forever);
+    }
+
+    #[test]
+    fn nothing_left_open_means_release_now() {
+        let no_keep_alives = ClientSettings {
+            disable_keep_alives: true,
+            ..settings()
+        };
+        let no_idle = ClientSettings {
+            max_idle_conns_per_host: Some(0),
+            ..settings()
+        };
+        assert_eq!(Retention::after(&no_keep_alives, OK), Retention::Release);
+        assert_eq!(Retention::after(&no_idle, OK), Retention::Release);
+        assert_eq!(Retention::after(&settings(), CLOSED), Retention::Release);
+        assert_eq!(
+            Retention::after(&settings(), Exchange::Failed),
+            Retention::Release
+        );
+    }
+
+    #[test]
+    fn an_idle_timeout_keeps_the_client_for_two_timeouts() {
+        let timed = ClientSettings {
+            idle_conn_timeout: Some(Duration::from_millis(700)),
+            ..settings()
+        };
+        assert_eq!(
+            Retention::after(&timed, OK),
+            Retention::For(Duration::from_millis(1400))
+        );
+        assert_eq!(Retention::after(&timed, CLOSED), Retention::Release);
+    }
+
+    fn client() -> Client {
+        settings().build().expect("client")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn timed_clients_are_dropped_at_their_deadline_and_the_sweeper_ends() {
+        let retainer = Retainer::new();
+        let baseline = crate::tasks::alive_tasks();
+        retainer.keep(client(), Retention::For(Duration::from_secs(2)));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        retainer.keep(client(), Retention::For(Duration::from_secs(2)));
+        assert_eq!(retainer.len(), 2);
+        assert_eq!(crate::tasks::alive_tasks(), baseline + 1, "one sweeper");
+
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(retainer.len(), 1, "the first deadline has passed");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(retainer.is_empty());
+        tokio::task::yield_now().await;
+        assert_eq!(crate::tasks::alive_tasks(), baseline, "sweeper ended");
+    }
+
+    #[tokio::test]
+    async fn released_clients_are_not_held_and_kept_ones_are() {
+        let retainer = Retainer::new();
+        retainer.keep(client(), Retention::Release);
+        assert!(retainer.is_empty());
+        retainer.keep(client(), Retention::Forever);
+        retainer.keep(client(), Retention::Forever);
+        assert_eq!(retainer.len(), 2);
+    }
+}
