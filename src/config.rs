@@ -4,6 +4,7 @@
 //! input ends the program with one line that names the variable, the value
 //! and what is accepted.
 
+use std::fmt;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
@@ -126,6 +127,16 @@ pub enum ClientLifetime {
     Request,
     /// The right way: one client, built at start and shared.
     Process,
+}
+
+impl fmt::Display for ClientLifetime {
+    /// The name the variable takes, e.g. `connection`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_possible_value() {
+            Some(value) => f.write_str(value.get_name()),
+            None => write!(f, "{self:?}"),
+        }
+    }
 }
 
 impl Config {

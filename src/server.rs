@@ -86,8 +86,10 @@ pub async fn run(
     tracing::info!(
         %address,
         upstream = %config.upstream_url,
-        settings = ?config.client_settings(),
-        lifetime = ?config.client_lifetime,
+        client_lifetime = %config.client_lifetime,
+        disable_keep_alives = config.disable_keep_alives,
+        idle_conn_timeout = ?config.idle_conn_timeout,
+        max_idle_conns_per_host = ?config.max_idle_conns_per_host,
         connection_close = config.connection_close,
         "listening"
     );

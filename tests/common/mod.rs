@@ -1,0 +1,302 @@
+//! The end-to-end harness: real server processes on loopback, plain HTTP.
+//!
+//! Each server is this package's binary, started with a clean environment
+//! and the variables a test gives, on `127.0.0.1:0`. Its real address is
+//! read from its start-up line, so no port is guessed. Its log is forwarded
+//! with a prefix, which `cargo test` shows when a test fails, and the
+//! process is killed and reaped on drop.
+
+#![allow(dead_code)] // Each test file uses its own part of the harness.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_reqwest-connection-leak");
+
+/// How long a server may take to print its start-up line, or a request to
+/// be answered. Generous: the machine is shared and debug builds are slow.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// One running server.
+pub struct Server {
+    child: Child,
+    /// Where to reach it: loopback, even when it listens on every interface.
+    pub address: SocketAddr,
+    /// The address its start-up line gave.
+    pub listening_on: SocketAddr,
+}
+
+impl Server {
+    /// Starts a server listening on a free loopback port.
+    pub fn start(name: &str, env: &[(&str, &str)]) -> Server {
+        let mut all_env = vec![("BIND_ADDRESS", "127.0.0.1:0")];
+        all_env.extend_from_slice(env);
+        Server::start_with(name, &all_env)
+    }
+
+    /// Starts a server with exactly these variables set (and RUST_LOG=info).
+    pub fn start_with(name: &str, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(BINARY);
+        command
+            .env_clear()
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start the server binary");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (address_tx, address_rx) = mpsc::channel();
+        let prefix = format!("[{name}]");
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{prefix} {line}");
+                if let Some(address) = listening_address(&line) {
+                    let _ = address_tx.send(address);
+                }
+            }
+        });
+        let listening_on = match address_rx.recv_timeout(PATIENCE) {
+            Ok(address) => address,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!("{name} printed no start-up line (exit: {status:?})");
+            }
+        };
+        let mut address = listening_on;
+        if address.ip().is_unspecified() {
+            address.set_ip(Ipv4Addr::LOCALHOST.into());
+        }
+        Server {
+            child,
+            address,
+            listening_on,
+        }
+    }
+
+    /// `GET /hello`'s task count.
+    pub fn hello_tasks(&self) -> u64 {
+        let answer = get(self.address, "/hello");
+        assert_eq!(answer.status, 200, "{answer:?}");
+        count(&answer.json(), "goRoutines")
+    }
+
+    /// Sends a signal to the server.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the server to exit by itself, up to `limit`.
+    pub fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("poll child") {
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once(" listening address=")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// Server 1, and server 2 pointed at it: the two terminals of the README.
+pub struct Pair {
+    pub server1: Server,
+    pub server2: Server,
+}
+
+/// Both task counts, as one `/forward` answer reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub server2: u64,
+    pub server1: u64,
+}
+
+impl Pair {
+    pub fn start(server1_env: &[(&str, &str)], server2_env: &[(&str, &str)]) -> Pair {
+        let server1 = Server::start("server1", server1_env);
+        let upstream = format!("http://{}/hello", server1.address);
+        let mut env = vec![("UPSTREAM_URL", upstream.as_str())];
+        env.extend_from_slice(server2_env);
+        let server2 = Server::start("server2", &env);
+        Pair { server1, server2 }
+    }
+
+    /// One `/forward` request, as one turn of the curl loop.
+    pub fn forward(&self) -> Counts {
+        let answer = get(self.server2.address, "/forward");
+        assert_eq!(answer.status, 200, "{answer:?}");
+        let body = answer.json();
+        Counts {
+            server2: count(&body, "goRoutines"),
+            server1: count(&body["server1Response"], "goRoutines"),
+        }
+    }
+
+    /// `requests` sequential `/forward` requests; the counts of each.
+    pub fn forward_many(&self, requests: usize) -> Vec<Counts> {
+        (0..requests).map(|_| self.forward()).collect()
+    }
+
+    /// Both roles' own count now, from `/hello` on each. Each includes the
+    /// connection that asks.
+    pub fn idle_counts(&self) -> Counts {
+        Counts {
+            server2: self.server2.hello_tasks(),
+            server1: self.server1.hello_tasks(),
+        }
+    }
+}
+
+fn count(body: &Value, field: &str) -> u64 {
+    body[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no whole number {field:?} in {body}"))
+}
+
+/// An HTTP answer, read whole from a connection the server closed.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    /// The header lines, lower-cased names, as `name: value`.
+    pub headers: Vec<String>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|err| panic!("body is not JSON ({err}): {:?}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let prefix = format!("{name}: ");
+        self.headers
+            .iter()
+            .find_map(|line| line.strip_prefix(&prefix))
+    }
+}
+
+/// `GET path` on a new connection, closed after the answer, like curl.
+pub fn get(address: SocketAddr, path: &str) -> Answer {
+    request(address, "GET", path)
+}
+
+/// `method path` on a new connection, closed after the answer, like curl:
+/// the request asks for nothing about the connection, and the answer is
+/// read by its `Content-Length`.
+pub fn request(address: SocketAddr, method: &str, path: &str) -> Answer {
+    let mut stream = connect(address);
+    let head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n");
+    stream.write_all(head.as_bytes()).expect("write request");
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        if let Some(answer) = parse_answer(&String::from_utf8_lossy(&raw)) {
+            let expected: Option<usize> = answer
+                .header("content-length")
+                .and_then(|length| length.parse().ok());
+            if expected.is_some_and(|length| answer.body.len() >= length) {
+                return answer;
+            }
+        }
+        match stream.read(&mut buffer).expect("read answer") {
+            0 => break,
+            read => raw.extend_from_slice(&buffer[..read]),
+        }
+    }
+    let raw = String::from_utf8_lossy(&raw);
+    parse_answer(&raw).unwrap_or_else(|| panic!("not an HTTP answer: {raw:?}"))
+}
+
+/// Writes `bytes` and reads until the server closes the connection.
+pub fn exchange_raw(address: SocketAddr, bytes: &[u8]) -> String {
+    let mut stream = connect(address);
+    stream.write_all(bytes).expect("write request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read answer");
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+fn connect(address: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    stream
+}
+
+fn parse_answer(raw: &str) -> Option<Answer> {
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').unwrap_or((line, ""));
+            format!("{}: {}", name.to_ascii_lowercase(), value.trim())
+        })
+        .collect();
+    Some(Answer {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
+}
+
+/// Polls `condition` every 50 ms until it holds or `limit` passes.
+pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A stand-in for server 1 that gives every one of `connections`
+/// connections the same raw answer, then closes it. Its thread ends after
+/// the last one.
+pub fn fake_upstream(answer: Vec<u8>, connections: usize) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake upstream");
+    let address = listener.local_addr().expect("address");
+    thread::spawn(move || {
+        for mut stream in listener.incoming().take(connections).flatten() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            // The client may stop reading early (an oversized body).
+            let _ = stream.write_all(&answer);
+        }
+    });
+    address
+}
+
+/// An address nothing listens on: bound, then released.
+pub fn closed_address() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address")
+}

@@ -1,0 +1,87 @@
+//! Bad settings stop the program before it listens, with one line that
+//! names the variable.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+
+use common::{BINARY, Server};
+
+fn run_with(env: &[(&str, &str)]) -> Output {
+    Command::new(BINARY)
+        .env_clear()
+        .env("BIND_ADDRESS", "127.0.0.1:0")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the binary")
+}
+
+#[test]
+fn every_bad_variable_exits_2_naming_it() {
+    let cases = [
+        ("BIND_ADDRESS", "8080"),
+        ("BIND_ADDRESS", ":99999"),
+        ("UPSTREAM_URL", "ftp://localhost/hello"),
+        ("UPSTREAM_URL", "not a url"),
+        ("DISABLE_KEEP_ALIVES", "yes"),
+        ("IDLE_CONN_TIMEOUT", "5"),
+        ("IDLE_CONN_TIMEOUT", "-1s"),
+        ("MAX_IDLE_CONNS_PER_HOST", "-1"),
+        ("CONNECTION_CLOSE", "2"),
+        ("CLIENT_LIFETIME", "forever"),
+        ("RUST_LOG", "info,["),
+    ];
+    for (variable, value) in cases {
+        let output = run_with(&[(variable, value)]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{variable}={value}: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(variable), "{variable}={value}: {stderr}");
+        assert!(stderr.contains(value), "{variable}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn flags_are_checked_the_same_way() {
+    let output = Command::new(BINARY)
+        .arg("--idle-conn-timeout=soon")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("IDLE_CONN_TIMEOUT"));
+}
+
+#[test]
+fn help_lists_every_variable_and_exits_0() {
+    let output = Command::new(BINARY).arg("--help").output().expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for variable in [
+        "BIND_ADDRESS",
+        "UPSTREAM_URL",
+        "DISABLE_KEEP_ALIVES",
+        "IDLE_CONN_TIMEOUT",
+        "MAX_IDLE_CONNS_PER_HOST",
+        "CONNECTION_CLOSE",
+        "CLIENT_LIFETIME",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(&format!("[env: {variable}")), "{variable}");
+    }
+}
+
+#[test]
+fn a_port_in_use_exits_1_naming_the_address() {
+    let first = Server::start("first", &[]);
+    let taken = first.address.to_string();
+    let output = run_with(&[("BIND_ADDRESS", &taken)]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&taken), "{stderr}");
+    assert!(stderr.contains("in use"), "{stderr}");
+}

@@ -1,0 +1,78 @@
+//! What both roles send on the wire: the Go original's exact shapes.
+
+mod common;
+
+use common::{Pair, Server, get, request};
+
+/// `{"msg":"Hello World","goRoutines":N}`, byte for byte apart from N.
+fn assert_hello_body(body: &str) -> u64 {
+    let count = body
+        .strip_prefix(r#"{"msg":"Hello World","goRoutines":"#)
+        .and_then(|rest| rest.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("not the /hello shape: {body}"));
+    count
+        .parse()
+        .unwrap_or_else(|_| panic!("not a count: {body}"))
+}
+
+#[test]
+fn hello_answers_every_method_with_the_go_shape() {
+    let server = Server::start("server1", &[]);
+    for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+        let answer = request(server.address, method, "/hello");
+        assert_eq!(answer.status, 200, "{method}: {answer:?}");
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        assert_eq!(answer.header("connection"), None, "{method}");
+        assert_hello_body(&answer.body);
+    }
+}
+
+#[test]
+fn forward_nests_server_1s_answer_in_the_go_shape() {
+    let pair = Pair::start(&[], &[]);
+    for method in ["GET", "POST"] {
+        let answer = request(pair.server2.address, method, "/forward");
+        assert_eq!(answer.status, 200, "{method}: {answer:?}");
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        let (count, nested) = answer
+            .body
+            .strip_prefix(r#"{"goRoutines":"#)
+            .and_then(|rest| rest.strip_suffix('}'))
+            .and_then(|rest| rest.split_once(r#","server1Response":"#))
+            .unwrap_or_else(|| panic!("not the /forward shape: {}", answer.body));
+        assert!(count.parse::<u64>().is_ok(), "{}", answer.body);
+        assert_hello_body(nested);
+    }
+}
+
+#[test]
+fn connection_close_is_said_by_hello_when_asked() {
+    let server = Server::start("server1", &[("CONNECTION_CLOSE", "1")]);
+    let answer = get(server.address, "/hello");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("connection"), Some("close"));
+}
+
+#[test]
+fn unknown_paths_are_not_found() {
+    let server = Server::start("server1", &[]);
+    assert_eq!(get(server.address, "/nope").status, 404);
+}
+
+#[test]
+fn a_go_style_port_listens_on_every_interface() {
+    let server = Server::start_with("server1", &[("BIND_ADDRESS", ":0")]);
+    assert!(
+        server.listening_on.ip().is_unspecified(),
+        "{}",
+        server.listening_on
+    );
+    // Reached over IPv4 loopback (the harness's address) ...
+    assert_hello_body(&get(server.address, "/hello").body);
+    // ... and over IPv6 loopback where the machine has it.
+    let mut v6 = server.address;
+    v6.set_ip(std::net::Ipv6Addr::LOCALHOST.into());
+    if std::net::TcpStream::connect(v6).is_ok() {
+        assert_hello_body(&get(v6, "/hello").body);
+    }
+}
