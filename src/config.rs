@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Args, ValueEnum};
 use reqwest::Url;
 use tracing_subscriber::EnvFilter;
 
@@ -15,13 +15,8 @@ use crate::bind_address::BindAddress;
 use crate::client_settings::ClientSettings;
 use crate::go_syntax::{parse_bool, parse_duration};
 
-/// Shows how an HTTP client built per request leaks connections and tasks.
-///
-/// Run it twice: server 1 with the defaults, server 2 with
-/// BIND_ADDRESS=:9090, then call server 2's /forward. Both answer with
-/// tokio's live task count in the field "goRoutines".
-#[derive(Debug, Parser)]
-#[command(version, about)]
+/// The server's settings: both roles read the same ones.
+#[derive(Debug, Args)]
 pub struct Config {
     /// Where to listen: :PORT (every interface), HOST:PORT or [IPV6]:PORT;
     /// port 0 picks a free port.
@@ -196,11 +191,12 @@ fn parse_log_filter(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
 
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {
-        Config::try_parse_from(
-            std::iter::once("reqwest-connection-leak").chain(args.iter().copied()),
-        )
+        let args = std::iter::once("reqwest-connection-leak").chain(args.iter().copied());
+        Cli::try_parse_from(args).map(|cli| cli.serve)
     }
 
     #[test]

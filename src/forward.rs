@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::Response;
 use reqwest::{Client, Url};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::client_settings::ClientSettings;
 use crate::config::ClientLifetime;
@@ -18,7 +18,7 @@ use crate::tasks::alive_tasks;
 use crate::upstream::post_hello;
 
 /// `/forward`'s body: this server's count, then server 1's whole answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Forwarded {
     #[serde(rename = "goRoutines")]
     pub go_routines: usize,

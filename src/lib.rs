@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //!
+//! - [`cli`]: the command line: serve, or run the demo.
 //! - [`config`]: every setting, from env vars or flags, checked at start.
 //! - [`go_syntax`]: Go's spelling of durations and booleans.
 //! - [`bind_address`]: Go's `:PORT` listen addresses.
@@ -20,10 +21,13 @@
 //! - [`tasks`]: the live task count.
 //! - [`json_answer`]: logged JSON answers.
 //! - [`shutdown`]: Ctrl-C and SIGTERM.
+//! - [`demo`]: every scenario in one command, with a table and a chart.
 
 pub mod bind_address;
+pub mod cli;
 pub mod client_settings;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod forward;
 pub mod go_syntax;

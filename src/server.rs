@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -70,6 +71,13 @@ pub fn listen(config: &Config) -> Result<TcpListener, StartError> {
         })
 }
 
+/// Reads the address out of the start-up line (`listening address=...`),
+/// as the demo and the tests do with a server they started on port 0.
+pub fn listening_address(log_line: &str) -> Option<SocketAddr> {
+    let (_, rest) = log_line.split_once("listening address=")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
 /// Serves on an already bound `listener` until `shutdown` completes.
 ///
 /// The listener is bound by the caller so that tests can bind port 0 and
@@ -83,6 +91,7 @@ pub async fn run(
     let address = listener
         .local_addr()
         .map_or_else(|_| config.bind_address.to_string(), |a| a.to_string());
+    // The start-up line: `listening_address` reads it back.
     tracing::info!(
         %address,
         upstream = %config.upstream_url,

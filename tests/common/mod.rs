@@ -15,6 +15,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use reqwest_connection_leak::server::listening_address;
 use serde_json::Value;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_reqwest-connection-leak");
@@ -115,11 +116,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn listening_address(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once(" listening address=")?;
-    rest.split_whitespace().next()?.parse().ok()
 }
 
 /// Server 1, and server 2 pointed at it: the two terminals of the README.

@@ -1,0 +1,52 @@
+//! The demo's comparison table, one row per scenario.
+
+use crate::demo::scenario::Scenario;
+use crate::demo::verdict::Recording;
+
+/// The table as text, columns aligned.
+pub fn render(results: &[(Scenario, Recording)], requests: usize) -> String {
+    let header = [
+        "scenario".to_owned(),
+        format!("after {requests} (s2 / s1)"),
+        "after idle (s2 / s1)".to_owned(),
+        "tasks per request (s2 / s1)".to_owned(),
+        "verdict".to_owned(),
+    ];
+    let rows: Vec<[String; 5]> = results
+        .iter()
+        .map(|(scenario, recording)| {
+            let last = recording.per_request.last().copied().unwrap_or_default();
+            let (slope2, slope1) = recording.slope();
+            [
+                scenario.label(),
+                format!("{} / {}", last.server2, last.server1),
+                format!(
+                    "{} / {}",
+                    recording.after_idle.server2, recording.after_idle.server1
+                ),
+                format!("{slope2:.2} / {slope1:.2}"),
+                recording.verdict().to_string(),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|column| {
+            std::iter::once(&header)
+                .chain(&rows)
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    std::iter::once(&header)
+        .chain(&rows)
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            cells.join("  ").trim_end().to_owned() + "\n"
+        })
+        .collect()
+}
