@@ -14,6 +14,9 @@ pub struct ClientSettings {
     pub idle_conn_timeout: Option<Duration>,
     /// Go's `MaxIdleConnsPerHost`; `None` is no limit.
     pub max_idle_conns_per_host: Option<usize>,
+    /// Go's `http.Client.Timeout`: connect, send and read the whole answer
+    /// within this; `None` waits for ever, as the Go original does.
+    pub request_timeout: Option<Duration>,
 }
 
 impl ClientSettings {
@@ -36,6 +39,9 @@ impl ClientSettings {
             // Go's zero `http.Transport` has no proxy; reqwest would read
             // the proxy env vars on every build.
             .no_proxy();
+        if let Some(timeout) = self.request_timeout {
+            builder = builder.timeout(timeout);
+        }
         if let Some(max_idle) = self.max_idle_conns_per_host {
             builder = builder.pool_max_idle_per_host(max_idle);
         }

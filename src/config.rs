@@ -97,6 +97,29 @@ pub struct Config {
     )]
     pub client_lifetime: ClientLifetime,
 
+    /// A total deadline for each upstream call, in Go syntax; past it
+    /// /forward answers 504. 0 means none, like the Go original.
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT",
+        value_name = "REQUEST_TIMEOUT",
+        default_value = "0",
+        value_parser = parse_duration
+    )]
+    pub request_timeout: Duration,
+
+    /// Fix 4, on server 1, Go's http.Server.IdleTimeout, in Go syntax: close
+    /// a connection whose next request head has not arrived within this
+    /// time. 0 means none, like Go's server: idle connections stay open.
+    #[arg(
+        long,
+        env = "SERVER_IDLE_TIMEOUT",
+        value_name = "SERVER_IDLE_TIMEOUT",
+        default_value = "0",
+        value_parser = parse_duration
+    )]
+    pub server_idle_timeout: Duration,
+
     /// What to log, as a tracing filter (e.g. info, debug,
     /// hyper_util::client::legacy::pool=trace).
     #[arg(
@@ -142,8 +165,19 @@ impl Config {
             idle_conn_timeout: (!self.idle_conn_timeout.is_zero())
                 .then_some(self.idle_conn_timeout),
             max_idle_conns_per_host: self.max_idle_conns_per_host,
+            request_timeout: non_zero(self.request_timeout),
         }
     }
+
+    /// `SERVER_IDLE_TIMEOUT`, if there is one.
+    pub fn server_idle_timeout(&self) -> Option<Duration> {
+        non_zero(self.server_idle_timeout)
+    }
+}
+
+/// Go's zero duration means "no limit".
+fn non_zero(duration: Duration) -> Option<Duration> {
+    (!duration.is_zero()).then_some(duration)
 }
 
 /// clap's error on one line, for a bad env var or flag: it names the

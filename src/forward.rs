@@ -64,6 +64,14 @@ impl Forwarder {
         })
     }
 
+    /// Lets go of every client the retainer holds, which closes their
+    /// connections: part of a clean shutdown.
+    pub fn release_clients(&self) {
+        if let Clients::PerRequestRetained(retainer) = &self.clients {
+            retainer.clear();
+        }
+    }
+
     /// POSTs to server 1 and nests its answer in this server's.
     pub async fn forward(&self) -> Result<Forwarded, ForwardError> {
         let client = match &self.clients {

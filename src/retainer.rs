@@ -89,6 +89,18 @@ impl Retainer {
         }
     }
 
+    /// Drops every client held now.
+    pub fn clear(&self) {
+        let released = {
+            let mut held = self.lock();
+            (
+                std::mem::take(&mut held.forever),
+                std::mem::take(&mut held.until),
+            )
+        };
+        drop(released);
+    }
+
     /// How many clients are held now.
     pub fn len(&self) -> usize {
         let held = self.lock();
@@ -215,6 +227,9 @@ mod tests {
         assert!(retainer.is_empty());
         retainer.keep(client(), Retention::Forever);
         retainer.keep(client(), Retention::Forever);
-        assert_eq!(retainer.len(), 2);
+        retainer.keep(client(), Retention::For(Duration::from_secs(5)));
+        assert_eq!(retainer.len(), 3);
+        retainer.clear();
+        assert!(retainer.is_empty());
     }
 }

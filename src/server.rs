@@ -1,18 +1,36 @@
 //! Both roles in one server: which one a copy plays depends only on which
 //! route is called, exactly as in the Go original.
+//!
+//! The accept loop is this module's own rather than `axum::serve`, for two
+//! things `serve` cannot do: an idle timeout on inbound connections
+//! (`SERVER_IDLE_TIMEOUT`), and a bounded graceful shutdown that also lets
+//! go of the clients the retainer holds.
 
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::any;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::forward::{Forwarder, forward};
 use crate::hello::{HelloOptions, hello};
+
+/// How long a shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long the accept loop rests after an error such as running out of
+/// file descriptors, instead of spinning on it.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Why the server could not start.
 #[derive(Debug)]
@@ -40,24 +58,15 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {}
 
 /// The router: `/hello` and `/forward`, any method.
-pub fn app(config: &Config) -> Result<Router, StartError> {
-    let hello_options = HelloOptions {
-        connection_close: config.connection_close,
-    };
-    let forwarder = Forwarder::new(
-        config.upstream_url.clone(),
-        config.client_settings(),
-        config.client_lifetime,
-    )
-    .map_err(StartError::BuildClient)?;
-    Ok(Router::new()
+pub fn app(hello_options: HelloOptions, forwarder: Arc<Forwarder>) -> Router {
+    Router::new()
         .route("/hello", any(hello))
         .with_state(hello_options)
         .merge(
             Router::new()
                 .route("/forward", any(forward))
-                .with_state(Arc::new(forwarder)),
-        ))
+                .with_state(forwarder),
+        )
 }
 
 /// Listens where the configuration says.
@@ -78,16 +87,30 @@ pub fn listening_address(log_line: &str) -> Option<SocketAddr> {
     rest.split_whitespace().next()?.parse().ok()
 }
 
-/// Serves on an already bound `listener` until `shutdown` completes.
+/// Serves on an already bound `listener` until `shutdown` completes, then
+/// stops accepting, lets requests in flight finish (for up to 10 s) and
+/// drops the retained clients, which closes their connections.
 ///
 /// The listener is bound by the caller so that tests can bind port 0 and
 /// know the address before anything runs.
 pub async fn run(
     listener: TcpListener,
     config: &Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let app = app(config)?;
+    let forwarder = Arc::new(
+        Forwarder::new(
+            config.upstream_url.clone(),
+            config.client_settings(),
+            config.client_lifetime,
+        )
+        .map_err(StartError::BuildClient)?,
+    );
+    let hello_options = HelloOptions {
+        connection_close: config.connection_close,
+    };
+    let service = TowerToHyperService::new(app(hello_options, forwarder.clone()));
+    let http = http_builder(config.server_idle_timeout());
     let address = listener
         .local_addr()
         .map_or_else(|_| config.bind_address.to_string(), |a| a.to_string());
@@ -100,10 +123,97 @@ pub async fn run(
         idle_conn_timeout = ?config.idle_conn_timeout,
         max_idle_conns_per_host = ?config.max_idle_conns_per_host,
         connection_close = config.connection_close,
+        request_timeout = ?config.request_timeout,
+        server_idle_timeout = ?config.server_idle_timeout,
         "listening"
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+
+    let connections = GracefulShutdown::new();
+    let mut accept_trouble = AcceptTrouble::default();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => {
+                accept_trouble.recovered();
+                stream
+            }
+            Err(err) => {
+                accept_trouble.failed(&err);
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                // Resets, malformed requests, idle timeouts: the client's
+                // business, not the server's.
+                tracing::debug!(%err, "connection ended with an error");
+            }
+        });
+    }
+
+    drop(listener);
+    forwarder.release_clients();
+    let in_flight = connections.count();
+    tracing::info!(in_flight, "stopped accepting; finishing requests in flight");
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
         .await
-        .map_err(|source| StartError::Listen { address, source })
+        .is_err()
+    {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period");
+    }
+    Ok(())
+}
+
+/// The HTTP/1 settings of every inbound connection.
+fn http_builder(idle_timeout: Option<Duration>) -> http1::Builder {
+    let mut http = http1::Builder::new();
+    match idle_timeout {
+        // Go's `http.Server.IdleTimeout`. hyper's header read timeout runs
+        // from the moment it waits for a request head, between requests
+        // too, so it closes a keep-alive connection idle this long, and one
+        // whose head trickles in slower than this. It needs a timer.
+        Some(timeout) => {
+            http.timer(TokioTimer::new()).header_read_timeout(timeout);
+        }
+        // Go's default: an idle connection stays open for ever. That is the
+        // lesson on server 1, so no timer and no header timeout.
+        None => {
+            http.header_read_timeout(None);
+        }
+    }
+    http
+}
+
+/// Logs accept failures once per episode, not once per retry.
+#[derive(Debug, Default)]
+struct AcceptTrouble {
+    failing: bool,
+}
+
+impl AcceptTrouble {
+    fn failed(&mut self, err: &io::Error) {
+        if !self.failing {
+            self.failing = true;
+            let hint = if crate::error::is_out_of_descriptors(err) {
+                "; every leaked connection holds a file descriptor"
+            } else {
+                ""
+            };
+            tracing::warn!(%err, "cannot accept connections{hint}; retrying every 100 ms");
+        }
+    }
+
+    fn recovered(&mut self) {
+        if self.failing {
+            self.failing = false;
+            tracing::info!("accepting connections again");
+        }
+    }
 }

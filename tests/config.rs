@@ -30,6 +30,8 @@ fn every_bad_variable_exits_2_naming_it() {
         ("MAX_IDLE_CONNS_PER_HOST", "-1"),
         ("CONNECTION_CLOSE", "2"),
         ("CLIENT_LIFETIME", "forever"),
+        ("REQUEST_TIMEOUT", "1 s"),
+        ("SERVER_IDLE_TIMEOUT", "forever"),
         ("RUST_LOG", "info,["),
     ];
     for (variable, value) in cases {
@@ -69,6 +71,8 @@ fn help_lists_every_variable_and_exits_0() {
         "MAX_IDLE_CONNS_PER_HOST",
         "CONNECTION_CLOSE",
         "CLIENT_LIFETIME",
+        "REQUEST_TIMEOUT",
+        "SERVER_IDLE_TIMEOUT",
         "RUST_LOG",
     ] {
         assert!(help.contains(&format!("[env: {variable}")), "{variable}");

@@ -7,23 +7,14 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use clap::CommandFactory;
+
+use crate::cli::Cli;
 use crate::demo::scenario::{Scenario, Side};
 use crate::server::listening_address;
 
 /// How long a child may take to print its start-up line.
 const START_LIMIT: Duration = Duration::from_secs(10);
-
-/// Every variable the server reads: a child gets only the scenario's.
-const SETTINGS: [&str; 8] = [
-    "BIND_ADDRESS",
-    "UPSTREAM_URL",
-    "DISABLE_KEEP_ALIVES",
-    "IDLE_CONN_TIMEOUT",
-    "MAX_IDLE_CONNS_PER_HOST",
-    "CONNECTION_CLOSE",
-    "CLIENT_LIFETIME",
-    "RUST_LOG",
-];
 
 /// One server, killed when dropped.
 pub struct ServerProcess {
@@ -38,8 +29,11 @@ impl ServerProcess {
         let executable =
             std::env::current_exe().map_err(|err| format!("cannot find this executable: {err}"))?;
         let mut command = Command::new(executable);
-        for name in SETTINGS {
-            command.env_remove(name);
+        // A child gets only the scenario's settings, none of the caller's.
+        for argument in Cli::command().get_arguments() {
+            if let Some(name) = argument.get_env() {
+                command.env_remove(name);
+            }
         }
         command
             .env("BIND_ADDRESS", "127.0.0.1:0")
