@@ -6,17 +6,10 @@ mod common;
 use std::thread;
 use std::time::Duration;
 
-use common::{Counts, Pair, eventually};
+use common::{Counts, FLAT, Pair, eventually};
 
 /// Requests per scenario.
 const N: u64 = 100;
-
-/// The most tasks a role may hold when nothing leaks. The honest floor is
-/// one or two: the connection being answered, and on server 2 the
-/// connection to server 1 until its task sees the close. Eight leaves room
-/// for a closing connection whose task has not run yet, and is still far
-/// below the N a leak gives.
-const FLAT: u64 = 8;
 
 /// Slack on "one task per request": the first requests may race the
 /// counts they report, by one or two.

@@ -24,6 +24,13 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_reqwest-connection-leak");
 /// be answered. Generous: the machine is shared and debug builds are slow.
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// The most tasks a role may hold when nothing leaks. The honest floor is
+/// one or two: the connection being answered, and on server 2 the
+/// connection to server 1 until its task sees the close. Eight leaves room
+/// for a closing connection whose task has not run yet, and is still far
+/// below the counts a leak gives.
+pub const FLAT: u64 = 8;
+
 /// One running server.
 pub struct Server {
     child: Child,
@@ -43,7 +50,23 @@ impl Server {
 
     /// Starts a server with exactly these variables set (and RUST_LOG=info).
     pub fn start_with(name: &str, env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(BINARY);
+        Server::spawn(name, Command::new(BINARY), env)
+    }
+
+    /// Starts a server that may hold at most `open_files` descriptors
+    /// (`ulimit -n`), on a free loopback port.
+    pub fn start_limited(name: &str, open_files: u32, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {open_files} && exec \"$0\""))
+            .arg(BINARY);
+        let mut all_env = vec![("BIND_ADDRESS", "127.0.0.1:0")];
+        all_env.extend_from_slice(env);
+        Server::spawn(name, command, &all_env)
+    }
+
+    fn spawn(name: &str, mut command: Command, env: &[(&str, &str)]) -> Server {
         command
             .env_clear()
             .env("RUST_LOG", "info")
@@ -278,17 +301,33 @@ pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
 /// connections the same raw answer, then closes it. Its thread ends after
 /// the last one.
 pub fn fake_upstream(answer: Vec<u8>, connections: usize) -> SocketAddr {
+    slow_upstream(Duration::ZERO, answer, connections)
+}
+
+/// Like [`fake_upstream`], but each answer waits `delay` first.
+pub fn slow_upstream(delay: Duration, answer: Vec<u8>, connections: usize) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake upstream");
     let address = listener.local_addr().expect("address");
     thread::spawn(move || {
         for mut stream in listener.incoming().take(connections).flatten() {
             let mut request = [0u8; 4096];
             let _ = stream.read(&mut request);
+            thread::sleep(delay);
             // The client may stop reading early (an oversized body).
             let _ = stream.write_all(&answer);
         }
     });
     address
+}
+
+/// A complete, valid `/hello` answer, as raw bytes.
+pub fn hello_answer() -> Vec<u8> {
+    let body = r#"{"msg":"Hello World","goRoutines":1}"#;
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// An address nothing listens on: bound, then released.

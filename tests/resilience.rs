@@ -1,0 +1,149 @@
+//! The program around the leak keeps working when things go wrong:
+//! slow upstreams, shutdowns, descriptor exhaustion, a restarted server 1,
+//! idle connections and malformed requests.
+
+mod common;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{FLAT, Pair, Server, eventually, exchange_raw, get, hello_answer, slow_upstream};
+
+fn server2_for(upstream: std::net::SocketAddr, env: &[(&str, &str)]) -> Server {
+    let url = format!("http://{upstream}/hello");
+    let mut all_env = vec![("UPSTREAM_URL", url.as_str())];
+    all_env.extend_from_slice(env);
+    Server::start("server2", &all_env)
+}
+
+#[test]
+fn a_slow_upstream_gets_a_504_at_the_request_timeout() {
+    let upstream = slow_upstream(Duration::from_secs(5), hello_answer(), 1);
+    let server2 = server2_for(upstream, &[("REQUEST_TIMEOUT", "300ms")]);
+    let started = Instant::now();
+    let answer = get(server2.address, "/forward");
+    let waited = started.elapsed();
+    assert_eq!(answer.status, 504, "{answer:?}");
+    let error = answer.json()["error"].as_str().unwrap_or("").to_owned();
+    assert!(error.contains("timed out"), "{error}");
+    // The deadline is 300 ms; well under the upstream's 5 s, with room for
+    // a debug build on a busy machine.
+    assert!(waited < Duration::from_secs(2), "took {waited:?}");
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
+    let upstream = slow_upstream(Duration::from_secs(1), hello_answer(), 1);
+    let mut server2 = server2_for(upstream, &[]);
+    let address = server2.address;
+    let in_flight = thread::spawn(move || get(address, "/forward"));
+    thread::sleep(Duration::from_millis(300));
+    server2.signal("TERM");
+    let answer = in_flight.join().expect("request thread");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.json()["server1Response"]["msg"].as_str(),
+        Some("Hello World")
+    );
+    let status = server2.wait_for_exit(Duration::from_secs(5));
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{status:?}");
+}
+
+#[test]
+fn out_of_descriptors_server_2_answers_a_clear_error_and_recovers() {
+    let server1 = Server::start("server1", &[]);
+    let upstream = format!("http://{}/hello", server1.address);
+    let server2 = Server::start_limited("server2", 64, &[("UPSTREAM_URL", &upstream)]);
+
+    // Every leaked connection holds a descriptor: within 64 requests the
+    // process has none left for the next connection to server 1.
+    let mut exhausted = None;
+    for _ in 0..100 {
+        let answer = get(server2.address, "/forward");
+        if answer.status != 200 {
+            exhausted = Some(answer);
+            break;
+        }
+    }
+    let answer = exhausted.expect("descriptors never ran out");
+    assert_eq!(answer.status, 503, "{answer:?}");
+    let error = answer.json()["error"].as_str().unwrap_or("").to_owned();
+    assert!(error.contains("Too many open files"), "{error}");
+    assert!(error.contains("out of file descriptors"), "{error}");
+    assert!(error.contains("DISABLE_KEEP_ALIVES=true"), "{error}");
+    // Still up, and still clear on the next try.
+    assert_eq!(get(server2.address, "/forward").status, 503);
+    assert_eq!(get(server2.address, "/hello").status, 200);
+
+    // Server 1 goes away: server 2's leaked connections close and give
+    // their descriptors back. Server 1 comes back at the same address.
+    let address1 = server1.address.to_string();
+    drop(server1);
+    let _server1 = Server::start_with("server1 again", &[("BIND_ADDRESS", &address1)]);
+    let recovered = eventually(Duration::from_secs(5), || {
+        get(server2.address, "/forward").status == 200
+    });
+    assert!(recovered, "server 2 did not recover");
+}
+
+#[test]
+fn server_2_notices_server_1_going_away_and_works_when_it_is_back() {
+    let pair = Pair::start(&[], &[]);
+    let leaked = *pair.forward_many(20).last().expect("20 answers");
+    assert!(leaked.server2 >= 20, "{leaked:?}");
+
+    let address1 = pair.server1.address.to_string();
+    let Pair { server1, server2 } = pair;
+    drop(server1);
+    // Its connection tasks end as each connection sees server 1 close.
+    let mut tasks = leaked.server2;
+    let noticed = eventually(Duration::from_secs(3), || {
+        tasks = server2.hello_tasks();
+        tasks < FLAT
+    });
+    assert!(noticed, "server 2 still has {tasks} tasks");
+    assert_eq!(get(server2.address, "/forward").status, 502);
+
+    let _server1 = Server::start_with("server1 again", &[("BIND_ADDRESS", &address1)]);
+    assert_eq!(get(server2.address, "/forward").status, 200);
+}
+
+#[test]
+fn a_server_idle_timeout_protects_server_1_from_a_leaking_server_2() {
+    let pair = Pair::start(&[("SERVER_IDLE_TIMEOUT", "1s")], &[]);
+    let leaked = *pair.forward_many(30).last().expect("30 answers");
+    assert!(leaked.server1 >= 27, "the requests leaked: {leaked:?}");
+    let mut tasks = leaked.server1;
+    // Closed after 1 s idle; 3 s leaves room for a busy machine.
+    let reclaimed = eventually(Duration::from_secs(3), || {
+        tasks = pair.server1.hello_tasks();
+        tasks < FLAT
+    });
+    assert!(reclaimed, "server 1 still has {tasks} tasks");
+}
+
+#[test]
+fn malformed_requests_get_an_error_or_a_close_and_serving_goes_on() {
+    let pair = Pair::start(&[], &[]);
+    let huge_header = format!(
+        "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1024 * 1024)
+    );
+    let inputs: [&[u8]; 3] = [
+        b"\x00\x01\x02 this is not HTTP \xff\r\n\r\n",
+        b"GET /hello HTTP/9.9\r\n\r\n",
+        huge_header.as_bytes(),
+    ];
+    for server in [&pair.server1, &pair.server2] {
+        for input in inputs {
+            let answer = exchange_raw(server.address, input);
+            assert!(
+                answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+                "{:?}",
+                &answer[..answer.len().min(200)]
+            );
+            assert_eq!(get(server.address, "/hello").status, 200);
+        }
+    }
+    assert_eq!(get(pair.server2.address, "/forward").status, 200);
+}
