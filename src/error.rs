@@ -47,12 +47,15 @@ CLIENT_LIFETIME=request or CLIENT_LIFETIME=process here, or CONNECTION_CLOSE=tru
 SERVER_IDLE_TIMEOUT on server 1, stop the leak";
 
 impl ForwardError {
+    /// Whether server 1 did not answer within `REQUEST_TIMEOUT`.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, ForwardError::Upstream(UpstreamError::Request(err)) if err.is_timeout())
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             ForwardError::BuildClient(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ForwardError::Upstream(UpstreamError::Request(err)) if err.is_timeout() => {
-                StatusCode::GATEWAY_TIMEOUT
-            }
+            _ if self.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             _ if self.out_of_descriptors() => StatusCode::SERVICE_UNAVAILABLE,
             // The Go original answered 500 with plain text; a failing
             // upstream is a bad gateway, and JSON keeps the answer parseable.

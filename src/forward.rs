@@ -13,6 +13,7 @@ use crate::config::ClientLifetime;
 use crate::error::ForwardError;
 use crate::hello::Hello;
 use crate::json_answer::json_answer;
+use crate::metrics::{ForwardMetrics, OUTCOMES, OutcomeLabel};
 use crate::retainer::{Retainer, Retention};
 use crate::tasks::alive_tasks;
 use crate::upstream::post_hello;
@@ -32,6 +33,7 @@ pub struct Forwarder {
     upstream: Url,
     settings: ClientSettings,
     clients: Clients,
+    metrics: ForwardMetrics,
 }
 
 /// Where each request's client comes from, and where it goes afterwards.
@@ -51,6 +53,7 @@ impl Forwarder {
         upstream: Url,
         settings: ClientSettings,
         lifetime: ClientLifetime,
+        metrics: ForwardMetrics,
     ) -> reqwest::Result<Self> {
         let clients = match lifetime {
             ClientLifetime::Connection => Clients::PerRequestRetained(Retainer::new()),
@@ -61,6 +64,7 @@ impl Forwarder {
             upstream,
             settings,
             clients,
+            metrics,
         })
     }
 
@@ -72,11 +76,36 @@ impl Forwarder {
         }
     }
 
-    /// POSTs to server 1 and nests its answer in this server's.
+    /// How many clients the retainer holds now.
+    pub fn retained_clients(&self) -> usize {
+        match &self.clients {
+            Clients::PerRequestRetained(retainer) => retainer.len(),
+            Clients::PerRequestDropped | Clients::Shared(_) => 0,
+        }
+    }
+
+    /// POSTs to server 1 and nests its answer in this server's, and counts
+    /// how it went.
     pub async fn forward(&self) -> Result<Forwarded, ForwardError> {
+        let result = self.call_upstream().await;
+        let [ok, upstream_error, timeout] = OUTCOMES;
+        let outcome = match &result {
+            Ok(_) => ok,
+            Err(err) if err.is_timeout() => timeout,
+            Err(_) => upstream_error,
+        };
+        self.metrics
+            .requests
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+        result
+    }
+
+    async fn call_upstream(&self) -> Result<Forwarded, ForwardError> {
         let client = match &self.clients {
             Clients::Shared(client) => client.clone(),
             Clients::PerRequestRetained(_) | Clients::PerRequestDropped => {
+                self.metrics.clients_built.inc();
                 self.settings.build().map_err(ForwardError::BuildClient)?
             }
         };

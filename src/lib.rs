@@ -18,6 +18,7 @@
 //! - [`upstream`]: one call from server 2 to server 1.
 //! - [`retainer`]: keeps per-request clients as long as Go would.
 //! - [`error`]: how `/forward` fails.
+//! - [`metrics`]: `/metrics`, for Prometheus.
 //! - [`tasks`]: the live task count.
 //! - [`json_answer`]: logged JSON answers.
 //! - [`shutdown`]: Ctrl-C and SIGTERM.
@@ -33,6 +34,7 @@ pub mod forward;
 pub mod go_syntax;
 pub mod hello;
 pub mod json_answer;
+pub mod metrics;
 pub mod retainer;
 pub mod server;
 pub mod shutdown;

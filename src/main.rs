@@ -11,6 +11,7 @@ use reqwest_connection_leak::config::{Config, one_line};
 use reqwest_connection_leak::shutdown::shutdown_signal;
 use reqwest_connection_leak::{demo, server};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
 
 /// Bad configuration, as with clap's own usage errors.
 const EXIT_BAD_CONFIG: u8 = 2;
@@ -43,11 +44,17 @@ async fn main() -> ExitCode {
 }
 
 fn init_tracing(config: &Config) {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(&config.log_filter))
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_filter(EnvFilter::new(&config.log_filter));
+    let subscriber = tracing_subscriber::registry().with(log);
+    // tokio-console's view of every task, leaked ones included. It serves
+    // on 127.0.0.1:6669 from a thread and runtime of its own, so it adds
+    // nothing to the task count the servers report.
+    #[cfg(feature = "console")]
+    let subscriber = subscriber.with(console_subscriber::spawn());
+    subscriber.init();
 }
 
 async fn serve(config: Config) -> ExitCode {

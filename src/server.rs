@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::any;
+use axum::routing::{any, get};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::forward::{Forwarder, forward};
 use crate::hello::{HelloOptions, hello};
+use crate::metrics::{Metrics, MetricsState, scrape};
 
 /// How long a shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -57,8 +58,16 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// The router: `/hello` and `/forward`, any method.
-pub fn app(hello_options: HelloOptions, forwarder: Arc<Forwarder>) -> Router {
+/// The router: `/hello` and `/forward`, any method, and `GET /metrics`.
+pub fn app(
+    hello_options: HelloOptions,
+    metrics: Arc<Metrics>,
+    forwarder: Arc<Forwarder>,
+) -> Router {
+    let metrics_state = MetricsState {
+        metrics,
+        forwarder: forwarder.clone(),
+    };
     Router::new()
         .route("/hello", any(hello))
         .with_state(hello_options)
@@ -66,6 +75,11 @@ pub fn app(hello_options: HelloOptions, forwarder: Arc<Forwarder>) -> Router {
             Router::new()
                 .route("/forward", any(forward))
                 .with_state(forwarder),
+        )
+        .merge(
+            Router::new()
+                .route("/metrics", get(scrape))
+                .with_state(metrics_state),
         )
 }
 
@@ -98,18 +112,21 @@ pub async fn run(
     config: &Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
+    let metrics = Arc::new(Metrics::new());
     let forwarder = Arc::new(
         Forwarder::new(
             config.upstream_url.clone(),
             config.client_settings(),
             config.client_lifetime,
+            metrics.forward.clone(),
         )
         .map_err(StartError::BuildClient)?,
     );
     let hello_options = HelloOptions {
         connection_close: config.connection_close,
     };
-    let service = TowerToHyperService::new(app(hello_options, forwarder.clone()));
+    let router = app(hello_options, metrics.clone(), forwarder.clone());
+    let service = TowerToHyperService::new(router);
     let http = http_builder(config.server_idle_timeout());
     let address = listener
         .local_addr()
@@ -147,9 +164,12 @@ pub async fn run(
                 continue;
             }
         };
+        let open = metrics.connection_opened();
         let connection = http.serve_connection(TokioIo::new(stream), service.clone());
         let connection = connections.watch(connection);
         tokio::spawn(async move {
+            // The connection counts as open for as long as this task runs.
+            let _open = open;
             if let Err(err) = connection.await {
                 // Resets, malformed requests, idle timeouts: the client's
                 // business, not the server's.

@@ -1,0 +1,210 @@
+//! `/metrics`: the leak as a Prometheus server scrapes it.
+//!
+//! Counting must not change what it counts: nothing here opens a
+//! connection or spawns a task. The scrape's own connection is the one
+//! thing it adds, to `http_server_open_connections` and to
+//! `tokio_alive_tasks` alike, as it does to `/hello`'s count.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::forward::Forwarder;
+use crate::tasks::alive_tasks;
+
+/// The OpenMetrics text format, which Prometheus reads.
+const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Every value of `forward_requests_total`'s `outcome` label.
+pub const OUTCOMES: [&str; 3] = ["ok", "upstream_error", "timeout"];
+
+/// `forward_requests_total`'s label: how a `/forward` request ended.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+/// The counters `/forward` moves.
+#[derive(Debug, Clone, Default)]
+pub struct ForwardMetrics {
+    /// Per-request clients built.
+    pub clients_built: Counter,
+    /// Requests by outcome: `ok`, `upstream_error` or `timeout`.
+    pub requests: Family<OutcomeLabel, Counter>,
+}
+
+/// Every metric both roles expose.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    alive_tasks: Gauge,
+    open_connections: Gauge,
+    connections_accepted: Counter,
+    clients_retained: Gauge,
+    resident_memory: Option<Gauge>,
+    open_fds: Option<Gauge>,
+    pub forward: ForwardMetrics,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let alive_tasks = Gauge::default();
+        registry.register(
+            "tokio_alive_tasks",
+            "Live tokio tasks: the count /hello reports as goRoutines",
+            alive_tasks.clone(),
+        );
+        let open_connections = Gauge::default();
+        registry.register(
+            "http_server_open_connections",
+            "Inbound connections open now",
+            open_connections.clone(),
+        );
+        let connections_accepted = Counter::default();
+        registry.register(
+            "http_server_connections_accepted",
+            "Inbound connections accepted",
+            connections_accepted.clone(),
+        );
+        let forward = ForwardMetrics::default();
+        registry.register(
+            "forward_clients_built",
+            "Per-request clients /forward built",
+            forward.clients_built.clone(),
+        );
+        let clients_retained = Gauge::default();
+        registry.register(
+            "forward_clients_retained",
+            "Per-request clients the retainer holds now",
+            clients_retained.clone(),
+        );
+        // Every outcome shows from the start, at zero, so that a rate over
+        // it is defined before the first failure.
+        for outcome in OUTCOMES {
+            drop(forward.requests.get_or_create(&OutcomeLabel { outcome }));
+        }
+        registry.register(
+            "forward_requests",
+            "/forward requests by outcome",
+            forward.requests.clone(),
+        );
+        // Only where /proc/self says: absent elsewhere, never a false zero.
+        let resident_memory = process::resident_bytes().map(|_| {
+            let gauge = Gauge::default();
+            registry.register(
+                "process_resident_memory_bytes",
+                "Resident memory in bytes",
+                gauge.clone(),
+            );
+            gauge
+        });
+        let open_fds = process::open_fds().map(|_| {
+            let gauge = Gauge::default();
+            registry.register("process_open_fds", "Open file descriptors", gauge.clone());
+            gauge
+        });
+        Metrics {
+            registry,
+            alive_tasks,
+            open_connections,
+            connections_accepted,
+            clients_retained,
+            resident_memory,
+            open_fds,
+            forward,
+        }
+    }
+
+    /// Counts an accepted connection; it counts as open until the returned
+    /// guard is dropped.
+    pub fn connection_opened(&self) -> OpenConnection {
+        self.connections_accepted.inc();
+        self.open_connections.inc();
+        OpenConnection {
+            open_connections: self.open_connections.clone(),
+        }
+    }
+
+    /// Reads the live values and encodes every metric.
+    pub fn render(&self, clients_retained: usize) -> Result<String, std::fmt::Error> {
+        self.alive_tasks.set(gauge_value(alive_tasks()));
+        self.clients_retained.set(gauge_value(clients_retained));
+        if let (Some(gauge), Some(bytes)) = (&self.resident_memory, process::resident_bytes()) {
+            gauge.set(gauge_value(bytes));
+        }
+        if let (Some(gauge), Some(fds)) = (&self.open_fds, process::open_fds()) {
+            gauge.set(gauge_value(fds));
+        }
+        let mut text = String::new();
+        encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+fn gauge_value(value: impl TryInto<i64>) -> i64 {
+    value.try_into().unwrap_or(i64::MAX)
+}
+
+/// An open inbound connection; dropping it counts the connection closed.
+#[derive(Debug)]
+pub struct OpenConnection {
+    open_connections: Gauge,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.open_connections.dec();
+    }
+}
+
+/// What `/metrics` reads.
+#[derive(Debug, Clone)]
+pub struct MetricsState {
+    pub metrics: Arc<Metrics>,
+    pub forwarder: Arc<Forwarder>,
+}
+
+/// Answers the scrape.
+pub async fn scrape(State(state): State<MetricsState>) -> Response {
+    match state.metrics.render(state.forwarder.retained_clients()) {
+        Ok(text) => ([(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)], text).into_response(),
+        Err(err) => {
+            tracing::error!(%err, "could not encode the metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// What `/proc/self` tells about this process, on Linux.
+mod process {
+    /// Resident memory in bytes, from `VmRSS` in `/proc/self/status`.
+    pub fn resident_bytes() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
+    /// Open descriptors: the entries of `/proc/self/fd`, less the one that
+    /// reading the folder itself holds.
+    pub fn open_fds() -> Option<usize> {
+        let entries = std::fs::read_dir("/proc/self/fd").ok()?.count();
+        Some(entries.saturating_sub(1))
+    }
+}

@@ -1,0 +1,107 @@
+//! `/metrics` shows the leak as operators see it.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Pair, Server, get};
+
+/// The samples of a scrape, by name with labels, e.g.
+/// `forward_requests_total{outcome="ok"}`.
+fn scrape(server: &Server) -> HashMap<String, f64> {
+    let answer = get(server.address, "/metrics");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    assert!(answer.body.ends_with("# EOF\n"), "{}", answer.body);
+    answer
+        .body
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            Some((name.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn sample(samples: &HashMap<String, f64>, name: &str) -> f64 {
+    *samples
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} in {samples:?}"))
+}
+
+#[test]
+fn metrics_count_leaked_connections_and_retained_clients() {
+    let pair = Pair::start(&[], &[]);
+    pair.forward_many(30);
+
+    let server1 = scrape(&pair.server1);
+    // 30 leaked connections, and the scrape's own.
+    assert!(sample(&server1, "http_server_open_connections") >= 30.0);
+    assert_eq!(
+        sample(&server1, "http_server_connections_accepted_total"),
+        31.0
+    );
+
+    let server2 = scrape(&pair.server2);
+    assert_eq!(sample(&server2, "forward_clients_built_total"), 30.0);
+    assert!(sample(&server2, "forward_clients_retained") >= 29.0);
+    assert_eq!(
+        sample(&server2, r#"forward_requests_total{outcome="ok"}"#),
+        30.0
+    );
+    assert_eq!(
+        sample(&server2, r#"forward_requests_total{outcome="timeout"}"#),
+        0.0
+    );
+
+    // The same count /hello reports, give or take the connections that
+    // open and close between the two requests.
+    for server in [&pair.server1, &pair.server2] {
+        let from_json = server.hello_tasks() as f64;
+        let from_metrics = sample(&scrape(server), "tokio_alive_tasks");
+        assert!(
+            (from_json - from_metrics).abs() <= 3.0,
+            "/hello {from_json}, /metrics {from_metrics}"
+        );
+        let samples = scrape(server);
+        assert!(sample(&samples, "process_resident_memory_bytes") > 1e6);
+        assert!(sample(&samples, "process_open_fds") >= 3.0);
+    }
+}
+
+#[test]
+fn without_keep_alives_nothing_stays_open_or_retained() {
+    let pair = Pair::start(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
+    pair.forward_many(30);
+    let server1 = scrape(&pair.server1);
+    // The scrape's own connection, and one closing at most.
+    assert!(sample(&server1, "http_server_open_connections") <= 2.0);
+    let server2 = scrape(&pair.server2);
+    assert_eq!(sample(&server2, "forward_clients_built_total"), 30.0);
+    assert_eq!(sample(&server2, "forward_clients_retained"), 0.0);
+}
+
+#[test]
+fn failed_requests_are_counted_by_outcome() {
+    let closed = common::closed_address();
+    let url = format!("http://{closed}/hello");
+    let server2 = Server::start("server2", &[("UPSTREAM_URL", &url)]);
+    assert_eq!(get(server2.address, "/forward").status, 502);
+    let samples = scrape(&server2);
+    assert_eq!(
+        sample(
+            &samples,
+            r#"forward_requests_total{outcome="upstream_error"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&samples, r#"forward_requests_total{outcome="ok"}"#),
+        0.0
+    );
+    assert_eq!(sample(&samples, "forward_clients_retained"), 0.0);
+}
