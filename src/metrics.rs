@@ -191,6 +191,14 @@ pub async fn scrape(State(state): State<MetricsState>) -> Response {
     }
 }
 
+/// The value of the unlabelled sample `name` in a scrape's text.
+pub fn sample(scrape: &str, name: &str) -> Option<f64> {
+    scrape.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+        value.trim().parse().ok()
+    })
+}
+
 /// What `/proc/self` tells about this process, on Linux.
 mod process {
     /// Resident memory in bytes, from `VmRSS` in `/proc/self/status`.
@@ -206,5 +214,27 @@ mod process {
     pub fn open_fds() -> Option<usize> {
         let entries = std::fs::read_dir("/proc/self/fd").ok()?.count();
         Some(entries.saturating_sub(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rendered_scrape_can_be_read_back() {
+        let metrics = Metrics::new();
+        let first = metrics.connection_opened();
+        let _second = metrics.connection_opened();
+        drop(first);
+        let text = metrics.render(7).expect("encode");
+        assert_eq!(sample(&text, "http_server_open_connections"), Some(1.0));
+        assert_eq!(
+            sample(&text, "http_server_connections_accepted_total"),
+            Some(2.0)
+        );
+        assert_eq!(sample(&text, "forward_clients_retained"), Some(7.0));
+        assert_eq!(sample(&text, "forward_clients"), None, "whole names only");
+        assert!(text.contains(r#"forward_requests_total{outcome="timeout"} 0"#));
     }
 }

@@ -4,13 +4,14 @@ use std::process::Command;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_reqwest-connection-leak");
 
-const LABELS: [&str; 6] = [
+const LABELS: [&str; 7] = [
     "leak (defaults)",
     "DISABLE_KEEP_ALIVES=true",
     "IDLE_CONN_TIMEOUT=1s",
     "CONNECTION_CLOSE=true (server 1)",
     "CLIENT_LIFETIME=request",
     "CLIENT_LIFETIME=process",
+    "SERVER_IDLE_TIMEOUT=1s (server 1)",
 ];
 
 #[test]
@@ -37,6 +38,7 @@ fn the_demo_runs_every_scenario_and_draws_one_line_per_scenario_and_role() {
         "flat",
         "flat",
         "flat",
+        "reclaimed after idle",
     ]) {
         let row = rows
             .iter()

@@ -10,13 +10,14 @@ use crate::demo::scenario::Scenario;
 use crate::demo::verdict::{Counts, Recording};
 
 /// One colour per scenario, in [`Scenario::ALL`] order, far apart in hue.
-const COLOURS: [RGBColor; 6] = [
+const COLOURS: [RGBColor; 7] = [
     RGBColor(214, 39, 40),
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
     RGBColor(23, 190, 207),
+    RGBColor(140, 86, 75),
 ];
 
 const SIZE: (u32, u32) = (1200, 640);

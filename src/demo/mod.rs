@@ -23,10 +23,11 @@ use serde::de::DeserializeOwned;
 use crate::error::cause_chain;
 use crate::forward::Forwarded;
 use crate::hello::Hello;
+use crate::metrics;
 use crate::shutdown::shutdown_signal;
 use pair::ServerPair;
 use scenario::Scenario;
-use verdict::{Counts, Recording};
+use verdict::{Counts, OpenConnections, Recording};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -117,6 +118,8 @@ async fn record(
         });
         progress.inc(1);
     }
+    let metrics_url = format!("http://{}/metrics", pair.server1.address);
+    let open_after_requests = open_connections(client, &metrics_url).await?;
     let idle_wait = scenario.idle_wait();
     progress.set_message(format!("idle {idle_wait:?}"));
     tokio::time::sleep(idle_wait).await;
@@ -129,22 +132,37 @@ async fn record(
             server2: server2.go_routines,
             server1: server1.go_routines,
         },
+        server1_connections: OpenConnections {
+            after_requests: open_after_requests,
+            after_idle: open_connections(client, &metrics_url).await?,
+        },
     })
 }
 
+/// `http_server_open_connections` from a scrape, less the scrape's own.
+async fn open_connections(client: &Client, metrics_url: &str) -> Result<usize, String> {
+    let text = get_text(client, metrics_url).await?;
+    let open = metrics::sample(&text, "http_server_open_connections")
+        .ok_or_else(|| format!("{metrics_url} has no http_server_open_connections"))?;
+    Ok((open as usize).saturating_sub(1))
+}
+
 async fn get_json<T: DeserializeOwned>(client: &Client, url: &str) -> Result<T, String> {
+    let body = get_text(client, url).await?;
+    serde_json::from_str(&body).map_err(|err| format!("{url} answered unexpected JSON: {err}"))
+}
+
+async fn get_text(client: &Client, url: &str) -> Result<String, String> {
     let response = client
         .get(url)
         .send()
         .await
         .map_err(|err| cause_chain(&err))?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|err| cause_chain(&err))?;
-    if !status.is_success() {
-        return Err(format!(
-            "{url} answered {status}: {}",
-            String::from_utf8_lossy(&body)
-        ));
+    let body = response.text().await.map_err(|err| cause_chain(&err))?;
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(format!("{url} answered {status}: {body}"))
     }
-    serde_json::from_slice(&body).map_err(|err| format!("{url} answered unexpected JSON: {err}"))
 }

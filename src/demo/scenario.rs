@@ -21,6 +21,8 @@ pub enum Scenario {
     ClientLifetimeRequest,
     /// One shared client on server 2.
     ClientLifetimeProcess,
+    /// Fix 4 on server 1: it closes idle connections itself.
+    ServerIdleTimeout,
 }
 
 /// Which server a flag is given to.
@@ -38,21 +40,22 @@ pub struct Flag {
     pub value: &'static str,
 }
 
-/// How long the idle timeout scenario's connections may sit idle.
-const IDLE_CONN_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long the idle timeout scenarios let a connection sit idle.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The least time the demo waits idle before its last sample.
 const MIN_IDLE_WAIT: Duration = Duration::from_secs(3);
 
 impl Scenario {
     /// Every scenario, in the order the demo runs them.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Leak,
         Scenario::DisableKeepAlives,
         Scenario::IdleConnTimeout,
         Scenario::ConnectionClose,
         Scenario::ClientLifetimeRequest,
         Scenario::ClientLifetimeProcess,
+        Scenario::ServerIdleTimeout,
     ];
 
     /// The one flag the scenario sets, if any.
@@ -64,6 +67,7 @@ impl Scenario {
             Scenario::ConnectionClose => (Side::Server1, "CONNECTION_CLOSE", "true"),
             Scenario::ClientLifetimeRequest => (Side::Server2, "CLIENT_LIFETIME", "request"),
             Scenario::ClientLifetimeProcess => (Side::Server2, "CLIENT_LIFETIME", "process"),
+            Scenario::ServerIdleTimeout => (Side::Server1, "SERVER_IDLE_TIMEOUT", "1s"),
         };
         Some(Flag { side, name, value })
     }
@@ -85,7 +89,9 @@ impl Scenario {
     pub fn expectation(self) -> Expectation {
         match self {
             Scenario::Leak => Expectation::Leaks,
-            Scenario::IdleConnTimeout => Expectation::ReclaimedAfterIdle,
+            Scenario::IdleConnTimeout | Scenario::ServerIdleTimeout => {
+                Expectation::ReclaimedAfterIdle
+            }
             Scenario::DisableKeepAlives
             | Scenario::ConnectionClose
             | Scenario::ClientLifetimeRequest
@@ -94,10 +100,12 @@ impl Scenario {
     }
 
     /// How long to wait idle after the last request: 3 s, or three idle
-    /// timeouts, enough for the pool to close every connection.
+    /// timeouts, enough for either side to close every connection.
     pub fn idle_wait(self) -> Duration {
         match self {
-            Scenario::IdleConnTimeout => MIN_IDLE_WAIT.max(IDLE_CONN_TIMEOUT * 3),
+            Scenario::IdleConnTimeout | Scenario::ServerIdleTimeout => {
+                MIN_IDLE_WAIT.max(IDLE_TIMEOUT * 3)
+            }
             _ => MIN_IDLE_WAIT,
         }
     }
@@ -125,10 +133,12 @@ mod tests {
     }
 
     #[test]
-    fn the_idle_timeout_scenario_uses_the_timeout_it_waits_for() {
-        let flag = Scenario::IdleConnTimeout.flag().expect("a flag");
-        let timeout = crate::go_syntax::parse_duration(flag.value).expect("duration");
-        assert_eq!(timeout, IDLE_CONN_TIMEOUT);
-        assert!(Scenario::IdleConnTimeout.idle_wait() >= timeout * 3);
+    fn the_idle_timeout_scenarios_use_the_timeout_they_wait_for() {
+        for scenario in [Scenario::IdleConnTimeout, Scenario::ServerIdleTimeout] {
+            let flag = scenario.flag().expect("a flag");
+            let timeout = crate::go_syntax::parse_duration(flag.value).expect("duration");
+            assert_eq!(timeout, IDLE_TIMEOUT);
+            assert!(scenario.idle_wait() >= timeout * 3);
+        }
     }
 }

@@ -10,9 +10,10 @@ pub fn render(results: &[(Scenario, Recording)], requests: usize) -> String {
         format!("after {requests} (s2 / s1)"),
         "after idle (s2 / s1)".to_owned(),
         "tasks per request (s2 / s1)".to_owned(),
+        "s1 open connections (after / idle)".to_owned(),
         "verdict".to_owned(),
     ];
-    let rows: Vec<[String; 5]> = results
+    let rows: Vec<[String; 6]> = results
         .iter()
         .map(|(scenario, recording)| {
             let last = recording.per_request.last().copied().unwrap_or_default();
@@ -25,6 +26,11 @@ pub fn render(results: &[(Scenario, Recording)], requests: usize) -> String {
                     recording.after_idle.server2, recording.after_idle.server1
                 ),
                 format!("{slope2:.2} / {slope1:.2}"),
+                format!(
+                    "{} / {}",
+                    recording.server1_connections.after_requests,
+                    recording.server1_connections.after_idle
+                ),
                 recording.verdict().to_string(),
             ]
         })

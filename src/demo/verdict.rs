@@ -16,6 +16,16 @@ pub struct Recording {
     pub per_request: Vec<Counts>,
     /// Each role's own count from `/hello` after the idle wait.
     pub after_idle: Counts,
+    /// Connections open on server 1, seen from its side: the leak as its
+    /// `http_server_open_connections` shows it.
+    pub server1_connections: OpenConnections,
+}
+
+/// Inbound connections open on a server, not counting the scrape's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenConnections {
+    pub after_requests: usize,
+    pub after_idle: usize,
 }
 
 /// Under this many tasks a role holds nothing leaked: the connection being
@@ -141,6 +151,7 @@ mod tests {
     #[test]
     fn one_task_per_request_kept_after_idle_leaks() {
         let recording = Recording {
+            server1_connections: OpenConnections::default(),
             per_request: rising(100, 1),
             after_idle: counts(102, 102),
         };
@@ -151,6 +162,7 @@ mod tests {
     #[test]
     fn a_leak_that_drains_when_idle_is_reclaimed_not_leaked() {
         let recording = Recording {
+            server1_connections: OpenConnections::default(),
             per_request: rising(100, 1),
             after_idle: counts(2, 2),
         };
@@ -163,6 +175,7 @@ mod tests {
     fn a_leak_on_one_side_only_is_unexplained() {
         let per_request = (0..100).map(|i| counts(3 + i, 2)).collect();
         let recording = Recording {
+            server1_connections: OpenConnections::default(),
             per_request,
             after_idle: counts(102, 2),
         };
@@ -172,6 +185,7 @@ mod tests {
     #[test]
     fn counts_under_eight_throughout_are_flat() {
         let recording = Recording {
+            server1_connections: OpenConnections::default(),
             per_request: vec![counts(3, 2), counts(7, 7), counts(3, 2)],
             after_idle: counts(2, 2),
         };
@@ -184,6 +198,7 @@ mod tests {
     #[test]
     fn eight_is_not_flat() {
         let recording = Recording {
+            server1_connections: OpenConnections::default(),
             per_request: vec![counts(3, 2), counts(8, 2)],
             after_idle: counts(2, 2),
         };
@@ -195,6 +210,7 @@ mod tests {
     fn slower_growth_than_the_slope_is_not_a_leak() {
         let per_request = (0..100).map(|i| counts(3 + i / 2, 2 + i / 2)).collect();
         let recording = Recording {
+            server1_connections: OpenConnections::default(),
             per_request,
             after_idle: counts(60, 60),
         };
@@ -204,6 +220,7 @@ mod tests {
     #[test]
     fn nothing_recorded_is_not_a_leak() {
         let recording = Recording {
+            server1_connections: OpenConnections::default(),
             per_request: Vec::new(),
             after_idle: counts(2, 2),
         };
