@@ -221,8 +221,8 @@ mod process {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_rendered_scrape_can_be_read_back() {
+    #[tokio::test]
+    async fn a_rendered_scrape_can_be_read_back() {
         let metrics = Metrics::new();
         let first = metrics.connection_opened();
         let _second = metrics.connection_opened();
