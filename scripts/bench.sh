@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Throughput, latency and memory of release builds on loopback, in one run
+# on one machine, so that every ratio compares figures measured together.
+#
+#   scripts/bench.sh [SECONDS]    seconds of load per row, default 5
+#
+# Needs wrk (Debian: apt-get install wrk) and curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-5}
+leaks=1000
+for tool in wrk curl; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "bench.sh: $tool is needed (Debian: apt-get install $tool)" >&2
+        exit 2
+    fi
+done
+
+cargo build --release --quiet
+binary=target/release/reqwest-connection-leak
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start NAME [VAR=VALUE...]: starts a server on a free loopback port and
+# sets $address and $pid. Logging stays at warn: the figures are for the
+# server, not for writing a line per answer.
+start() {
+    local name=$1
+    shift
+    env BIND_ADDRESS=127.0.0.1:0 RUST_LOG=warn,reqwest_connection_leak::server=info "$@" \
+        "$binary" 2>"$work/$name.log" &
+    pid=$!
+    pids+=("$pid")
+    address=""
+    for _ in $(seq 100); do
+        address=$(grep -o 'listening address=[^ ]*' "$work/$name.log" | cut -d= -f2 || true)
+        [ -n "$address" ] && return
+        sleep 0.05
+    done
+    echo "bench.sh: $name did not start:" >&2
+    cat "$work/$name.log" >&2
+    exit 1
+}
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# load LABEL CONNECTIONS URL [wrk args...]: one row of the table.
+load() {
+    local label=$1 connections=$2 url=$3
+    shift 3
+    local out
+    out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@" "$url")
+    local rate p50 p99 errors
+    rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    errors=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
+    printf '| %-44s | %5s | %10s | %9s | %9s |%s\n' "$label" "$connections" "$rate" "$p50" "$p99" \
+        "${errors:+ $errors}"
+}
+
+start server1
+server1=$address
+start request UPSTREAM_URL="http://$server1/hello" CLIENT_LIFETIME=request
+forward_request=$address
+start no_keep_alives UPSTREAM_URL="http://$server1/hello" DISABLE_KEEP_ALIVES=true
+forward_no_keep_alives=$address
+no_keep_alives_pid=$pid
+start process UPSTREAM_URL="http://$server1/hello" CLIENT_LIFETIME=process
+forward_process=$address
+
+echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+echo "Load: wrk -t2, ${seconds} s per row, loopback, release builds"
+echo
+echo "| what | conns | requests/s | p50 | p99 |"
+echo "|---|---|---|---|---|"
+rows=$(mktemp -p "$work")
+rss_before_no_keep_alives=$(rss_kib "$no_keep_alives_pid")
+{
+    load "/hello, keep-alive" 32 "http://$server1/hello"
+    load "/hello, Connection: close (new connection each)" 8 "http://$server1/hello" -H "Connection: close"
+    load "/forward, CLIENT_LIFETIME=request" 8 "http://$forward_request/forward"
+    load "/forward, DISABLE_KEEP_ALIVES=true" 8 "http://$forward_no_keep_alives/forward"
+    load "/forward, CLIENT_LIFETIME=process (shared)" 8 "http://$forward_process/forward"
+} | tee "$rows"
+rss_after_no_keep_alives=$(rss_kib "$no_keep_alives_pid")
+
+rate() { awk -F'|' -v label="$1" '$2 ~ label {gsub(/ /, "", $4); print $4}' "$rows"; }
+floor=$(rate "Connection: close")
+shared=$(rate "shared")
+echo
+for label in "CLIENT_LIFETIME=request" "DISABLE_KEEP_ALIVES=true"; do
+    fresh=$(rate "$label")
+    awk -v l="$label" -v f="$fresh" -v s="$shared" -v c="$floor" 'BEGIN {
+        printf "%s: %.0f%% of the shared client, %.2fx the new-connection floor\n", l, 100 * f / s, f / c }'
+done
+
+echo
+echo "DISABLE_KEEP_ALIVES=true server 2 RSS across its load: $((rss_before_no_keep_alives / 1024)) MiB -> $((rss_after_no_keep_alives / 1024)) MiB"
+
+# Memory: a fresh leaking pair, one request to warm it, then $leaks more.
+start leak1
+leak1=$address
+leak1_pid=$pid
+start leak2 UPSTREAM_URL="http://$leak1/hello"
+leak2=$address
+leak2_pid=$pid
+curl -sf "http://$leak2/forward" >/dev/null
+base2=$(rss_kib "$leak2_pid")
+base1=$(rss_kib "$leak1_pid")
+for _ in $(seq "$leaks"); do curl -sf "http://$leak2/forward" >/dev/null; done
+after2=$(rss_kib "$leak2_pid")
+after1=$(rss_kib "$leak1_pid")
+echo
+echo "| memory | server 2 | server 1 |"
+echo "|---|---|---|"
+echo "| baseline RSS | $((base2 / 1024)).$(((base2 % 1024) * 10 / 1024)) MiB | $((base1 / 1024)).$(((base1 % 1024) * 10 / 1024)) MiB |"
+echo "| RSS added per leaked request ($leaks requests) | $(((after2 - base2) * 1024 / leaks / 1000)).$((((after2 - base2) * 1024 / leaks) % 1000 / 100)) KB | $(((after1 - base1) * 1024 / leaks / 1000)).$((((after1 - base1) * 1024 / leaks) % 1000 / 100)) KB |"
+
+echo
+cargo bench --quiet --bench client_build 2>/dev/null | grep 'client build'
