@@ -32,7 +32,7 @@ trap cleanup EXIT
 # sets $address and $pid. Logging stays at warn: the figures are for the
 # server, not for writing a line per answer.
 start() {
-    local name=$1
+    local name=$1-${#pids[@]}
     shift
     env BIND_ADDRESS=127.0.0.1:0 RUST_LOG=warn,reqwest_connection_leak::server=info "$@" \
         "$binary" 2>"$work/$name.log" &
@@ -40,7 +40,7 @@ start() {
     pids+=("$pid")
     address=""
     for _ in $(seq 100); do
-        address=$(grep -o 'listening address=[^ ]*' "$work/$name.log" | cut -d= -f2 || true)
+        address=$(grep -ao 'listening address=[^ ]*' "$work/$name.log" | cut -d= -f2 || true)
         [ -n "$address" ] && return
         sleep 0.05
     done

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Bounded load and soak on loopback, printing figures:
+#  1. each fixed mode under `wrk -c64` for SECONDS: errors, tasks before and
+#     after (3 s idle), RSS before and after;
+#  2. LEAKS sequential leaking requests: tasks and RSS every 1,000.
+#
+#   scripts/soak.sh [SECONDS] [LEAKS]    defaults: 10 5000
+#
+# Needs wrk (Debian: apt-get install wrk) and curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-10}
+leaks=${2:-5000}
+for tool in wrk curl; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "soak.sh: $tool is needed (Debian: apt-get install $tool)" >&2
+        exit 2
+    fi
+done
+# Every leaked connection holds a descriptor on each side.
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((leaks + 100)) ]; then
+    ulimit -n $((leaks + 100)) 2>/dev/null || {
+        echo "soak.sh: $leaks leaks need $((leaks + 100)) descriptors; ulimit -Hn is $(ulimit -Hn)" >&2
+        exit 2
+    }
+fi
+
+cargo build --release --quiet
+binary=target/release/reqwest-connection-leak
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start NAME [VAR=VALUE...]: a server on a free loopback port; sets
+# $address and $pid.
+start() {
+    local name=$1-${#pids[@]}
+    shift
+    env BIND_ADDRESS=127.0.0.1:0 RUST_LOG=warn,reqwest_connection_leak::server=info "$@" \
+        "$binary" 2>"$work/$name.log" &
+    pid=$!
+    pids+=("$pid")
+    address=""
+    for _ in $(seq 100); do
+        address=$(grep -ao 'listening address=[^ ]*' "$work/$name.log" | cut -d= -f2 || true)
+        [ -n "$address" ] && return
+        sleep 0.05
+    done
+    echo "soak.sh: $name did not start:" >&2
+    cat "$work/$name.log" >&2
+    exit 1
+}
+
+stop() {
+    kill "$@" 2>/dev/null || true
+    wait "$@" 2>/dev/null || true
+}
+rss_mib() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+tasks() { curl -sf "http://$1/hello" | grep -o '"goRoutines":[0-9]*' | cut -d: -f2; }
+
+echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); release builds, loopback"
+echo
+echo "Load: wrk -t2 -c64 -d${seconds}s on server 2's /forward; tasks are /hello's count (it includes its own connection); after = 3 s idle"
+echo
+echo "| mode | requests/s | non-2xx | socket errors | tasks s2/s1 before | after | RSS s2/s1 before (MiB) | after |"
+echo "|---|---|---|---|---|---|---|---|"
+fixed_modes=(
+    "DISABLE_KEEP_ALIVES=true|server2"
+    "IDLE_CONN_TIMEOUT=1s|server2"
+    "CONNECTION_CLOSE=true|server1"
+    "SERVER_IDLE_TIMEOUT=1s|server1"
+    "CLIENT_LIFETIME=request|server2"
+    "CLIENT_LIFETIME=process|server2"
+)
+for mode in "${fixed_modes[@]}"; do
+    flag=${mode%|*}
+    side=${mode#*|}
+    if [ "$side" = server1 ]; then start s1 "$flag"; else start s1; fi
+    s1=$address
+    s1_pid=$pid
+    if [ "$side" = server2 ]; then
+        start s2 UPSTREAM_URL="http://$s1/hello" "$flag"
+    else
+        start s2 UPSTREAM_URL="http://$s1/hello"
+    fi
+    s2=$address
+    s2_pid=$pid
+    curl -sf "http://$s2/forward" >/dev/null
+    before="$(tasks "$s2") / $(tasks "$s1")"
+    rss_before="$(rss_mib "$s2_pid") / $(rss_mib "$s1_pid")"
+    out=$(wrk -t2 -c64 -d"${seconds}s" "http://$s2/forward")
+    rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+    non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+    socket_errors=$(awk '/Socket errors/ {print $0}' <<<"$out" | sed 's/^ *Socket errors: //')
+    sleep 3
+    after="$(tasks "$s2") / $(tasks "$s1")"
+    rss_after="$(rss_mib "$s2_pid") / $(rss_mib "$s1_pid")"
+    label=$flag
+    [ "$side" = server1 ] && label="$flag (server 1)"
+    echo "| $label | $rate | ${non2xx:-0} | ${socket_errors:-0} | $before | $after | $rss_before | $rss_after |"
+    stop "$s1_pid" "$s2_pid"
+done
+
+echo
+echo "Soak: $leaks sequential leaking requests (defaults); figures every 1,000"
+echo
+echo "| requests | tasks s2 / s1 | tasks per request s2 / s1 | RSS s2 / s1 (MiB) | KB per request s2 / s1 |"
+echo "|---|---|---|---|---|"
+start s1
+s1=$address
+s1_pid=$pid
+start s2 UPSTREAM_URL="http://$s1/hello"
+s2=$address
+s2_pid=$pid
+curl -sf "http://$s2/forward" >/dev/null
+base2=$(awk '/VmRSS/ {print $2}' "/proc/$s2_pid/status")
+base1=$(awk '/VmRSS/ {print $2}' "/proc/$s1_pid/status")
+for ((done_requests = 1000; done_requests <= leaks; done_requests += 1000)); do
+    for _ in $(seq 1000); do answer=$(curl -sf "http://$s2/forward"); done
+    t2=$(grep -o '^{"goRoutines":[0-9]*' <<<"$answer" | cut -d: -f2)
+    t1=$(grep -o '"server1Response":{"msg":"Hello World","goRoutines":[0-9]*' <<<"$answer" | grep -o '[0-9]*$')
+    r2=$(awk '/VmRSS/ {print $2}' "/proc/$s2_pid/status")
+    r1=$(awk '/VmRSS/ {print $2}' "/proc/$s1_pid/status")
+    awk -v n="$done_requests" -v t2="$t2" -v t1="$t1" -v r2="$r2" -v r1="$r1" -v b2="$base2" -v b1="$base1" 'BEGIN {
+        printf "| %d | %d / %d | %.3f / %.3f | %.1f / %.1f | %.1f / %.1f |\n",
+            n, t2, t1, t2 / (n + 1), t1 / (n + 1), r2 / 1024, r1 / 1024,
+            (r2 - b2) * 1.024 / n, (r1 - b1) * 1.024 / n }'
+done
