@@ -10,46 +10,11 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-5}
 leaks=1000
-for tool in wrk curl; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "bench.sh: $tool is needed (Debian: apt-get install $tool)" >&2
-        exit 2
-    fi
-done
+# shellcheck source=scripts/lib/servers.sh
+source scripts/lib/servers.sh
+require wrk curl
 
-cargo build --release --quiet
-binary=target/release/reqwest-connection-leak
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
-# start NAME [VAR=VALUE...]: starts a server on a free loopback port and
-# sets $address and $pid. Logging stays at warn: the figures are for the
-# server, not for writing a line per answer.
-start() {
-    local name=$1-${#pids[@]}
-    shift
-    env BIND_ADDRESS=127.0.0.1:0 RUST_LOG=warn,reqwest_connection_leak::server=info "$@" \
-        "$binary" 2>"$work/$name.log" &
-    pid=$!
-    pids+=("$pid")
-    address=""
-    for _ in $(seq 100); do
-        address=$(grep -ao 'listening address=[^ ]*' "$work/$name.log" | cut -d= -f2 || true)
-        [ -n "$address" ] && return
-        sleep 0.05
-    done
-    echo "bench.sh: $name did not start:" >&2
-    cat "$work/$name.log" >&2
-    exit 1
-}
-
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # load LABEL CONNECTIONS URL [wrk args...]: one row of the table.
 load() {

@@ -12,12 +12,9 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-10}
 leaks=${2:-5000}
-for tool in wrk curl; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "soak.sh: $tool is needed (Debian: apt-get install $tool)" >&2
-        exit 2
-    fi
-done
+# shellcheck source=scripts/lib/servers.sh
+source scripts/lib/servers.sh
+require wrk curl
 # Every leaked connection holds a descriptor on each side.
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((leaks + 100)) ]; then
     ulimit -n $((leaks + 100)) 2>/dev/null || {
@@ -26,42 +23,7 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((leaks + 100)) ]; t
     }
 fi
 
-cargo build --release --quiet
-binary=target/release/reqwest-connection-leak
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start NAME [VAR=VALUE...]: a server on a free loopback port; sets
-# $address and $pid.
-start() {
-    local name=$1-${#pids[@]}
-    shift
-    env BIND_ADDRESS=127.0.0.1:0 RUST_LOG=warn,reqwest_connection_leak::server=info "$@" \
-        "$binary" 2>"$work/$name.log" &
-    pid=$!
-    pids+=("$pid")
-    address=""
-    for _ in $(seq 100); do
-        address=$(grep -ao 'listening address=[^ ]*' "$work/$name.log" | cut -d= -f2 || true)
-        [ -n "$address" ] && return
-        sleep 0.05
-    done
-    echo "soak.sh: $name did not start:" >&2
-    cat "$work/$name.log" >&2
-    exit 1
-}
-
-stop() {
-    kill "$@" 2>/dev/null || true
-    wait "$@" 2>/dev/null || true
-}
-rss_mib() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+rss_mib() { awk -v kib="$(rss_kib "$1")" 'BEGIN {printf "%.1f", kib / 1024}'; }
 tasks() { curl -sf "http://$1/hello" | grep -o '"goRoutines":[0-9]*' | cut -d: -f2; }
 
 echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); release builds, loopback"
@@ -119,14 +81,14 @@ start s2 UPSTREAM_URL="http://$s1/hello"
 s2=$address
 s2_pid=$pid
 curl -sf "http://$s2/forward" >/dev/null
-base2=$(awk '/VmRSS/ {print $2}' "/proc/$s2_pid/status")
-base1=$(awk '/VmRSS/ {print $2}' "/proc/$s1_pid/status")
+base2=$(rss_kib "$s2_pid")
+base1=$(rss_kib "$s1_pid")
 for ((done_requests = 1000; done_requests <= leaks; done_requests += 1000)); do
     for _ in $(seq 1000); do answer=$(curl -sf "http://$s2/forward"); done
     t2=$(grep -o '^{"goRoutines":[0-9]*' <<<"$answer" | cut -d: -f2)
     t1=$(grep -o '"server1Response":{"msg":"Hello World","goRoutines":[0-9]*' <<<"$answer" | grep -o '[0-9]*$')
-    r2=$(awk '/VmRSS/ {print $2}' "/proc/$s2_pid/status")
-    r1=$(awk '/VmRSS/ {print $2}' "/proc/$s1_pid/status")
+    r2=$(rss_kib "$s2_pid")
+    r1=$(rss_kib "$s1_pid")
     awk -v n="$done_requests" -v t2="$t2" -v t1="$t1" -v r2="$r2" -v r1="$r1" -v b2="$base2" -v b1="$base1" 'BEGIN {
         printf "| %d | %d / %d | %.3f / %.3f | %.1f / %.1f | %.1f / %.1f |\n",
             n, t2, t1, t2 / (n + 1), t1 / (n + 1), r2 / 1024, r1 / 1024,

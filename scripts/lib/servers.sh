@@ -1,0 +1,54 @@
+# Sourced by the measuring scripts: release servers on free loopback ports,
+# stopped when the script exits.
+#
+#   require TOOL...             exit 2 unless each tool is installed
+#   start NAME [VAR=VALUE...]   start a server; sets $address and $pid
+#   stop PID...                 stop servers and wait for them
+#   rss_kib PID                 resident memory in KiB
+
+require() {
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null; then
+            echo "$(basename "$0"): $tool is needed (Debian: apt-get install $tool)" >&2
+            exit 2
+        fi
+    done
+}
+
+cargo build --release --quiet
+binary=target/release/reqwest-connection-leak
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Logging stays at warn: the figures are for the server, not for writing a
+# line per answer. The start-up line is kept: it gives the address.
+start() {
+    local name=$1-${#pids[@]}
+    shift
+    env BIND_ADDRESS=127.0.0.1:0 RUST_LOG=warn,reqwest_connection_leak::server=info "$@" \
+        "$binary" 2>"$work/$name.log" &
+    pid=$!
+    pids+=("$pid")
+    address=""
+    for _ in $(seq 100); do
+        address=$(grep -ao 'listening address=[^ ]*' "$work/$name.log" | cut -d= -f2 || true)
+        [ -n "$address" ] && return
+        sleep 0.05
+    done
+    echo "$(basename "$0"): $name did not start:" >&2
+    cat "$work/$name.log" >&2
+    exit 1
+}
+
+stop() {
+    kill "$@" 2>/dev/null || true
+    wait "$@" 2>/dev/null || true
+}
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
