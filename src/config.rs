@@ -38,6 +38,17 @@ pub struct Config {
     )]
     pub upstream_url: Url,
 
+    /// A PEM file of certificates to trust for an https UPSTREAM_URL,
+    /// besides the system's.
+    #[cfg(feature = "tls")]
+    #[arg(
+        long,
+        env = "UPSTREAM_CA_FILE",
+        value_name = "UPSTREAM_CA_FILE",
+        value_parser = crate::tls::read_roots
+    )]
+    pub upstream_ca_file: Option<crate::tls::ExtraRoots>,
+
     /// Fix 1, Go's Transport.DisableKeepAlives: every upstream request says
     /// `Connection: close` and the client pools no idle connection.
     #[arg(
@@ -198,13 +209,14 @@ fn parse_upstream_url(text: &str) -> Result<Url, String> {
         )
     })?;
     match url.scheme() {
-        "http" if url.has_host() => Ok(url),
-        "http" => Err(format!("invalid URL {text:?}: it has no host")),
+        "http" | "https" if !url.has_host() => Err(format!("invalid URL {text:?}: it has no host")),
+        "http" => Ok(url),
+        "https" if cfg!(feature = "tls") => Ok(url),
         "https" => Err(format!(
-            "invalid URL {text:?}: https is not built in; use an http URL"
+            "invalid URL {text:?}: https needs the tls cargo feature (cargo run --features tls)"
         )),
         other => Err(format!(
-            "invalid URL {text:?}: scheme {other:?} is not supported; expected http"
+            "invalid URL {text:?}: scheme {other:?} is not supported; expected http or https"
         )),
     }
 }
@@ -257,6 +269,16 @@ mod tests {
     }
 
     #[test]
+    fn https_needs_the_tls_feature() {
+        let parsed = parse_upstream_url("https://localhost:8443/hello");
+        if cfg!(feature = "tls") {
+            assert!(parsed.is_ok(), "{parsed:?}");
+        } else {
+            assert!(parsed.unwrap_err().contains("needs the tls cargo feature"));
+        }
+    }
+
+    #[test]
     fn a_zero_idle_timeout_means_no_limit() {
         let config = parse(&["--idle-conn-timeout=0s"]).expect("valid flags");
         assert_eq!(config.client_settings().idle_conn_timeout, None);
@@ -268,7 +290,6 @@ mod tests {
         for (text, expected) in [
             ("localhost:8080", "not supported"),
             ("ftp://host/x", "not supported"),
-            ("https://host/x", "https is not built in"),
             ("http://", "invalid URL"),
             ("nonsense", "expected an http URL"),
         ] {

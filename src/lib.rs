@@ -22,6 +22,7 @@
 //! - [`tasks`]: the live task count.
 //! - [`json_answer`]: logged JSON answers.
 //! - [`shutdown`]: Ctrl-C and SIGTERM.
+//! - `tls` (with the `tls` feature): one TLS configuration for every client.
 //! - [`demo`]: every scenario in one command, with a table and a chart.
 
 pub mod bind_address;
@@ -39,6 +40,8 @@ pub mod retainer;
 pub mod server;
 pub mod shutdown;
 pub mod tasks;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod upstream;
 
 pub use config::{ClientLifetime, Config};

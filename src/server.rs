@@ -43,6 +43,9 @@ pub enum StartError {
     },
     /// The shared client of `CLIENT_LIFETIME=process` could not be built.
     BuildClient(reqwest::Error),
+    /// The TLS configuration could not be built.
+    #[cfg(feature = "tls")]
+    Tls(String),
 }
 
 impl fmt::Display for StartError {
@@ -52,6 +55,8 @@ impl fmt::Display for StartError {
                 write!(f, "cannot listen on {address}: {source}")
             }
             StartError::BuildClient(err) => write!(f, "cannot build the upstream client: {err}"),
+            #[cfg(feature = "tls")]
+            StartError::Tls(err) => f.write_str(err),
         }
     }
 }
@@ -112,6 +117,8 @@ pub async fn run(
     config: &Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
+    #[cfg(feature = "tls")]
+    crate::tls::init(config.upstream_ca_file.as_ref()).map_err(StartError::Tls)?;
     let metrics = Arc::new(Metrics::new());
     let forwarder = Arc::new(
         Forwarder::new(

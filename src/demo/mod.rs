@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Client;
 use serde::de::DeserializeOwned;
 
+use crate::client_settings::ClientSettings;
 use crate::error::cause_chain;
 use crate::forward::Forwarded;
 use crate::hello::Hello;
@@ -52,11 +53,11 @@ pub async fn run(args: DemoArgs) -> Result<bool, String> {
     let requests = args.requests as usize;
     // Like curl in a loop: a new connection for every request, closed
     // after the answer, so the demo itself holds nothing open.
-    let client = Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .build()
-        .map_err(|err| cause_chain(&err))?;
+    let curl_like = ClientSettings {
+        max_idle_conns_per_host: Some(0),
+        ..ClientSettings::default()
+    };
+    let client = curl_like.build().map_err(|err| cause_chain(&err))?;
 
     let mut results = Vec::new();
     for scenario in scenarios {
