@@ -4,7 +4,7 @@
 
 /// jemalloc, not the system allocator: each leaked connection holds many
 /// small buffers (hyper's start at 8 KB), and glibc's malloc kept about
-/// 19.5 KB per leaked request on server 2 and 12 KB on server 1 where
+/// 19.8 KB per leaked request on server 2 and 11.9 KB on server 1 where
 /// jemalloc keeps 16.5 KB and 8.5 KB (README, "Performance").
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
