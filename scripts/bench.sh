@@ -71,18 +71,13 @@ echo
 echo "DISABLE_KEEP_ALIVES=true server 2 RSS across its load: $((rss_before_no_keep_alives / 1024)) MiB -> $((rss_after_no_keep_alives / 1024)) MiB"
 
 # Memory: a fresh leaking pair, one request to warm it, then $leaks more.
-start leak1
-leak1=$address
-leak1_pid=$pid
-start leak2 UPSTREAM_URL="http://$leak1/hello"
-leak2=$address
-leak2_pid=$pid
-curl -sf "http://$leak2/forward" >/dev/null
-base2=$(rss_kib "$leak2_pid")
-base1=$(rss_kib "$leak1_pid")
-for _ in $(seq "$leaks"); do curl -sf "http://$leak2/forward" >/dev/null; done
-after2=$(rss_kib "$leak2_pid")
-after1=$(rss_kib "$leak1_pid")
+start_pair
+curl -sf "http://$server2/forward" >/dev/null
+base2=$(rss_kib "$server2_pid")
+base1=$(rss_kib "$server1_pid")
+for _ in $(seq "$leaks"); do curl -sf "http://$server2/forward" >/dev/null; done
+after2=$(rss_kib "$server2_pid")
+after1=$(rss_kib "$server1_pid")
 echo
 echo "| memory | server 2 | server 1 |"
 echo "|---|---|---|"

@@ -43,30 +43,21 @@ fixed_modes=(
 for mode in "${fixed_modes[@]}"; do
     flag=${mode%|*}
     side=${mode#*|}
-    if [ "$side" = server1 ]; then start s1 "$flag"; else start s1; fi
-    s1=$address
-    s1_pid=$pid
-    if [ "$side" = server2 ]; then
-        start s2 UPSTREAM_URL="http://$s1/hello" "$flag"
-    else
-        start s2 UPSTREAM_URL="http://$s1/hello"
-    fi
-    s2=$address
-    s2_pid=$pid
-    curl -sf "http://$s2/forward" >/dev/null
-    before="$(tasks "$s2") / $(tasks "$s1")"
-    rss_before="$(rss_mib "$s2_pid") / $(rss_mib "$s1_pid")"
-    out=$(wrk -t2 -c64 -d"${seconds}s" "http://$s2/forward")
+    start_pair "$side" "$flag"
+    curl -sf "http://$server2/forward" >/dev/null
+    before="$(tasks "$server2") / $(tasks "$server1")"
+    rss_before="$(rss_mib "$server2_pid") / $(rss_mib "$server1_pid")"
+    out=$(wrk -t2 -c64 -d"${seconds}s" "http://$server2/forward")
     rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
     socket_errors=$(awk '/Socket errors/ {print $0}' <<<"$out" | sed 's/^ *Socket errors: //')
     sleep 3
-    after="$(tasks "$s2") / $(tasks "$s1")"
-    rss_after="$(rss_mib "$s2_pid") / $(rss_mib "$s1_pid")"
+    after="$(tasks "$server2") / $(tasks "$server1")"
+    rss_after="$(rss_mib "$server2_pid") / $(rss_mib "$server1_pid")"
     label=$flag
     [ "$side" = server1 ] && label="$flag (server 1)"
     echo "| $label | $rate | ${non2xx:-0} | ${socket_errors:-0} | $before | $after | $rss_before | $rss_after |"
-    stop "$s1_pid" "$s2_pid"
+    stop "$server1_pid" "$server2_pid"
 done
 
 echo
@@ -74,21 +65,16 @@ echo "Soak: $leaks sequential leaking requests (defaults); figures every 1,000"
 echo
 echo "| requests | tasks s2 / s1 | tasks per request s2 / s1 | RSS s2 / s1 (MiB) | KB per request s2 / s1 |"
 echo "|---|---|---|---|---|"
-start s1
-s1=$address
-s1_pid=$pid
-start s2 UPSTREAM_URL="http://$s1/hello"
-s2=$address
-s2_pid=$pid
-curl -sf "http://$s2/forward" >/dev/null
-base2=$(rss_kib "$s2_pid")
-base1=$(rss_kib "$s1_pid")
+start_pair
+curl -sf "http://$server2/forward" >/dev/null
+base2=$(rss_kib "$server2_pid")
+base1=$(rss_kib "$server1_pid")
 for ((done_requests = 1000; done_requests <= leaks; done_requests += 1000)); do
-    for _ in $(seq 1000); do answer=$(curl -sf "http://$s2/forward"); done
+    for _ in $(seq 1000); do answer=$(curl -sf "http://$server2/forward"); done
     t2=$(grep -o '^{"goRoutines":[0-9]*' <<<"$answer" | cut -d: -f2)
     t1=$(grep -o '"server1Response":{"msg":"Hello World","goRoutines":[0-9]*' <<<"$answer" | grep -o '[0-9]*$')
-    r2=$(rss_kib "$s2_pid")
-    r1=$(rss_kib "$s1_pid")
+    r2=$(rss_kib "$server2_pid")
+    r1=$(rss_kib "$server1_pid")
     awk -v n="$done_requests" -v t2="$t2" -v t1="$t1" -v r2="$r2" -v r1="$r1" -v b2="$base2" -v b1="$base1" 'BEGIN {
         printf "| %d | %d / %d | %.3f / %.3f | %.1f / %.1f | %.1f / %.1f |\n",
             n, t2, t1, t2 / (n + 1), t1 / (n + 1), r2 / 1024, r1 / 1024,

@@ -3,6 +3,9 @@
 #
 #   require TOOL...             exit 2 unless each tool is installed
 #   start NAME [VAR=VALUE...]   start a server; sets $address and $pid
+#   start_pair [SIDE VAR=VALUE] server 1, then server 2 pointed at it, with
+#                               the flag on SIDE (server1 or server2); sets
+#                               $server1 $server1_pid $server2 $server2_pid
 #   stop PID...                 stop servers and wait for them
 #   rss_kib PID                 resident memory in KiB
 
@@ -44,6 +47,19 @@ start() {
     echo "$(basename "$0"): $name did not start:" >&2
     cat "$work/$name.log" >&2
     exit 1
+}
+
+start_pair() {
+    local side=${1:-} flag=${2:-}
+    local server1_env=() server2_env=()
+    [ "$side" = server1 ] && server1_env=("$flag")
+    [ "$side" = server2 ] && server2_env=("$flag")
+    start server1 "${server1_env[@]}"
+    server1=$address
+    server1_pid=$pid
+    start server2 UPSTREAM_URL="http://$server1/hello" "${server2_env[@]}"
+    server2=$address
+    server2_pid=$pid
 }
 
 stop() {
