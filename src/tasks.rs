@@ -3,8 +3,8 @@
 /// tokio's count of live tasks, standing in for Go's
 /// `runtime.NumGoroutine()`.
 ///
-/// What it counts here: one task per open inbound connection (axum's
-/// `serve` spawns one each), one per connection a `/forward` client holds
+/// What it counts here: one task per open inbound connection (the accept
+/// loop spawns one each), one per connection a `/forward` client holds
 /// open (hyper-util spawns one to drive each), one per client pool that
 /// has an idle timeout (its eviction timer) and the retainer's sweeper
 /// while it has clients to drop. It leaves out the main task and the
