@@ -147,3 +147,37 @@ fn malformed_requests_get_an_error_or_a_close_and_serving_goes_on() {
     }
     assert_eq!(get(pair.server2.address, "/forward").status, 200);
 }
+
+#[test]
+fn out_of_descriptors_server_1_keeps_its_accept_loop_and_recovers() {
+    let server1 = Server::start_limited("server1", 32, &[]);
+    let upstream = format!("http://{}/hello", server1.address);
+    let env = [
+        ("UPSTREAM_URL", upstream.as_str()),
+        ("REQUEST_TIMEOUT", "1s"),
+    ];
+    let server2 = Server::start("server2", &env);
+
+    // Each leaked connection holds one of server 1's 32 descriptors; once
+    // they are gone it cannot accept, and server 2's call times out.
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let status = get(server2.address, "/forward").status;
+        statuses.push(status);
+        if status != 200 {
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&504), "{statuses:?}");
+
+    // Server 2 goes away with its leaked connections: server 1 gets its
+    // descriptors back and accepts again.
+    drop(server2);
+    let recovered = eventually(Duration::from_secs(5), || {
+        std::net::TcpStream::connect(server1.address).is_ok()
+            && get(server1.address, "/hello").status == 200
+    });
+    assert!(recovered, "server 1 did not accept again");
+    let server2 = Server::start("server2 again", &env);
+    assert_eq!(get(server2.address, "/forward").status, 200);
+}
