@@ -6,27 +6,25 @@ mod common;
 use std::thread;
 use std::time::Duration;
 
-use common::{Counts, FLAT, Pair, eventually};
+use common::{Counts, Pair, eventually};
+use reqwest_connection_leak::demo::verdict::FLAT_BELOW;
 
 /// Requests per scenario.
-const N: u64 = 100;
+const N: usize = 100;
 
 /// Slack on "one task per request": the first requests may race the
 /// counts they report, by one or two.
-const LEAK_SLACK: u64 = 3;
+const LEAK_SLACK: usize = 3;
 
 fn peak(counts: &[Counts]) -> Counts {
-    Counts {
-        server2: counts.iter().map(|c| c.server2).max().unwrap_or(0),
-        server1: counts.iter().map(|c| c.server1).max().unwrap_or(0),
-    }
+    counts.iter().copied().fold(Counts::default(), Counts::max)
 }
 
 fn assert_flat(pair: &Pair) {
-    let peak = peak(&pair.forward_many(N as usize));
+    let peak = peak(&pair.forward_many(N));
     assert!(
-        peak.server2 < FLAT && peak.server1 < FLAT,
-        "expected both under {FLAT} tasks, peak was {peak:?}"
+        peak.is_flat(),
+        "expected both under {FLAT_BELOW} tasks, peak was {peak:?}"
     );
 }
 
@@ -34,7 +32,7 @@ fn assert_flat(pair: &Pair) {
 fn defaults_leak_one_task_per_request_on_both_sides_and_keep_them() {
     let pair = Pair::start(&[], &[]);
     let before = pair.forward();
-    let after = *pair.forward_many(N as usize).last().expect("N answers");
+    let after = *pair.forward_many(N).last().expect("N answers");
     assert!(
         after.server1 >= before.server1 + N - LEAK_SLACK,
         "server 1 grew from {before:?} to {after:?}"
@@ -75,13 +73,13 @@ fn one_shared_client_stays_flat() {
 #[test]
 fn an_idle_timeout_reclaims_everything_within_three_seconds() {
     let pair = Pair::start(&[], &[("IDLE_CONN_TIMEOUT", "1s")]);
-    let last = *pair.forward_many(N as usize).last().expect("N answers");
+    let last = *pair.forward_many(N).last().expect("N answers");
     let mut now = last;
     // The pool closes an idle connection between 1 s and 2 s after its
     // request; 3 s leaves a second for the debug build on a busy machine.
     let reclaimed = eventually(Duration::from_secs(3), || {
         now = pair.idle_counts();
-        now.server2 < FLAT && now.server1 < FLAT
+        now.is_flat()
     });
     assert!(
         reclaimed,

@@ -9,6 +9,21 @@ pub struct Counts {
     pub server1: usize,
 }
 
+impl Counts {
+    /// Each role's higher count of the two.
+    pub fn max(self, other: Counts) -> Counts {
+        Counts {
+            server2: self.server2.max(other.server2),
+            server1: self.server1.max(other.server1),
+        }
+    }
+
+    /// Whether both roles are under [`FLAT_BELOW`]: nothing leaked.
+    pub fn is_flat(self) -> bool {
+        self.server2 < FLAT_BELOW && self.server1 < FLAT_BELOW
+    }
+}
+
 /// What one scenario recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
@@ -104,15 +119,12 @@ impl Recording {
         self.per_request
             .iter()
             .chain([&self.after_idle])
-            .fold(Counts::default(), |peak, counts| Counts {
-                server2: peak.server2.max(counts.server2),
-                server1: peak.server1.max(counts.server1),
-            })
+            .copied()
+            .fold(Counts::default(), Counts::max)
     }
 
     /// The rule behind the table's last column.
     pub fn verdict(&self) -> Verdict {
-        let under = |counts: Counts| counts.server2 < FLAT_BELOW && counts.server1 < FLAT_BELOW;
         let (slope2, slope1) = self.slope();
         let first = self.per_request.first().copied().unwrap_or_default();
         let requests = self.per_request.len().saturating_sub(1) as f64;
@@ -123,9 +135,9 @@ impl Recording {
             && kept(first.server1, self.after_idle.server1);
         if leaked_and_kept {
             Verdict::Leaks
-        } else if under(self.peak()) {
+        } else if self.peak().is_flat() {
             Verdict::Flat
-        } else if under(self.after_idle) {
+        } else if self.after_idle.is_flat() {
             Verdict::ReclaimedAfterIdle
         } else {
             Verdict::Unexplained
