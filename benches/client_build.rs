@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use reqwest_connection_leak::client_settings::ClientSettings;
+use reqwest_connection_leak::roles::client_settings::ClientSettings;
 
 const BUILDS: u32 = 20_000;
 

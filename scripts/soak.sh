@@ -32,17 +32,9 @@ echo "Load: wrk -t2 -c64 -d${seconds}s on server 2's /forward; tasks are /hello'
 echo
 echo "| mode | requests/s | non-2xx | socket errors | tasks s2/s1 before | after | RSS s2/s1 before (MiB) | after |"
 echo "|---|---|---|---|---|---|---|---|"
-fixed_modes=(
-    "DISABLE_KEEP_ALIVES=true|server2"
-    "IDLE_CONN_TIMEOUT=1s|server2"
-    "CONNECTION_CLOSE=true|server1"
-    "SERVER_IDLE_TIMEOUT=1s|server1"
-    "CLIENT_LIFETIME=request|server2"
-    "CLIENT_LIFETIME=process|server2"
-)
-for mode in "${fixed_modes[@]}"; do
-    flag=${mode%|*}
-    side=${mode#*|}
+# Every scenario but the leak itself, from the binary's own registry.
+while IFS=$'\t' read -r _name side flag expectation; do
+    [ "$expectation" = leaks ] && continue
     start_pair "$side" "$flag"
     curl -sf "http://$server2/forward" >/dev/null
     before="$(tasks "$server2") / $(tasks "$server1")"
@@ -58,7 +50,7 @@ for mode in "${fixed_modes[@]}"; do
     [ "$side" = server1 ] && label="$flag (server 1)"
     echo "| $label | $rate | ${non2xx:-0} | ${socket_errors:-0} | $before | $after | $rss_before | $rss_after |"
     stop "$server1_pid" "$server2_pid"
-done
+done < <(scenarios)
 
 echo
 echo "Soak: $leaks sequential leaking requests (defaults); figures every 1,000"

@@ -7,42 +7,27 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the command line: serve, or run the demo.
-//! - [`config`]: every setting, from env vars or flags, checked at start.
-//! - [`go_syntax`]: Go's spelling of durations and booleans.
-//! - [`bind_address`]: Go's `:PORT` listen addresses.
-//! - [`server`]: the router, listening and serving.
-//! - [`hello`]: server 1's `/hello`.
-//! - [`forward`]: server 2's `/forward` and where its clients come from.
-//! - [`client_settings`]: the knobs that cause or stop the leak.
-//! - [`upstream`]: one call from server 2 to server 1.
-//! - [`retainer`]: keeps per-request clients as long as Go would.
-//! - [`error`]: how `/forward` fails.
-//! - [`metrics`]: `/metrics`, for Prometheus.
-//! - [`tasks`]: the live task count.
-//! - [`json_answer`]: logged JSON answers.
-//! - [`shutdown`]: Ctrl-C and SIGTERM.
-//! - `tls` (with the `tls` feature): one TLS configuration for every client.
+//! The subject, then what drives it. Each folder only uses the ones above
+//! it, so the modules form no loop.
+//!
+//! - [`scenario`]: the registry of the leak, each fix and each client
+//!   lifetime, one entry each, and the rule that judges their counts.
+//!   Everything that lists fixes derives from it.
+//! - [`settings`]: the command line and every setting, in Go's spelling.
+//! - [`observe`]: what watches the roles: the live task count and
+//!   `/metrics`.
+//! - [`roles`]: the two roles and their client: the accept loop, `/hello`,
+//!   `/forward`, the per-request client's knobs and the retainer that keeps
+//!   it as long as Go would.
+//! - [`harness`]: starts this binary as server 1 and server 2 on loopback,
+//!   for the demo and the tests alike.
 //! - [`demo`]: every scenario in one command, with a table and a chart.
 
-pub mod bind_address;
-pub mod cli;
-pub mod client_settings;
-pub mod config;
-pub mod demo;
-pub mod error;
-pub mod forward;
-pub mod go_syntax;
-pub mod hello;
-pub mod json_answer;
-pub mod metrics;
-pub mod retainer;
-pub mod server;
-pub mod shutdown;
-pub mod tasks;
-#[cfg(feature = "tls")]
-pub mod tls;
-pub mod upstream;
+pub mod scenario;
+pub mod settings;
 
-pub use config::{ClientLifetime, Config};
-pub use server::{StartError, run};
+pub mod observe;
+pub mod roles;
+
+pub mod demo;
+pub mod harness;

@@ -1,6 +1,9 @@
 //! Run with: `cargo run --release -- demo` for every scenario at once, or
 //! `cargo run` (server 1), `BIND_ADDRESS=:9090 cargo run` (server 2) and
 //! `scripts/load.sh`. `--help` lists every setting.
+//!
+//! This file only reads the command line, sets up logging and hands off to
+//! the library: see `src/lib.rs` for where everything lives.
 
 /// jemalloc, not the system allocator: each leaked connection holds many
 /// small buffers (hyper's start at 8 KB), and glibc's malloc kept about
@@ -13,11 +16,14 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-use reqwest_connection_leak::cli::{Cli, Command};
-use reqwest_connection_leak::config::{Config, one_line};
-use reqwest_connection_leak::shutdown::shutdown_signal;
-use reqwest_connection_leak::{demo, server};
+use reqwest_connection_leak::demo;
+use reqwest_connection_leak::roles::forward_error::cause_chain;
+use reqwest_connection_leak::roles::server;
+use reqwest_connection_leak::roles::shutdown::shutdown_signal;
+use reqwest_connection_leak::scenario;
+use reqwest_connection_leak::settings::Config;
+use reqwest_connection_leak::settings::cli::{Cli, Command};
+use reqwest_connection_leak::settings::config::one_line;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -28,8 +34,8 @@ const EXIT_FAILED: u8 = 1;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let (cli, settings) = match Cli::parse_with_settings() {
+        Ok(parsed) => parsed,
         // --help and --version are not errors.
         Err(err) if !err.use_stderr() => err.exit(),
         Err(err) => {
@@ -39,15 +45,24 @@ async fn main() -> ExitCode {
     };
     init_tracing(&cli.serve);
     match cli.command {
-        None => serve(cli.serve).await,
-        Some(Command::Demo(args)) => match demo::run(args).await {
+        None => {
+            tracing::info!(settings = settings.join(" "), "starting");
+            serve(cli.serve).await
+        }
+        Some(Command::Demo(args)) => match demo::run(&args).await {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(EXIT_FAILED),
             Err(err) => {
-                eprintln!("demo: {err}");
+                eprintln!("demo: {}", cause_chain(&err));
                 ExitCode::from(EXIT_FAILED)
             }
         },
+        Some(Command::Scenarios) => {
+            for scenario in &scenario::ALL {
+                println!("{}", scenario.tab_separated());
+            }
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -73,7 +88,7 @@ async fn serve(config: Config) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            eprintln!("error: {}", cause_chain(&err));
             ExitCode::from(EXIT_FAILED)
         }
     }

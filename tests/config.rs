@@ -5,7 +5,7 @@ mod common;
 
 use std::process::{Command, Output, Stdio};
 
-use common::{BINARY, Server};
+use common::{BINARY, start_server};
 
 fn run_with(env: &[(&str, &str)]) -> Output {
     Command::new(BINARY)
@@ -80,8 +80,33 @@ fn help_lists_every_variable_and_exits_0() {
 }
 
 #[test]
+fn every_scenario_setting_is_a_variable_with_a_checked_value() {
+    for scenario in &reqwest_connection_leak::scenario::ALL {
+        let Some(setting) = scenario.setting else {
+            continue;
+        };
+        let output = run_with(&[(setting.env, "bogus")]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{}: {stderr}", setting.env);
+        assert!(stderr.contains(setting.env), "{stderr}");
+    }
+}
+
+#[test]
+fn scenarios_lists_the_registry_for_scripts() {
+    let output = Command::new(BINARY).arg("scenarios").output().expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    let listed = String::from_utf8_lossy(&output.stdout);
+    let expected: Vec<String> = reqwest_connection_leak::scenario::ALL
+        .iter()
+        .map(|scenario| scenario.tab_separated())
+        .collect();
+    assert_eq!(listed.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
 fn a_port_in_use_exits_1_naming_the_address() {
-    let first = Server::start("first", &[]);
+    let first = start_server("first", &[]);
     let taken = first.address.to_string();
     let output = run_with(&[("BIND_ADDRESS", &taken)]);
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Pair, Server, get};
+use common::{PairExt, Server, ServerExt, get, start_pair, start_server};
 
 /// The samples of a scrape, by name with labels, e.g.
 /// `forward_requests_total{outcome="ok"}`.
@@ -35,7 +35,7 @@ fn sample(samples: &HashMap<String, f64>, name: &str) -> f64 {
 
 #[test]
 fn metrics_count_leaked_connections_and_retained_clients() {
-    let pair = Pair::start(&[], &[]);
+    let pair = start_pair(&[], &[]);
     pair.forward_many(30);
 
     let server1 = scrape(&pair.server1);
@@ -75,7 +75,7 @@ fn metrics_count_leaked_connections_and_retained_clients() {
 
 #[test]
 fn without_keep_alives_nothing_stays_open_or_retained() {
-    let pair = Pair::start(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
+    let pair = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
     pair.forward_many(30);
     let server1 = scrape(&pair.server1);
     // The scrape's own connection, and one closing at most.
@@ -89,7 +89,7 @@ fn without_keep_alives_nothing_stays_open_or_retained() {
 fn failed_requests_are_counted_by_outcome() {
     let closed = common::closed_address();
     let url = format!("http://{closed}/hello");
-    let server2 = Server::start("server2", &[("UPSTREAM_URL", &url)]);
+    let server2 = start_server("server2", &[("UPSTREAM_URL", &url)]);
     assert_eq!(get(server2.address, "/forward").status, 502);
     let samples = scrape(&server2);
     assert_eq!(

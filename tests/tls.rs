@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread;
 
-use common::{Server, get, hello_answer};
+use common::{get, hello_answer, start_server};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// A self-signed certificate for `localhost`: (PEM, DER, private key).
@@ -70,7 +70,7 @@ fn forward_reaches_an_https_server_1_it_was_told_to_trust() {
     let upstream = https_upstream(der, key, 2);
     let url = format!("https://localhost:{}/hello", upstream.port());
     let ca_path = ca_file.to_string_lossy().into_owned();
-    let trusting = Server::start(
+    let trusting = start_server(
         "server2",
         &[("UPSTREAM_URL", &url), ("UPSTREAM_CA_FILE", &ca_path)],
     );
@@ -81,7 +81,7 @@ fn forward_reaches_an_https_server_1_it_was_told_to_trust() {
         Some("Hello World")
     );
 
-    let untrusting = Server::start("server2 without the CA", &[("UPSTREAM_URL", &url)]);
+    let untrusting = start_server("server2 without the CA", &[("UPSTREAM_URL", &url)]);
     let answer = get(untrusting.address, "/forward");
     std::fs::remove_dir_all(&folder).expect("clean up");
     assert_eq!(answer.status, 502, "{answer:?}");

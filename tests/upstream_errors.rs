@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{Answer, Server, closed_address, fake_upstream, get};
+use common::{Answer, Server, closed_address, fake_upstream, get, start_server};
 
 fn server2_for(upstream: std::net::SocketAddr) -> Server {
     let url = format!("http://{upstream}/hello");
-    Server::start("server2", &[("UPSTREAM_URL", &url)])
+    start_server("server2", &[("UPSTREAM_URL", &url)])
 }
 
 /// Asserts a 502 whose JSON error mentions `cause`, then that server 2

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Pair, Server, get, request};
+use common::{get, request, start_pair, start_server, start_server_with};
 
 /// `{"msg":"Hello World","goRoutines":N}`, byte for byte apart from N.
 fn assert_hello_body(body: &str) -> u64 {
@@ -17,7 +17,7 @@ fn assert_hello_body(body: &str) -> u64 {
 
 #[test]
 fn hello_answers_every_method_with_the_go_shape() {
-    let server = Server::start("server1", &[]);
+    let server = start_server("server1", &[]);
     for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
         let answer = request(server.address, method, "/hello");
         assert_eq!(answer.status, 200, "{method}: {answer:?}");
@@ -29,7 +29,7 @@ fn hello_answers_every_method_with_the_go_shape() {
 
 #[test]
 fn forward_nests_server_1s_answer_in_the_go_shape() {
-    let pair = Pair::start(&[], &[]);
+    let pair = start_pair(&[], &[]);
     for method in ["GET", "POST"] {
         let answer = request(pair.server2.address, method, "/forward");
         assert_eq!(answer.status, 200, "{method}: {answer:?}");
@@ -47,7 +47,7 @@ fn forward_nests_server_1s_answer_in_the_go_shape() {
 
 #[test]
 fn connection_close_is_said_by_hello_when_asked() {
-    let server = Server::start("server1", &[("CONNECTION_CLOSE", "1")]);
+    let server = start_server("server1", &[("CONNECTION_CLOSE", "1")]);
     let answer = get(server.address, "/hello");
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("connection"), Some("close"));
@@ -55,13 +55,13 @@ fn connection_close_is_said_by_hello_when_asked() {
 
 #[test]
 fn unknown_paths_are_not_found() {
-    let server = Server::start("server1", &[]);
+    let server = start_server("server1", &[]);
     assert_eq!(get(server.address, "/nope").status, 404);
 }
 
 #[test]
 fn a_go_style_port_listens_on_every_interface() {
-    let server = Server::start_with("server1", &[("BIND_ADDRESS", ":0")]);
+    let server = start_server_with("server1", &[("BIND_ADDRESS", ":0")]);
     assert!(
         server.listening_on.ip().is_unspecified(),
         "{}",

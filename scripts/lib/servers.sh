@@ -4,10 +4,13 @@
 #   require TOOL...             exit 2 unless each tool is installed
 #   start NAME [VAR=VALUE...]   start a server; sets $address and $pid
 #   start_pair [SIDE VAR=VALUE] server 1, then server 2 pointed at it, with
-#                               the flag on SIDE (server1 or server2); sets
+#                               the setting on SIDE (server1 or server2, as
+#                               the binary's `scenarios` lists them); sets
 #                               $server1 $server1_pid $server2 $server2_pid
 #   stop PID...                 stop servers and wait for them
 #   rss_kib PID                 resident memory in KiB
+#   scenarios                   the binary's scenarios, a line each:
+#                               name, side, VAR=value, expectation (tabs)
 
 require() {
     for tool in "$@"; do
@@ -30,17 +33,18 @@ cleanup() {
 trap cleanup EXIT
 
 # Logging stays at warn: the figures are for the server, not for writing a
-# line per answer. The start-up line is kept: it gives the address.
+# line per answer. A server writes the address it listens on, and nothing
+# else, as one line to standard output.
 start() {
     local name=$1-${#pids[@]}
     shift
-    env BIND_ADDRESS=127.0.0.1:0 RUST_LOG=warn,reqwest_connection_leak::server=info "$@" \
-        "$binary" 2>"$work/$name.log" &
+    env BIND_ADDRESS=127.0.0.1:0 RUST_LOG=warn "$@" \
+        "$binary" >"$work/$name.address" 2>"$work/$name.log" &
     pid=$!
     pids+=("$pid")
     address=""
     for _ in $(seq 100); do
-        address=$(grep -ao 'listening address=[^ ]*' "$work/$name.log" | cut -d= -f2 || true)
+        read -r address <"$work/$name.address" || true
         [ -n "$address" ] && return
         sleep 0.05
     done
@@ -66,5 +70,7 @@ stop() {
     kill "$@" 2>/dev/null || true
     wait "$@" 2>/dev/null || true
 }
+
+scenarios() { "$binary" scenarios; }
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

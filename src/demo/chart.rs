@@ -6,19 +6,9 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::demo::scenario::Scenario;
-use crate::demo::verdict::{Counts, Recording};
-
-/// One colour per scenario, in [`Scenario::ALL`] order, far apart in hue.
-const COLOURS: [RGBColor; 7] = [
-    RGBColor(214, 39, 40),
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(23, 190, 207),
-    RGBColor(140, 86, 75),
-];
+use crate::demo::DemoError;
+use crate::scenario::verdict::{Counts, Recording};
+use crate::scenario::{self, Scenario};
 
 const SIZE: (u32, u32) = (1200, 640);
 
@@ -36,8 +26,15 @@ const ROLES: [Role; 2] = [
 ];
 
 /// Draws the chart as SVG at `path`.
-pub fn draw(path: &Path, results: &[(Scenario, Recording)], requests: usize) -> Result<(), String> {
-    let draw_error = |err: &dyn std::fmt::Display| format!("cannot draw {}: {err}", path.display());
+pub fn draw(
+    path: &Path,
+    results: &[(&Scenario, Recording)],
+    requests: usize,
+) -> Result<(), DemoError> {
+    let draw_error = |err: &dyn std::fmt::Display| DemoError::Chart {
+        path: path.display().to_string(),
+        reason: err.to_string(),
+    };
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|err| draw_error(&err))?;
     let root = root
@@ -89,7 +86,7 @@ pub fn draw(path: &Path, results: &[(Scenario, Recording)], requests: usize) -> 
             ))
             .map_err(|err| draw_error(&err))?;
         for (scenario, recording) in results {
-            let (colour, width) = pen_of(*scenario);
+            let (colour, width) = pen_of(scenario);
             let points = recording
                 .per_request
                 .iter()
@@ -122,14 +119,17 @@ pub fn draw(path: &Path, results: &[(Scenario, Recording)], requests: usize) -> 
     root.present().map_err(|err| draw_error(&err))
 }
 
-/// The scenario's colour and line width. Scenarios that show the same
-/// numbers draw the same line; each is drawn thinner than the one before,
-/// so the lines beneath still show as coloured edges.
-fn pen_of(scenario: Scenario) -> (RGBColor, u32) {
-    let index = Scenario::ALL
+/// The scenario's colour and line width, from its place in the registry:
+/// hues spread evenly around the wheel, so every scenario has its own.
+/// Scenarios that show the same numbers draw the same line; each is drawn
+/// thinner than the one before, so the lines beneath still show as
+/// coloured edges.
+fn pen_of(scenario: &Scenario) -> (HSLColor, u32) {
+    let index = scenario::ALL
         .iter()
-        .position(|s| *s == scenario)
+        .position(|s| s == scenario)
         .unwrap_or(0);
+    let hue = index as f64 / scenario::ALL.len() as f64;
     let width = (12 - 2 * index as u32).max(2);
-    (COLOURS[index % COLOURS.len()], width)
+    (HSLColor(hue, 0.75, 0.45), width)
 }

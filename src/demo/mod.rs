@@ -1,52 +1,73 @@
 //! `demo`: every scenario, one after the other, with the comparison table
 //! and the chart. It does what a user does with two terminals and a curl
-//! loop, and checks each scenario against what the Go original showed.
+//! loop, and checks each scenario against what the registry expects.
 //!
-//! - [`scenario`]: the scenarios, their flags and expectations.
-//! - [`pair`]: the two child servers of one scenario.
-//! - [`verdict`]: what the recorded counts say.
 //! - [`table`] and [`chart`]: the report.
 
 pub mod chart;
-pub mod pair;
-pub mod scenario;
 pub mod table;
-pub mod verdict;
 
-use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use reqwest::Client;
+use reqwest::{Client, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::client_settings::ClientSettings;
-use crate::error::cause_chain;
-use crate::forward::Forwarded;
-use crate::hello::Hello;
-use crate::metrics;
-use crate::shutdown::shutdown_signal;
-use pair::ServerPair;
-use scenario::Scenario;
-use verdict::{Counts, OpenConnections, Recording};
+use crate::harness::{HarnessError, Launcher, Server};
+use crate::observe::metrics;
+use crate::roles::client_settings::ClientSettings;
+use crate::roles::forward::Forwarded;
+use crate::roles::hello::Hello;
+use crate::roles::shutdown::shutdown_signal;
+use crate::scenario::verdict::{Counts, OpenConnections, Recording};
+use crate::scenario::{self, Expectation, Scenario};
+use crate::settings::cli::DemoArgs;
+use crate::settings::go_syntax::parse_duration;
 
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Sequential /forward requests per scenario (the seed's loop sends 400).
-    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub requests: u32,
-    /// Where to write the SVG chart.
-    #[arg(long, default_value = "leak-demo.svg")]
-    pub chart: PathBuf,
-    /// Run only this scenario; repeat for more. Every one by default.
-    #[arg(long = "scenario", value_enum)]
-    pub scenarios: Vec<Scenario>,
+/// The least time the demo waits idle before its last sample.
+const MIN_IDLE_WAIT: Duration = Duration::from_secs(3);
+
+/// Why the demo could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot find this executable")]
+    OwnExecutable(#[source] std::io::Error),
+    #[error("cannot build the demo's client")]
+    Client(#[source] reqwest::Error),
+    #[error(transparent)]
+    Start(#[from] HarnessError),
+    #[error("starting the servers stopped halfway")]
+    StartAborted(#[source] tokio::task::JoinError),
+    #[error("no answer from {url}")]
+    Request {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url} answered {status}: {body}")]
+    Status {
+        url: String,
+        status: StatusCode,
+        body: String,
+    },
+    #[error("{url} answered unexpected JSON")]
+    Json {
+        url: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{url} has no {metric}")]
+    Metric { url: String, metric: &'static str },
+    #[error("cannot draw {path}: {reason}")]
+    Chart { path: String, reason: String },
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Runs the demo. `Ok(true)` when every scenario behaved as it should.
-pub async fn run(args: DemoArgs) -> Result<bool, String> {
-    let scenarios = if args.scenarios.is_empty() {
-        Scenario::ALL.to_vec()
+pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
+    let scenarios: Vec<&Scenario> = if args.scenarios.is_empty() {
+        scenario::ALL.iter().collect()
     } else {
         args.scenarios.clone()
     };
@@ -57,15 +78,19 @@ pub async fn run(args: DemoArgs) -> Result<bool, String> {
         max_idle_conns_per_host: Some(0),
         ..ClientSettings::default()
     };
-    let client = curl_like.build().map_err(|err| cause_chain(&err))?;
+    let client = curl_like.build().map_err(DemoError::Client)?;
+    let executable = std::env::current_exe().map_err(DemoError::OwnExecutable)?;
+    // Warnings only: logging every answer would cost more than the
+    // requests themselves.
+    let launcher = Launcher::new(executable, "warn");
 
     let mut results = Vec::new();
     for scenario in scenarios {
         let progress = progress_bar(scenario, requests);
         let recording = tokio::select! {
-            recording = record(scenario, requests, &client, &progress) => recording?,
+            recording = record(&launcher, scenario, requests, &client, &progress) => recording?,
             // Dropping the recording future kills both children.
-            () = shutdown_signal() => return Err("interrupted".to_owned()),
+            () = shutdown_signal() => return Err(DemoError::Interrupted),
         };
         progress.finish_with_message(recording.verdict().to_string());
         results.push((scenario, recording));
@@ -78,19 +103,19 @@ pub async fn run(args: DemoArgs) -> Result<bool, String> {
     let mut all_met = true;
     for (scenario, recording) in &results {
         let verdict = recording.verdict();
-        if !scenario.expectation().met_by(verdict) {
+        if !scenario.expectation.met_by(verdict) {
             all_met = false;
             eprintln!(
-                "scenario {} did not behave as it should: expected {:?}, measured {verdict}",
+                "scenario {} did not behave as it should: expected {}, measured {verdict}",
                 scenario.label(),
-                scenario.expectation()
+                scenario.expectation
             );
         }
     }
     Ok(all_met)
 }
 
-fn progress_bar(scenario: Scenario, requests: usize) -> ProgressBar {
+fn progress_bar(scenario: &Scenario, requests: usize) -> ProgressBar {
     let progress = ProgressBar::new(requests as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{prefix:34} [{bar:30}] {pos:>6}/{len:<6} {msg}")
@@ -101,14 +126,31 @@ fn progress_bar(scenario: Scenario, requests: usize) -> ProgressBar {
     progress
 }
 
+/// How long to wait idle after the last request: 3 s, or three idle
+/// timeouts where the scenario should be reclaimed after one, enough for
+/// either side to close every connection.
+fn idle_wait(scenario: &Scenario) -> Duration {
+    let timeout = match (scenario.expectation, scenario.setting) {
+        (Expectation::ReclaimedAfterIdle, Some(setting)) => {
+            parse_duration(setting.value).unwrap_or_default()
+        }
+        _ => Duration::ZERO,
+    };
+    MIN_IDLE_WAIT.max(timeout * 3)
+}
+
 /// Starts the pair, sends the requests, waits idle, samples once more.
 async fn record(
-    scenario: Scenario,
+    launcher: &Launcher,
+    scenario: &'static Scenario,
     requests: usize,
     client: &Client,
     progress: &ProgressBar,
-) -> Result<Recording, String> {
-    let pair = ServerPair::start(scenario).await?;
+) -> Result<Recording, DemoError> {
+    let starting = launcher.clone();
+    let pair = tokio::task::spawn_blocking(move || starting.scenario(scenario))
+        .await
+        .map_err(DemoError::StartAborted)??;
     let forward_url = format!("http://{}/forward", pair.server2.address);
     let mut per_request = Vec::with_capacity(requests);
     for _ in 0..requests {
@@ -121,10 +163,10 @@ async fn record(
     }
     let metrics_url = format!("http://{}/metrics", pair.server1.address);
     let open_after_requests = open_connections(client, &metrics_url).await?;
-    let idle_wait = scenario.idle_wait();
+    let idle_wait = idle_wait(scenario);
     progress.set_message(format!("idle {idle_wait:?}"));
     tokio::time::sleep(idle_wait).await;
-    let hello = |server: &pair::ServerProcess| format!("http://{}/hello", server.address);
+    let hello = |server: &Server| format!("http://{}/hello", server.address);
     let server2: Hello = get_json(client, &hello(&pair.server2)).await?;
     let server1: Hello = get_json(client, &hello(&pair.server1)).await?;
     Ok(Recording {
@@ -141,29 +183,58 @@ async fn record(
 }
 
 /// `http_server_open_connections` from a scrape, less the scrape's own.
-async fn open_connections(client: &Client, metrics_url: &str) -> Result<usize, String> {
+async fn open_connections(client: &Client, metrics_url: &str) -> Result<usize, DemoError> {
+    const METRIC: &str = "http_server_open_connections";
     let text = get_text(client, metrics_url).await?;
-    let open = metrics::sample(&text, "http_server_open_connections")
-        .ok_or_else(|| format!("{metrics_url} has no http_server_open_connections"))?;
+    let open = metrics::sample(&text, METRIC).ok_or_else(|| DemoError::Metric {
+        url: metrics_url.to_owned(),
+        metric: METRIC,
+    })?;
     Ok((open as usize).saturating_sub(1))
 }
 
-async fn get_json<T: DeserializeOwned>(client: &Client, url: &str) -> Result<T, String> {
+async fn get_json<T: DeserializeOwned>(client: &Client, url: &str) -> Result<T, DemoError> {
     let body = get_text(client, url).await?;
-    serde_json::from_str(&body).map_err(|err| format!("{url} answered unexpected JSON: {err}"))
+    serde_json::from_str(&body).map_err(|source| DemoError::Json {
+        url: url.to_owned(),
+        source,
+    })
 }
 
-async fn get_text(client: &Client, url: &str) -> Result<String, String> {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|err| cause_chain(&err))?;
+async fn get_text(client: &Client, url: &str) -> Result<String, DemoError> {
+    let request_failed = |source| DemoError::Request {
+        url: url.to_owned(),
+        source,
+    };
+    let response = client.get(url).send().await.map_err(request_failed)?;
     let status = response.status();
-    let body = response.text().await.map_err(|err| cause_chain(&err))?;
+    let body = response.text().await.map_err(request_failed)?;
     if status.is_success() {
         Ok(body)
     } else {
-        Err(format!("{url} answered {status}: {body}"))
+        Err(DemoError::Status {
+            url: url.to_owned(),
+            status,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_idle_scenarios_wait_three_of_their_timeouts() {
+        for scenario in &scenario::ALL {
+            let wait = idle_wait(scenario);
+            assert!(wait >= MIN_IDLE_WAIT, "{}", scenario.name);
+            if scenario.expectation == Expectation::ReclaimedAfterIdle {
+                let setting = scenario.setting.expect("a setting");
+                let timeout = parse_duration(setting.value).expect("a duration");
+                assert!(!timeout.is_zero(), "{}", scenario.name);
+                assert!(wait >= timeout * 3, "{}", scenario.name);
+            }
+        }
     }
 }

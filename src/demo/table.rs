@@ -1,10 +1,10 @@
 //! The demo's comparison table, one row per scenario.
 
-use crate::demo::scenario::Scenario;
-use crate::demo::verdict::Recording;
+use crate::scenario::Scenario;
+use crate::scenario::verdict::Recording;
 
 /// The table as text, columns aligned.
-pub fn render(results: &[(Scenario, Recording)], requests: usize) -> String {
+pub fn render(results: &[(&Scenario, Recording)], requests: usize) -> String {
     let header = [
         "scenario".to_owned(),
         format!("after {requests} (s2 / s1)"),

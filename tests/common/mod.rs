@@ -1,162 +1,96 @@
-//! The end-to-end harness: real server processes on loopback, plain HTTP.
+//! What the end-to-end tests share: the library's harness, started with
+//! this package's binary, and plain HTTP over loopback to drive it.
 //!
-//! Each server is this package's binary, started with a clean environment
-//! and the variables a test gives, on `127.0.0.1:0`. Its real address is
-//! read from its start-up line, so no port is guessed. Its log is forwarded
-//! with a prefix, which `cargo test` shows when a test fails, and the
-//! process is killed and reaped on drop.
+//! The harness starts each server with a clean environment on
+//! `127.0.0.1:0` and learns its address from the line it writes to standard
+//! output; see `reqwest_connection_leak::harness`.
 
 #![allow(dead_code)] // Each test file uses its own part of the harness.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use reqwest_connection_leak::harness::Launcher;
+pub use reqwest_connection_leak::harness::{Pair, Server};
 // The demo's counts: the tests hold the servers to the rule it reports.
-pub use reqwest_connection_leak::demo::verdict::Counts;
-use reqwest_connection_leak::server::listening_address;
+pub use reqwest_connection_leak::scenario::verdict::Counts;
 use serde_json::Value;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_reqwest-connection-leak");
 
-/// How long a server may take to print its start-up line, or a request to
-/// be answered. Generous: the machine is shared and debug builds are slow.
+/// How long a request may take to be answered. Generous: the machine is
+/// shared and debug builds are slow.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// One running server.
-pub struct Server {
-    child: Child,
-    /// Where to reach it: loopback, even when it listens on every interface.
-    pub address: SocketAddr,
-    /// The address its start-up line gave.
-    pub listening_on: SocketAddr,
+/// Servers of this package's binary, logging every answer.
+pub fn launcher() -> Launcher {
+    Launcher::new(BINARY, "info")
 }
 
-impl Server {
-    /// Starts a server listening on a free loopback port.
-    pub fn start(name: &str, env: &[(&str, &str)]) -> Server {
-        Server::start_with(name, &on_a_free_port(env))
-    }
+/// A server on a free loopback port, unless `env` sets `BIND_ADDRESS`.
+pub fn start_server(name: &str, env: &[(&str, &str)]) -> Server {
+    launcher().server(name, env).expect("start the server")
+}
 
-    /// Starts a server with exactly these variables set (and RUST_LOG=info).
-    pub fn start_with(name: &str, env: &[(&str, &str)]) -> Server {
-        Server::spawn(name, Command::new(BINARY), env)
-    }
+/// A server with exactly these variables set (and RUST_LOG=info).
+pub fn start_server_with(name: &str, env: &[(&str, &str)]) -> Server {
+    launcher().server_with(name, env).expect("start the server")
+}
 
-    /// Starts a server that may hold at most `open_files` descriptors
-    /// (`ulimit -n`), on a free loopback port.
-    pub fn start_limited(name: &str, open_files: u32, env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(format!("ulimit -n {open_files} && exec \"$0\""))
-            .arg(BINARY);
-        Server::spawn(name, command, &on_a_free_port(env))
-    }
+/// A server that may hold at most `open_files` descriptors (`ulimit -n`).
+pub fn start_limited(name: &str, open_files: u32, env: &[(&str, &str)]) -> Server {
+    launcher()
+        .server_limited(name, open_files, env)
+        .expect("start the server")
+}
 
-    fn spawn(name: &str, mut command: Command, env: &[(&str, &str)]) -> Server {
-        command
-            .env_clear()
-            .env("RUST_LOG", "info")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("start the server binary");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (address_tx, address_rx) = mpsc::channel();
-        let prefix = format!("[{name}]");
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("{prefix} {line}");
-                if let Some(address) = listening_address(&line) {
-                    let _ = address_tx.send(address);
-                }
-            }
-        });
-        let listening_on = match address_rx.recv_timeout(PATIENCE) {
-            Ok(address) => address,
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait();
-                panic!("{name} printed no start-up line (exit: {status:?})");
-            }
-        };
-        let mut address = listening_on;
-        if address.ip().is_unspecified() {
-            address.set_ip(Ipv4Addr::LOCALHOST.into());
-        }
-        Server {
-            child,
-            address,
-            listening_on,
-        }
-    }
+/// Server 1, and server 2 pointed at it.
+pub fn start_pair(server1_env: &[(&str, &str)], server2_env: &[(&str, &str)]) -> Pair {
+    launcher()
+        .pair(server1_env, server2_env)
+        .expect("start the pair")
+}
 
+/// What the tests ask of a server.
+pub trait ServerExt {
     /// `GET /hello`'s task count.
-    pub fn hello_tasks(&self) -> usize {
+    fn hello_tasks(&self) -> usize;
+    /// Sends a signal to the server, e.g. `TERM`.
+    fn signal(&self, signal: &str);
+}
+
+impl ServerExt for Server {
+    fn hello_tasks(&self) -> usize {
         let answer = get(self.address, "/hello");
         assert_eq!(answer.status, 200, "{answer:?}");
         count(&answer.json(), "goRoutines")
     }
 
-    /// Sends a signal to the server.
-    pub fn signal(&self, signal: &str) {
+    fn signal(&self, signal: &str) {
         let status = Command::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .args([&format!("-{signal}"), &self.pid().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success());
     }
-
-    /// Waits for the server to exit by itself, up to `limit`.
-    pub fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("poll child") {
-                return Some(status);
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `env` with a free loopback port as `BIND_ADDRESS`; a later entry wins.
-fn on_a_free_port<'a>(env: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut all_env = vec![("BIND_ADDRESS", "127.0.0.1:0")];
-    all_env.extend_from_slice(env);
-    all_env
-}
-
-/// Server 1, and server 2 pointed at it: the two terminals of the README.
-pub struct Pair {
-    pub server1: Server,
-    pub server2: Server,
-}
-
-impl Pair {
-    pub fn start(server1_env: &[(&str, &str)], server2_env: &[(&str, &str)]) -> Pair {
-        let server1 = Server::start("server1", server1_env);
-        let upstream = format!("http://{}/hello", server1.address);
-        let mut env = vec![("UPSTREAM_URL", upstream.as_str())];
-        env.extend_from_slice(server2_env);
-        let server2 = Server::start("server2", &env);
-        Pair { server1, server2 }
-    }
-
+/// What the tests ask of a pair: the curl loop.
+pub trait PairExt {
     /// One `/forward` request, as one turn of the curl loop.
-    pub fn forward(&self) -> Counts {
+    fn forward(&self) -> Counts;
+    /// `requests` sequential `/forward` requests; the counts of each.
+    fn forward_many(&self, requests: usize) -> Vec<Counts>;
+    /// Both roles' own count now, from `/hello` on each. Each includes the
+    /// connection that asks.
+    fn idle_counts(&self) -> Counts;
+}
+
+impl PairExt for Pair {
+    fn forward(&self) -> Counts {
         let answer = get(self.server2.address, "/forward");
         assert_eq!(answer.status, 200, "{answer:?}");
         let body = answer.json();
@@ -166,14 +100,11 @@ impl Pair {
         }
     }
 
-    /// `requests` sequential `/forward` requests; the counts of each.
-    pub fn forward_many(&self, requests: usize) -> Vec<Counts> {
+    fn forward_many(&self, requests: usize) -> Vec<Counts> {
         (0..requests).map(|_| self.forward()).collect()
     }
 
-    /// Both roles' own count now, from `/hello` on each. Each includes the
-    /// connection that asks.
-    pub fn idle_counts(&self) -> Counts {
+    fn idle_counts(&self) -> Counts {
         Counts {
             server2: self.server2.hello_tasks(),
             server1: self.server1.hello_tasks(),

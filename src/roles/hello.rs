@@ -6,8 +6,8 @@ use axum::http::header::CONNECTION;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::json_answer::json_answer;
-use crate::tasks::alive_tasks;
+use crate::observe::tasks::alive_tasks;
+use crate::roles::json_answer::json_answer;
 
 /// `/hello`'s body, `{"msg":"Hello World","goRoutines":N}`, in that order.
 /// The field keeps its Go name so that a Go and a Rust server can stand in
@@ -22,7 +22,7 @@ pub struct Hello {
 /// How `/hello` answers.
 #[derive(Debug, Clone, Copy)]
 pub struct HelloOptions {
-    /// Fix 3: say `Connection: close`. hyper then closes the connection
+    /// The connection-close fix: say `Connection: close`. hyper then closes the connection
     /// after this answer, and the client, reading the header, does not pool
     /// it: in Go and in Rust alike the leaked connection never forms.
     pub connection_close: bool,

@@ -16,8 +16,8 @@ use std::time::Duration;
 use reqwest::Client;
 use tokio::time::Instant;
 
-use crate::client_settings::ClientSettings;
-use crate::upstream::Exchange;
+use crate::roles::client_settings::ClientSettings;
+use crate::roles::upstream::Exchange;
 
 /// How long Go would keep a transport after one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,27 +55,35 @@ impl Retention {
 ///
 /// It runs one background task at most, the sweeper, and only while some
 /// client has a deadline.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Retainer {
+    /// What every client it is given was built with.
+    settings: ClientSettings,
     held: Arc<Mutex<Held>>,
 }
 
 #[derive(Debug, Default)]
 struct Held {
     forever: Vec<Client>,
-    /// In deadline order: every deadline is "now plus the same timeout".
+    /// In deadline order: every client shares the retainer's settings, so
+    /// each deadline is "now plus the same time".
     until: VecDeque<(Instant, Client)>,
     sweeper_running: bool,
 }
 
 impl Retainer {
-    pub fn new() -> Self {
-        Self::default()
+    /// A retainer for clients built with `settings`.
+    pub fn new(settings: ClientSettings) -> Self {
+        Retainer {
+            settings,
+            held: Arc::default(),
+        }
     }
 
-    /// Takes `client` after its request and keeps it as `retention` says.
-    pub fn keep(&self, client: Client, retention: Retention) {
-        match retention {
+    /// Takes `client` after its one request and keeps it as Go would keep
+    /// its transport, given how the request went.
+    pub fn keep(&self, client: Client, exchange: Exchange) {
+        match Retention::after(&self.settings, exchange) {
             Retention::Release => drop(client),
             Retention::Forever => self.lock().forever.push(client),
             Retention::For(duration) => {
@@ -149,6 +157,7 @@ impl Retainer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::tasks::alive_tasks;
 
     const OK: Exchange = Exchange::Completed {
         connection_close: false,
@@ -204,31 +213,34 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn timed_clients_are_dropped_at_their_deadline_and_the_sweeper_ends() {
-        let retainer = Retainer::new();
-        let baseline = crate::tasks::alive_tasks();
-        retainer.keep(client(), Retention::For(Duration::from_secs(2)));
+        let retainer = Retainer::new(ClientSettings {
+            idle_conn_timeout: Some(Duration::from_secs(1)),
+            ..settings()
+        });
+        let baseline = alive_tasks();
+        retainer.keep(client(), OK);
         tokio::time::sleep(Duration::from_secs(1)).await;
-        retainer.keep(client(), Retention::For(Duration::from_secs(2)));
+        retainer.keep(client(), OK);
         assert_eq!(retainer.len(), 2);
-        assert_eq!(crate::tasks::alive_tasks(), baseline + 1, "one sweeper");
+        assert_eq!(alive_tasks(), baseline + 1, "one sweeper");
 
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(retainer.len(), 1, "the first deadline has passed");
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert!(retainer.is_empty());
         tokio::task::yield_now().await;
-        assert_eq!(crate::tasks::alive_tasks(), baseline, "sweeper ended");
+        assert_eq!(alive_tasks(), baseline, "sweeper ended");
     }
 
     #[tokio::test]
     async fn released_clients_are_not_held_and_kept_ones_are() {
-        let retainer = Retainer::new();
-        retainer.keep(client(), Retention::Release);
+        let retainer = Retainer::new(settings());
+        retainer.keep(client(), Exchange::Failed);
+        retainer.keep(client(), CLOSED);
         assert!(retainer.is_empty());
-        retainer.keep(client(), Retention::Forever);
-        retainer.keep(client(), Retention::Forever);
-        retainer.keep(client(), Retention::For(Duration::from_secs(5)));
-        assert_eq!(retainer.len(), 3);
+        retainer.keep(client(), OK);
+        retainer.keep(client(), OK);
+        assert_eq!(retainer.len(), 2);
         retainer.clear();
         assert!(retainer.is_empty());
     }

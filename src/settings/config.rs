@@ -11,9 +11,8 @@ use clap::{ArgAction, Args, ValueEnum};
 use reqwest::Url;
 use tracing_subscriber::EnvFilter;
 
-use crate::bind_address::BindAddress;
-use crate::client_settings::ClientSettings;
-use crate::go_syntax::{parse_bool, parse_duration};
+use crate::settings::bind_address::BindAddress;
+use crate::settings::go_syntax::{parse_bool, parse_duration, zero_means_none};
 
 /// The server's settings: both roles read the same ones.
 #[derive(Debug, Args)]
@@ -45,11 +44,11 @@ pub struct Config {
         long,
         env = "UPSTREAM_CA_FILE",
         value_name = "UPSTREAM_CA_FILE",
-        value_parser = crate::tls::read_roots
+        value_parser = crate::settings::ca_file::read_roots
     )]
-    pub upstream_ca_file: Option<crate::tls::ExtraRoots>,
+    pub upstream_ca_file: Option<crate::settings::ca_file::ExtraRoots>,
 
-    /// Fix 1, Go's Transport.DisableKeepAlives: every upstream request says
+    /// A fix, Go's Transport.DisableKeepAlives: every upstream request says
     /// `Connection: close` and the client pools no idle connection.
     #[arg(
         long,
@@ -63,7 +62,7 @@ pub struct Config {
     )]
     pub disable_keep_alives: bool,
 
-    /// Fix 2, Go's Transport.IdleConnTimeout, in Go syntax (1s, 500ms,
+    /// A fix, Go's Transport.IdleConnTimeout, in Go syntax (1s, 500ms,
     /// 1m30s): how long an idle pooled connection may live. 0 means no
     /// limit, as Go's zero value does (reqwest's own default is 90s).
     #[arg(
@@ -84,7 +83,7 @@ pub struct Config {
     )]
     pub max_idle_conns_per_host: Option<usize>,
 
-    /// Fix 3, on server 1: /hello answers with `Connection: close`, so every
+    /// A fix on server 1: /hello answers with `Connection: close`, so every
     /// client closes the connection after reading the answer.
     #[arg(
         long,
@@ -119,7 +118,7 @@ pub struct Config {
     )]
     pub request_timeout: Duration,
 
-    /// Fix 4, on server 1, Go's http.Server.IdleTimeout, in Go syntax: close
+    /// A fix on server 1, Go's http.Server.IdleTimeout, in Go syntax: close
     /// a connection whose next request head has not arrived within this
     /// time. 0 means none, like Go's server: idle connections stay open.
     #[arg(
@@ -169,26 +168,10 @@ impl fmt::Display for ClientLifetime {
 }
 
 impl Config {
-    /// The settings each upstream client is built with.
-    pub fn client_settings(&self) -> ClientSettings {
-        ClientSettings {
-            disable_keep_alives: self.disable_keep_alives,
-            idle_conn_timeout: (!self.idle_conn_timeout.is_zero())
-                .then_some(self.idle_conn_timeout),
-            max_idle_conns_per_host: self.max_idle_conns_per_host,
-            request_timeout: non_zero(self.request_timeout),
-        }
-    }
-
     /// `SERVER_IDLE_TIMEOUT`, if there is one.
     pub fn server_idle_timeout(&self) -> Option<Duration> {
-        non_zero(self.server_idle_timeout)
+        zero_means_none(self.server_idle_timeout)
     }
-}
-
-/// Go's zero duration means "no limit".
-fn non_zero(duration: Duration) -> Option<Duration> {
-    (!duration.is_zero()).then_some(duration)
 }
 
 /// clap's error on one line, for a bad env var or flag: it names the
@@ -237,7 +220,7 @@ fn parse_log_filter(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
+    use crate::settings::cli::Cli;
     use clap::Parser;
 
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {
@@ -246,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    fn flags_carry_the_same_settings_as_the_env_vars() {
+    fn every_setting_can_be_given_as_a_flag() {
         let config = parse(&[
             "--bind-address=127.0.0.1:0",
             "--disable-keep-alives",
@@ -260,12 +243,8 @@ mod tests {
         assert!(config.disable_keep_alives);
         assert!(config.connection_close);
         assert_eq!(config.client_lifetime, ClientLifetime::Process);
-        let settings = config.client_settings();
-        assert_eq!(
-            settings.idle_conn_timeout,
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(settings.max_idle_conns_per_host, Some(3));
+        assert_eq!(config.idle_conn_timeout, Duration::from_millis(1500));
+        assert_eq!(config.max_idle_conns_per_host, Some(3));
     }
 
     #[test]
@@ -276,12 +255,6 @@ mod tests {
         } else {
             assert!(parsed.unwrap_err().contains("needs the tls cargo feature"));
         }
-    }
-
-    #[test]
-    fn a_zero_idle_timeout_means_no_limit() {
-        let config = parse(&["--idle-conn-timeout=0s"]).expect("valid flags");
-        assert_eq!(config.client_settings().idle_conn_timeout, None);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! chain in both the answer and the log.
 
 use std::error::Error;
-use std::fmt;
 use std::io;
 
 use axum::Json;
@@ -10,45 +9,33 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::upstream::UpstreamError;
+use crate::observe::metrics::Outcome;
+use crate::roles::upstream::UpstreamError;
+use crate::scenario;
 
 /// Why `/forward` could not answer.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ForwardError {
     /// The per-request client could not be built.
-    BuildClient(reqwest::Error),
+    #[error("could not build the upstream client")]
+    BuildClient(#[source] reqwest::Error),
     /// Server 1 did not give a usable answer.
-    Upstream(UpstreamError),
+    #[error("could not forward to server 1")]
+    Upstream(#[source] UpstreamError),
 }
-
-impl fmt::Display for ForwardError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ForwardError::BuildClient(_) => write!(f, "could not build the upstream client"),
-            ForwardError::Upstream(_) => write!(f, "could not forward to server 1"),
-        }
-    }
-}
-
-impl Error for ForwardError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            ForwardError::BuildClient(err) => Some(err),
-            ForwardError::Upstream(err) => Some(err),
-        }
-    }
-}
-
-/// Said with any error caused by running out of file descriptors, which
-/// is where the leak ends on every machine given time.
-const OUT_OF_DESCRIPTORS_HINT: &str = "this server is out of file descriptors, and every \
-leaked upstream connection holds one: DISABLE_KEEP_ALIVES=true, IDLE_CONN_TIMEOUT, \
-CLIENT_LIFETIME=request or CLIENT_LIFETIME=process here, or CONNECTION_CLOSE=true or \
-SERVER_IDLE_TIMEOUT on server 1, stop the leak";
 
 impl ForwardError {
+    /// How the request counts in `forward_requests_total`.
+    pub fn outcome(&self) -> Outcome {
+        if self.is_timeout() {
+            Outcome::timeout
+        } else {
+            Outcome::upstream_error
+        }
+    }
+
     /// Whether server 1 did not answer within `REQUEST_TIMEOUT`.
-    pub fn is_timeout(&self) -> bool {
+    fn is_timeout(&self) -> bool {
         matches!(self, ForwardError::Upstream(UpstreamError::Request(err)) if err.is_timeout())
     }
 
@@ -77,11 +64,16 @@ impl ForwardError {
         false
     }
 
-    /// The whole cause chain, and the way out when it is the leak's end.
+    /// The whole cause chain and, when it is where the leak ends, the way
+    /// out: every leaked connection holds a descriptor.
     fn message(&self) -> String {
         let chain = cause_chain(self);
         if self.out_of_descriptors() {
-            format!("{chain}; {OUT_OF_DESCRIPTORS_HINT}")
+            format!(
+                "{chain}; this server is out of file descriptors, and every leaked upstream \
+                 connection holds one: {}",
+                scenario::ways_out()
+            )
         } else {
             chain
         }
@@ -130,6 +122,7 @@ mod tests {
              expected value at line 1 column 1"
         );
         assert_eq!(err.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(err.outcome(), Outcome::upstream_error);
     }
 
     #[test]

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use reqwest::header::{CONNECTION, HeaderMap, HeaderValue};
 
+use crate::settings::Config;
+use crate::settings::go_syntax::zero_means_none;
+
 /// What a `/forward` client is built with: the counterpart of the Go
 /// original's `http.Transport` fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,6 +20,17 @@ pub struct ClientSettings {
     /// Go's `http.Client.Timeout`: connect, send and read the whole answer
     /// within this; `None` waits for ever, as the Go original does.
     pub request_timeout: Option<Duration>,
+}
+
+impl From<&Config> for ClientSettings {
+    fn from(config: &Config) -> Self {
+        ClientSettings {
+            disable_keep_alives: config.disable_keep_alives,
+            idle_conn_timeout: zero_means_none(config.idle_conn_timeout),
+            max_idle_conns_per_host: config.max_idle_conns_per_host,
+            request_timeout: zero_means_none(config.request_timeout),
+        }
+    }
 }
 
 impl ClientSettings {
@@ -57,7 +71,7 @@ impl ClientSettings {
         }
         #[cfg(feature = "tls")]
         {
-            builder = builder.tls_backend_preconfigured(crate::tls::client_config());
+            builder = builder.tls_backend_preconfigured(crate::roles::tls::client_config());
         }
         builder.build()
     }
@@ -66,6 +80,30 @@ impl ClientSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::cli::Cli;
+    use clap::Parser;
+
+    fn from_flags(flags: &[&str]) -> ClientSettings {
+        let args = std::iter::once("reqwest-connection-leak").chain(flags.iter().copied());
+        let cli = Cli::try_parse_from(args).expect("valid flags");
+        ClientSettings::from(&cli.serve)
+    }
+
+    #[test]
+    fn a_zero_idle_timeout_means_no_limit() {
+        assert_eq!(
+            from_flags(&["--idle-conn-timeout=0s"]).idle_conn_timeout,
+            None
+        );
+        assert_eq!(
+            from_flags(&["--idle-conn-timeout=1.5s"]).idle_conn_timeout,
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            from_flags(&["--max-idle-conns-per-host=3"]).max_idle_conns_per_host,
+            Some(3)
+        );
+    }
 
     #[test]
     fn only_a_pool_that_keeps_connections_can_leak() {

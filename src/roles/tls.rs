@@ -7,29 +7,13 @@
 //! done once, and each client build takes a copy of the finished
 //! configuration.
 
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use rustls::{ClientConfig, RootCertStore};
 
+use crate::settings::ca_file::ExtraRoots;
+
 static CONFIG: OnceLock<ClientConfig> = OnceLock::new();
-
-/// Certificates read from `UPSTREAM_CA_FILE`, trusted besides the system's.
-#[derive(Debug, Clone)]
-pub struct ExtraRoots(Vec<CertificateDer<'static>>);
-
-/// Reads a PEM file of one or more certificates.
-pub fn read_roots(path: &str) -> Result<ExtraRoots, String> {
-    let certificates = CertificateDer::pem_file_iter(Path::new(path))
-        .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
-        .map_err(|err| format!("cannot read certificates from {path:?}: {err}"))?;
-    if certificates.is_empty() {
-        return Err(format!("no PEM certificate in {path:?}"));
-    }
-    Ok(ExtraRoots(certificates))
-}
 
 /// Builds the process's configuration from the system's root certificates
 /// and `extra`. Call it once at start; later calls change nothing.

@@ -1,36 +1,44 @@
 //! `/metrics`: the leak as a Prometheus server scrapes it.
 //!
-//! Counting must not change what it counts: nothing here opens a
-//! connection or spawns a task. The scrape's own connection is the one
-//! thing it adds, to `http_server_open_connections` and to
-//! `tokio_alive_tasks` alike, as it does to `/hello`'s count.
+//! The scrape's own connection is the one thing counting adds, to
+//! `http_server_open_connections` and to `tokio_alive_tasks` alike, as it
+//! does to `/hello`'s count.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::forward::Forwarder;
-use crate::tasks::alive_tasks;
+use crate::observe::tasks::alive_tasks;
 
 /// The OpenMetrics text format, which Prometheus reads.
-const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const CONTENT_TYPE_OPENMETRICS: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Every value of `forward_requests_total`'s `outcome` label.
-pub const OUTCOMES: [&str; 3] = ["ok", "upstream_error", "timeout"];
+/// How a `/forward` request ended. Each variant is spelled as the value of
+/// `forward_requests_total`'s `outcome` label it encodes to.
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum Outcome {
+    /// Server 1's answer was nested and sent.
+    ok,
+    /// Server 1 could not be reached, or its answer could not be used.
+    upstream_error,
+    /// Server 1 did not answer within `REQUEST_TIMEOUT`.
+    timeout,
+}
 
-/// `forward_requests_total`'s label: how a `/forward` request ended.
+impl Outcome {
+    /// Every outcome, each shown from the start.
+    pub const ALL: [Outcome; 3] = [Outcome::ok, Outcome::upstream_error, Outcome::timeout];
+}
+
+/// `forward_requests_total`'s label set.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OutcomeLabel {
-    pub outcome: &'static str,
+struct OutcomeLabel {
+    outcome: Outcome,
 }
 
 /// The counters `/forward` moves.
@@ -38,8 +46,15 @@ pub struct OutcomeLabel {
 pub struct ForwardMetrics {
     /// Per-request clients built.
     pub clients_built: Counter,
-    /// Requests by outcome: `ok`, `upstream_error` or `timeout`.
-    pub requests: Family<OutcomeLabel, Counter>,
+    /// Requests by outcome.
+    requests: Family<OutcomeLabel, Counter>,
+}
+
+impl ForwardMetrics {
+    /// Counts one request that ended with `outcome`.
+    pub fn ended(&self, outcome: Outcome) {
+        self.requests.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
 }
 
 /// Every metric both roles expose.
@@ -96,7 +111,7 @@ impl Metrics {
         );
         // Every outcome shows from the start, at zero, so that a rate over
         // it is defined before the first failure.
-        for outcome in OUTCOMES {
+        for outcome in Outcome::ALL {
             drop(forward.requests.get_or_create(&OutcomeLabel { outcome }));
         }
         registry.register(
@@ -173,24 +188,6 @@ impl Drop for OpenConnection {
     }
 }
 
-/// What `/metrics` reads.
-#[derive(Debug, Clone)]
-pub struct MetricsState {
-    pub metrics: Arc<Metrics>,
-    pub forwarder: Arc<Forwarder>,
-}
-
-/// Answers the scrape.
-pub async fn scrape(State(state): State<MetricsState>) -> Response {
-    match state.metrics.render(state.forwarder.retained_clients()) {
-        Ok(text) => ([(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)], text).into_response(),
-        Err(err) => {
-            tracing::error!(%err, "could not encode the metrics");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
 /// The value of the unlabelled sample `name` in a scrape's text.
 pub fn sample(scrape: &str, name: &str) -> Option<f64> {
     scrape.lines().find_map(|line| {
@@ -236,5 +233,8 @@ mod tests {
         assert_eq!(sample(&text, "forward_clients_retained"), Some(7.0));
         assert_eq!(sample(&text, "forward_clients"), None, "whole names only");
         assert!(text.contains(r#"forward_requests_total{outcome="timeout"} 0"#));
+        metrics.forward.ended(Outcome::upstream_error);
+        let text = metrics.render(7).expect("encode");
+        assert!(text.contains(r#"forward_requests_total{outcome="upstream_error"} 1"#));
     }
 }

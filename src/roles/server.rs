@@ -1,30 +1,28 @@
-//! Both roles in one server: which one a copy plays depends only on which
-//! route is called, exactly as in the Go original.
+//! Listening and serving: the accept loop.
 //!
-//! The accept loop is this module's own rather than `axum::serve`, for two
-//! things `serve` cannot do: an idle timeout on inbound connections
+//! The loop is this module's own rather than `axum::serve`, for two things
+//! `serve` cannot do: an idle timeout on inbound connections
 //! (`SERVER_IDLE_TIMEOUT`), and a bounded graceful shutdown that also lets
 //! go of the clients the retainer holds.
 
-use std::fmt;
 use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::routing::{any, get};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
-use crate::forward::{Forwarder, forward};
-use crate::hello::{HelloOptions, hello};
-use crate::metrics::{Metrics, MetricsState, scrape};
+use crate::observe::metrics::Metrics;
+use crate::roles::client_settings::ClientSettings;
+use crate::roles::forward::Forwarder;
+use crate::roles::forward_error::is_out_of_descriptors;
+use crate::roles::hello::HelloOptions;
+use crate::roles::router::app;
+use crate::settings::Config;
 
 /// How long a shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -34,58 +32,21 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Why the server could not start.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The address could not be listened on (in use, not local, ...).
+    #[error("cannot listen on {address}")]
     Listen {
         address: String,
         source: std::io::Error,
     },
     /// The shared client of `CLIENT_LIFETIME=process` could not be built.
-    BuildClient(reqwest::Error),
+    #[error("cannot build the upstream client")]
+    BuildClient(#[source] reqwest::Error),
     /// The TLS configuration could not be built.
     #[cfg(feature = "tls")]
+    #[error("{0}")]
     Tls(String),
-}
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Listen { address, source } => {
-                write!(f, "cannot listen on {address}: {source}")
-            }
-            StartError::BuildClient(err) => write!(f, "cannot build the upstream client: {err}"),
-            #[cfg(feature = "tls")]
-            StartError::Tls(err) => f.write_str(err),
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
-
-/// The router: `/hello` and `/forward`, any method, and `GET /metrics`.
-pub fn app(
-    hello_options: HelloOptions,
-    metrics: Arc<Metrics>,
-    forwarder: Arc<Forwarder>,
-) -> Router {
-    let metrics_state = MetricsState {
-        metrics,
-        forwarder: forwarder.clone(),
-    };
-    Router::new()
-        .route("/hello", any(hello))
-        .with_state(hello_options)
-        .merge(
-            Router::new()
-                .route("/forward", any(forward))
-                .with_state(forwarder),
-        )
-        .merge(
-            Router::new()
-                .route("/metrics", get(scrape))
-                .with_state(metrics_state),
-        )
 }
 
 /// Listens where the configuration says.
@@ -99,31 +60,25 @@ pub fn listen(config: &Config) -> Result<TcpListener, StartError> {
         })
 }
 
-/// Reads the address out of the start-up line (`listening address=...`),
-/// as the demo and the tests do with a server they started on port 0.
-pub fn listening_address(log_line: &str) -> Option<SocketAddr> {
-    let (_, rest) = log_line.split_once("listening address=")?;
-    rest.split_whitespace().next()?.parse().ok()
-}
-
-/// Serves on an already bound `listener` until `shutdown` completes, then
-/// stops accepting, lets requests in flight finish (for up to 10 s) and
-/// drops the retained clients, which closes their connections.
+/// Serves on an already bound `listener` until `shutdown` completes. Then
+/// it stops accepting, drops the retained clients, which closes their idle
+/// connections, and lets requests in flight finish for up to 10 s.
 ///
-/// The listener is bound by the caller so that tests can bind port 0 and
-/// know the address before anything runs.
+/// Once it is ready to accept, it writes the listener's address, and
+/// nothing else, as one line to standard output: how a program that started
+/// it on port 0 learns the real port.
 pub async fn run(
     listener: TcpListener,
     config: &Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     #[cfg(feature = "tls")]
-    crate::tls::init(config.upstream_ca_file.as_ref()).map_err(StartError::Tls)?;
+    crate::roles::tls::init(config.upstream_ca_file.as_ref()).map_err(StartError::Tls)?;
     let metrics = Arc::new(Metrics::new());
     let forwarder = Arc::new(
         Forwarder::new(
             config.upstream_url.clone(),
-            config.client_settings(),
+            ClientSettings::from(config),
             config.client_lifetime,
             metrics.forward.clone(),
         )
@@ -138,19 +93,9 @@ pub async fn run(
     let address = listener
         .local_addr()
         .map_or_else(|_| config.bind_address.to_string(), |a| a.to_string());
-    // The start-up line: `listening_address` reads it back.
-    tracing::info!(
-        %address,
-        upstream = %config.upstream_url,
-        client_lifetime = %config.client_lifetime,
-        disable_keep_alives = config.disable_keep_alives,
-        idle_conn_timeout = ?config.idle_conn_timeout,
-        max_idle_conns_per_host = ?config.max_idle_conns_per_host,
-        connection_close = config.connection_close,
-        request_timeout = ?config.request_timeout,
-        server_idle_timeout = ?config.server_idle_timeout,
-        "listening"
-    );
+    tracing::info!(%address, "listening");
+    // A closed standard output is no reason not to serve.
+    let _ = writeln!(io::stdout().lock(), "{address}");
 
     let connections = GracefulShutdown::new();
     let mut accept_trouble = AcceptTrouble::default();
@@ -228,12 +173,12 @@ impl AcceptTrouble {
     fn failed(&mut self, err: &io::Error) {
         if !self.failing {
             self.failing = true;
-            let hint = if crate::error::is_out_of_descriptors(err) {
+            let hint = if is_out_of_descriptors(err) {
                 "; every leaked connection holds a file descriptor"
             } else {
                 ""
             };
-            tracing::warn!(%err, "cannot accept connections{hint}; retrying every 100 ms");
+            tracing::warn!(%err, retry_every = ?ACCEPT_BACKOFF, "cannot accept connections{hint}");
         }
     }
 

@@ -8,15 +8,15 @@ use axum::response::Response;
 use reqwest::{Client, Url};
 use serde::{Deserialize, Serialize};
 
-use crate::client_settings::ClientSettings;
-use crate::config::ClientLifetime;
-use crate::error::ForwardError;
-use crate::hello::Hello;
-use crate::json_answer::json_answer;
-use crate::metrics::{ForwardMetrics, OUTCOMES, OutcomeLabel};
-use crate::retainer::{Retainer, Retention};
-use crate::tasks::alive_tasks;
-use crate::upstream::post_hello;
+use crate::observe::metrics::{ForwardMetrics, Outcome};
+use crate::observe::tasks::alive_tasks;
+use crate::roles::client_settings::ClientSettings;
+use crate::roles::forward_error::ForwardError;
+use crate::roles::hello::Hello;
+use crate::roles::json_answer::json_answer;
+use crate::roles::retainer::Retainer;
+use crate::roles::upstream::post_hello;
+use crate::settings::ClientLifetime;
 
 /// `/forward`'s body: this server's count, then server 1's whole answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +56,7 @@ impl Forwarder {
         metrics: ForwardMetrics,
     ) -> reqwest::Result<Self> {
         let clients = match lifetime {
-            ClientLifetime::Connection => Clients::PerRequestRetained(Retainer::new()),
+            ClientLifetime::Connection => Clients::PerRequestRetained(Retainer::new(settings)),
             ClientLifetime::Request => Clients::PerRequestDropped,
             ClientLifetime::Process => Clients::Shared(settings.build()?),
         };
@@ -88,16 +88,10 @@ impl Forwarder {
     /// how it went.
     pub async fn forward(&self) -> Result<Forwarded, ForwardError> {
         let result = self.call_upstream().await;
-        let [ok, upstream_error, timeout] = OUTCOMES;
-        let outcome = match &result {
-            Ok(_) => ok,
-            Err(err) if err.is_timeout() => timeout,
-            Err(_) => upstream_error,
-        };
-        self.metrics
-            .requests
-            .get_or_create(&OutcomeLabel { outcome })
-            .inc();
+        self.metrics.ended(match &result {
+            Ok(_) => Outcome::ok,
+            Err(err) => err.outcome(),
+        });
         result
     }
 
@@ -114,7 +108,7 @@ impl Forwarder {
             // The Go original's lifetime: see the retainer for why Rust
             // needs this to leak at all.
             Clients::PerRequestRetained(retainer) => {
-                retainer.keep(client, Retention::after(&self.settings, exchange));
+                retainer.keep(client, exchange);
             }
             // Rust's own lifetime: dropping the last handle to a client
             // drops its pool, which closes the idle connection now.

@@ -61,6 +61,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(nanos))
 }
 
+/// Go's zero duration means "no limit".
+pub fn zero_means_none(duration: Duration) -> Option<Duration> {
+    (!duration.is_zero()).then_some(duration)
+}
+
 /// `whole.fraction` units, in nanoseconds, rounded down like Go does.
 fn scaled(whole: &str, fraction: &str, unit_nanos: u128) -> Option<u128> {
     let whole: u128 = if whole.is_empty() {

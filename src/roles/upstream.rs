@@ -1,12 +1,9 @@
 //! One call from `/forward` to server 1's `/hello`.
 
-use std::error::Error;
-use std::fmt;
-
 use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderMap};
 use reqwest::{Client, StatusCode, Url};
 
-use crate::hello::Hello;
+use crate::roles::hello::Hello;
 
 /// The most of server 1's answer that is read. `/hello` answers about 40
 /// bytes; a larger body is refused before it is all in memory.
@@ -24,39 +21,20 @@ pub enum Exchange {
 }
 
 /// Why server 1's answer could not be used.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     /// No answer: refused, reset, unreachable, or a broken body.
-    Request(reqwest::Error),
+    #[error("upstream request failed")]
+    Request(#[source] reqwest::Error),
     /// An answer with a status other than 2xx.
+    #[error("upstream answered status {0}")]
     Status(StatusCode),
     /// An answer larger than [`MAX_BODY_BYTES`].
+    #[error("upstream answer is larger than {MAX_BODY_BYTES} bytes")]
     TooLarge,
     /// An answer that is not `{"msg":...,"goRoutines":...}`.
-    Decode(serde_json::Error),
-}
-
-impl fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UpstreamError::Request(_) => write!(f, "upstream request failed"),
-            UpstreamError::Status(status) => write!(f, "upstream answered status {status}"),
-            UpstreamError::TooLarge => {
-                write!(f, "upstream answer is larger than {MAX_BODY_BYTES} bytes")
-            }
-            UpstreamError::Decode(_) => write!(f, "upstream answer is not the expected JSON"),
-        }
-    }
-}
-
-impl Error for UpstreamError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            UpstreamError::Request(err) => Some(err),
-            UpstreamError::Decode(err) => Some(err),
-            UpstreamError::Status(_) | UpstreamError::TooLarge => None,
-        }
-    }
+    #[error("upstream answer is not the expected JSON")]
+    Decode(#[source] serde_json::Error),
 }
 
 /// POSTs `{}` to `url` as the Go original does, and reads the answer.

@@ -1,0 +1,75 @@
+//! The command line: serve (no subcommand), run the `demo`, or list the
+//! `scenarios`.
+
+use std::path::PathBuf;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::scenario::Scenario;
+use crate::settings::config::Config;
+
+/// Shows how an HTTP client built per request leaks connections and tasks.
+///
+/// With no subcommand it serves: run it twice, server 1 with the defaults
+/// and server 2 with BIND_ADDRESS=:9090, then call server 2's /forward.
+/// Both answer with tokio's live task count in the field "goRoutines".
+/// Once it listens, a server writes the address it listens on, and nothing
+/// else, as one line to standard output. `demo` does all of that for every
+/// scenario and compares them.
+#[derive(Debug, Parser)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs every scenario on loopback, prints a comparison table and draws
+    /// a chart; exits 1 if a scenario did not behave as it should.
+    Demo(DemoArgs),
+    /// Lists the scenarios, one a line, for scripts: name, the server the
+    /// setting is given to, the setting as VAR=value ("-" for none) and
+    /// what it should show, separated by tabs.
+    Scenarios,
+}
+
+/// What `demo` takes.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Sequential /forward requests per scenario (the seed's loop sends 400).
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub requests: u32,
+    /// Where to write the SVG chart.
+    #[arg(long, default_value = "leak-demo.svg")]
+    pub chart: PathBuf,
+    /// Run only this scenario (see `scenarios`); repeat for more. Every one
+    /// by default.
+    #[arg(long = "scenario", value_name = "NAME", value_parser = Scenario::named)]
+    pub scenarios: Vec<&'static Scenario>,
+}
+
+impl Cli {
+    /// Reads the command line and the environment, and lists every setting
+    /// in effect as `VAR=value`, spelled as it was given or as its default.
+    pub fn parse_with_settings() -> Result<(Cli, Vec<String>), clap::Error> {
+        let matches = Cli::command().try_get_matches()?;
+        let cli = Cli::from_arg_matches(&matches)?;
+        Ok((cli, settings_in_effect(&matches)))
+    }
+}
+
+/// `VAR=value` for every setting that has a value, in `--help` order.
+fn settings_in_effect(matches: &ArgMatches) -> Vec<String> {
+    Cli::command()
+        .get_arguments()
+        .filter_map(|argument| {
+            let env = argument.get_env()?.to_string_lossy();
+            let values = matches.get_raw(argument.get_id().as_str())?;
+            let values: Vec<_> = values.map(|value| value.to_string_lossy()).collect();
+            Some(format!("{env}={}", values.join(",")))
+        })
+        .collect()
+}
