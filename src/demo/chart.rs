@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::demo::DemoError;
+use crate::demo::error::DemoError;
 use crate::scenario::verdict::{Counts, Recording};
 use crate::scenario::{self, Scenario};
 

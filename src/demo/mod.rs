@@ -3,17 +3,20 @@
 //! loop, and checks each scenario against what the registry expects.
 //!
 //! - [`table`] and [`chart`]: the report.
+//! - [`error`]: why the demo could not finish.
 
 pub mod chart;
+pub mod error;
 pub mod table;
 
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde::de::DeserializeOwned;
 
-use crate::harness::{HarnessError, Launcher, Server};
+pub use crate::demo::error::DemoError;
+use crate::harness::{Launcher, Server};
 use crate::observe::metrics;
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::forward::Forwarded;
@@ -26,43 +29,6 @@ use crate::settings::go_syntax::parse_duration;
 
 /// The least time the demo waits idle before its last sample.
 const MIN_IDLE_WAIT: Duration = Duration::from_secs(3);
-
-/// Why the demo could not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum DemoError {
-    #[error("cannot find this executable")]
-    OwnExecutable(#[source] std::io::Error),
-    #[error("cannot build the demo's client")]
-    Client(#[source] reqwest::Error),
-    #[error(transparent)]
-    Start(#[from] HarnessError),
-    #[error("starting the servers stopped halfway")]
-    StartAborted(#[source] tokio::task::JoinError),
-    #[error("no answer from {url}")]
-    Request {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("{url} answered {status}: {body}")]
-    Status {
-        url: String,
-        status: StatusCode,
-        body: String,
-    },
-    #[error("{url} answered unexpected JSON")]
-    Json {
-        url: String,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("{url} has no {metric}")]
-    Metric { url: String, metric: &'static str },
-    #[error("cannot draw {path}: {reason}")]
-    Chart { path: String, reason: String },
-    #[error("interrupted")]
-    Interrupted,
-}
 
 /// Runs the demo. `Ok(true)` when every scenario behaved as it should.
 pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
