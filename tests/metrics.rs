@@ -2,36 +2,7 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use common::{PairExt, Server, ServerExt, get, start_pair, start_server};
-
-/// The samples of a scrape, by name with labels, e.g.
-/// `forward_requests_total{outcome="ok"}`.
-fn scrape(server: &Server) -> HashMap<String, f64> {
-    let answer = get(server.address, "/metrics");
-    assert_eq!(answer.status, 200, "{answer:?}");
-    assert_eq!(
-        answer.header("content-type"),
-        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
-    );
-    assert!(answer.body.ends_with("# EOF\n"), "{}", answer.body);
-    answer
-        .body
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let (name, value) = line.rsplit_once(' ')?;
-            Some((name.to_owned(), value.parse().ok()?))
-        })
-        .collect()
-}
-
-fn sample(samples: &HashMap<String, f64>, name: &str) -> f64 {
-    *samples
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} in {samples:?}"))
-}
+use common::{PairExt, ServerExt, get, sample, scrape, start_pair, start_server};
 
 #[test]
 fn metrics_count_leaked_connections_and_retained_clients() {

@@ -1,60 +1,40 @@
 //! Keeps each per-request client alive for as long as Go would.
 //!
-//! In Go, the per-request `http.Transport` stays reachable while its pooled
-//! connection's read and write goroutines run, so the garbage collector
-//! never frees it, and the connection stays open forever. In Rust, dropping
-//! a `reqwest::Client` drops its pool, which closes the idle connection at
-//! once: a straight port leaks nothing. The retainer reproduces Go's
-//! lifetime on purpose. It decides only when a client is dropped; what the
-//! client's pool does with its sockets and tasks meanwhile is reqwest and
-//! hyper's own behaviour.
+//! Go frees a per-request `http.Transport` when the goroutines of its
+//! connection end, whatever closed the connection: its own idle timeout,
+//! server 1's, server 1 stopping, `Connection: close`, an error. While the
+//! connection stays open its goroutines keep the transport reachable, so the
+//! garbage collector never frees it: the leak. In Rust, dropping a
+//! `reqwest::Client` drops its pool, which closes the idle connection at
+//! once: a straight port leaks nothing. The retainer follows Go's rule on
+//! purpose: it holds each client exactly as long as the client's connection
+//! is open. What the pool does with its sockets and tasks meanwhile is
+//! reqwest and hyper's own behaviour.
+//!
+//! reqwest does not show its connection, but each answer carries the
+//! connection's two addresses, and the kernel lists which connections a
+//! process still holds. A thread of its own looks at that list while the
+//! retainer holds clients, and lets go of every client whose connection
+//! is gone. It is a thread, not a tokio task, for the same reason Go's
+//! collector is not a goroutine: watching must not change the task count.
+//! Where the kernel's list cannot be read (not Linux), a held client stays
+//! until shutdown.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use reqwest::Client;
-use tokio::time::Instant;
 
+use crate::observe::sockets::{Ends, OpenSockets};
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::upstream::Exchange;
 
-/// How long Go would keep a transport after one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retention {
-    /// No connection is left open: Go would collect the transport now.
-    Release,
-    /// The pool closes its idle connection within this time; Go would
-    /// collect the transport then.
-    For(Duration),
-    /// The idle connection never closes, so neither would Go's transport
-    /// be freed: this is the leak.
-    Forever,
-}
+/// How often the thread looks: a client goes within this much of its
+/// connection closing.
+const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
-impl Retention {
-    /// Go's rule, given the client's settings and how its one request went.
-    pub fn after(settings: &ClientSettings, exchange: Exchange) -> Retention {
-        let kept_open = settings.pools_connections()
-            && exchange
-                == (Exchange::Completed {
-                    connection_close: false,
-                });
-        match settings.idle_conn_timeout {
-            _ if !kept_open => Retention::Release,
-            // hyper-util checks for expired idle connections on a timer
-            // whose period is the timeout, so one that went idle just after
-            // a check closes at the second check: within twice the timeout.
-            Some(timeout) => Retention::For(timeout * 2),
-            None => Retention::Forever,
-        }
-    }
-}
-
-/// Holds per-request clients until their [`Retention`] runs out.
-///
-/// It runs one background task at most, the sweeper, and only while some
-/// client has a deadline.
+/// Holds per-request clients while their connections are open.
 #[derive(Debug, Clone)]
 pub struct Retainer {
     /// What every client it is given was built with.
@@ -64,11 +44,20 @@ pub struct Retainer {
 
 #[derive(Debug, Default)]
 struct Held {
-    forever: Vec<Client>,
-    /// In deadline order: every client shares the retainer's settings, so
-    /// each deadline is "now plus the same time".
-    until: VecDeque<(Instant, Client)>,
-    sweeper_running: bool,
+    clients: Vec<Kept>,
+    /// Whether the thread that lets clients go is running.
+    sweeping: bool,
+}
+
+/// One held client.
+#[derive(Debug)]
+struct Kept {
+    /// Never read: holding it is the point.
+    _client: Client,
+    /// Its connection's two ends.
+    ends: Ends,
+    /// When it was handed over: its connection was open before then.
+    since: Instant,
 }
 
 impl Retainer {
@@ -80,39 +69,38 @@ impl Retainer {
         }
     }
 
-    /// Takes `client` after its one request and keeps it as Go would keep
-    /// its transport, given how the request went.
+    /// Takes `client` after its one request. A request that left no
+    /// connection open (no complete answer, `Connection: close`, no
+    /// keep-alives, no idle pool) leaves Go's transport with no goroutine
+    /// at all, so the client goes at once; any other is held until its
+    /// connection closes.
     pub fn keep(&self, client: Client, exchange: Exchange) {
-        match Retention::after(&self.settings, exchange) {
-            Retention::Release => drop(client),
-            Retention::Forever => self.lock().forever.push(client),
-            Retention::For(duration) => {
-                let mut held = self.lock();
-                held.until.push_back((Instant::now() + duration, client));
-                if !held.sweeper_running {
-                    held.sweeper_running = true;
-                    tokio::spawn(self.clone().sweep());
-                }
-            }
+        let Some(ends) = exchange
+            .left_open()
+            .filter(|_| self.settings.pools_connections())
+        else {
+            return drop(client);
+        };
+        let mut held = self.lock();
+        held.clients.push(Kept {
+            _client: client,
+            ends,
+            since: Instant::now(),
+        });
+        if !held.sweeping {
+            held.sweeping = self.start_sweeping();
         }
     }
 
     /// Drops every client held now.
     pub fn clear(&self) {
-        let released = {
-            let mut held = self.lock();
-            (
-                std::mem::take(&mut held.forever),
-                std::mem::take(&mut held.until),
-            )
-        };
+        let released = std::mem::take(&mut self.lock().clients);
         drop(released);
     }
 
     /// How many clients are held now.
     pub fn len(&self) -> usize {
-        let held = self.lock();
-        held.forever.len() + held.until.len()
+        self.lock().clients.len()
     }
 
     /// Whether no client is held.
@@ -120,27 +108,51 @@ impl Retainer {
         self.len() == 0
     }
 
-    /// Drops each timed client at its deadline; ends when none is left.
-    async fn sweep(self) {
+    /// Starts the thread that lets clients go; whether it started.
+    fn start_sweeping(&self) -> bool {
+        let retainer = self.clone();
+        let started = thread::Builder::new()
+            .name("retainer".to_owned())
+            .spawn(move || retainer.sweep());
+        if let Err(err) = &started {
+            tracing::warn!(%err, "cannot start the retainer's thread; clients stay held");
+        }
+        started.is_ok()
+    }
+
+    /// Every [`SWEEP_EVERY`], drops the clients whose connection no
+    /// descriptor holds any more; ends when no client is left, or when the
+    /// kernel's list cannot be read at all.
+    fn sweep(self) {
         loop {
-            let (expired, next_deadline) = {
+            thread::sleep(SWEEP_EVERY);
+            let started = Instant::now();
+            // Read outside the lock, so requests go on meanwhile.
+            let sockets = OpenSockets::read();
+            let (released, still_held) = {
                 let mut held = self.lock();
-                let now = Instant::now();
-                let due = held
-                    .until
-                    .iter()
-                    .take_while(|(deadline, _)| *deadline <= now)
-                    .count();
-                let expired: Vec<_> = held.until.drain(..due).collect();
-                let next_deadline = held.until.front().map(|(deadline, _)| *deadline);
-                held.sweeper_running = next_deadline.is_some();
-                (expired, next_deadline)
+                let released = match &sockets {
+                    Some(sockets) => take_closed(&mut held.clients, sockets, started),
+                    None => Vec::new(),
+                };
+                held.sweeping = !held.clients.is_empty() && sockets.is_some();
+                (released, held.clients.len())
             };
+            let released_count = released.len();
             // Dropped outside the lock: a client's drop closes its pool.
-            drop(expired);
-            match next_deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => return,
+            drop(released);
+            tracing::debug!(
+                released = released_count,
+                still_held,
+                took = ?started.elapsed(),
+                "swept"
+            );
+            if sockets.is_none() {
+                tracing::warn!("cannot read the kernel's socket list; held clients stay held");
+                return;
+            }
+            if still_held == 0 {
+                return;
             }
         }
     }
@@ -154,94 +166,94 @@ impl Retainer {
     }
 }
 
+/// Takes out of `clients` those whose connection is not in `sockets`, a
+/// list read at `read_at`. A client handed over since may have a connection
+/// newer than the list: it waits for the next one.
+fn take_closed(clients: &mut Vec<Kept>, sockets: &OpenSockets, read_at: Instant) -> Vec<Kept> {
+    let (closed, open): (Vec<_>, Vec<_>) = std::mem::take(clients)
+        .into_iter()
+        .partition(|kept| kept.since < read_at && !sockets.holds(kept.ends.0, kept.ends.1));
+    *clients = open;
+    closed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::tasks::alive_tasks;
+    use std::net::SocketAddr;
 
-    const OK: Exchange = Exchange::Completed {
-        connection_close: false,
-    };
-    const CLOSED: Exchange = Exchange::Completed {
-        connection_close: true,
-    };
-
-    fn settings() -> ClientSettings {
-        ClientSettings::default()
+    fn ends(port: u16) -> Ends {
+        let at = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        (at(port), at(8080))
     }
 
-    #[test]
-    fn go_defaults_keep_the_client_forever() {
-        assert_eq!(Retention::after(&settings(), OK), Retention::Forever);
-    }
-
-    #[test]
-    fn nothing_left_open_means_release_now() {
-        let no_keep_alives = ClientSettings {
-            disable_keep_alives: true,
-            ..settings()
-        };
-        let no_idle = ClientSettings {
-            max_idle_conns_per_host: Some(0),
-            ..settings()
-        };
-        assert_eq!(Retention::after(&no_keep_alives, OK), Retention::Release);
-        assert_eq!(Retention::after(&no_idle, OK), Retention::Release);
-        assert_eq!(Retention::after(&settings(), CLOSED), Retention::Release);
-        assert_eq!(
-            Retention::after(&settings(), Exchange::Failed),
-            Retention::Release
-        );
-    }
-
-    #[test]
-    fn an_idle_timeout_keeps_the_client_for_two_timeouts() {
-        let timed = ClientSettings {
-            idle_conn_timeout: Some(Duration::from_millis(700)),
-            ..settings()
-        };
-        assert_eq!(
-            Retention::after(&timed, OK),
-            Retention::For(Duration::from_millis(1400))
-        );
-        assert_eq!(Retention::after(&timed, CLOSED), Retention::Release);
+    fn answered(port: u16, connection_close: bool) -> Exchange {
+        Exchange::Completed {
+            ends: Some(ends(port)),
+            connection_close,
+        }
     }
 
     fn client() -> Client {
-        settings().build().expect("client")
+        ClientSettings::default().build().expect("client")
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn timed_clients_are_dropped_at_their_deadline_and_the_sweeper_ends() {
-        let retainer = Retainer::new(ClientSettings {
-            idle_conn_timeout: Some(Duration::from_secs(1)),
-            ..settings()
-        });
-        let baseline = alive_tasks();
-        retainer.keep(client(), OK);
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        retainer.keep(client(), OK);
-        assert_eq!(retainer.len(), 2);
-        assert_eq!(alive_tasks(), baseline + 1, "one sweeper");
-
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert_eq!(retainer.len(), 1, "the first deadline has passed");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        assert!(retainer.is_empty());
-        tokio::task::yield_now().await;
-        assert_eq!(alive_tasks(), baseline, "sweeper ended");
+    fn kept(port: u16, since: Instant) -> Kept {
+        Kept {
+            _client: client(),
+            ends: ends(port),
+            since,
+        }
     }
 
-    #[tokio::test]
-    async fn released_clients_are_not_held_and_kept_ones_are() {
-        let retainer = Retainer::new(settings());
+    #[test]
+    fn a_request_that_left_nothing_open_releases_its_client_at_once() {
+        let retainer = Retainer::new(ClientSettings::default());
         retainer.keep(client(), Exchange::Failed);
-        retainer.keep(client(), CLOSED);
+        retainer.keep(client(), answered(50000, true));
+        let no_ends = Exchange::Completed {
+            ends: None,
+            connection_close: false,
+        };
+        retainer.keep(client(), no_ends);
         assert!(retainer.is_empty());
-        retainer.keep(client(), OK);
-        retainer.keep(client(), OK);
+
+        for settings in [
+            ClientSettings {
+                disable_keep_alives: true,
+                ..ClientSettings::default()
+            },
+            ClientSettings {
+                max_idle_conns_per_host: Some(0),
+                ..ClientSettings::default()
+            },
+        ] {
+            let retainer = Retainer::new(settings);
+            retainer.keep(client(), answered(50001, false));
+            assert!(retainer.is_empty(), "{settings:?}");
+        }
+    }
+
+    #[test]
+    fn a_connection_left_open_holds_its_client_until_cleared() {
+        let retainer = Retainer::new(ClientSettings::default());
+        retainer.keep(client(), answered(50000, false));
+        retainer.keep(client(), answered(50001, false));
         assert_eq!(retainer.len(), 2);
         retainer.clear();
         assert!(retainer.is_empty());
+    }
+
+    #[test]
+    fn only_clients_older_than_the_list_and_missing_from_it_go() {
+        let read_at = Instant::now();
+        let before = read_at - Duration::from_millis(10);
+        let after = read_at + Duration::from_millis(10);
+        let mut clients = vec![kept(1, before), kept(2, before), kept(3, after)];
+        let sockets: OpenSockets = [ends(1)].into_iter().collect();
+        let closed = take_closed(&mut clients, &sockets, read_at);
+        let ports = |list: &[Kept]| list.iter().map(|k| k.ends.0.port()).collect::<Vec<_>>();
+        assert_eq!(ports(&closed), [2], "closed, and older than the list");
+        assert_eq!(ports(&clients), [1, 3], "open, or newer than the list");
     }
 }

@@ -1,8 +1,10 @@
 //! One call from `/forward` to server 1's `/hello`.
 
+use hyper_util::client::legacy::connect::HttpInfo;
 use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderMap};
 use reqwest::{Client, StatusCode, Url};
 
+use crate::observe::sockets::Ends;
 use crate::roles::hello::Hello;
 
 /// The most of server 1's answer that is read. `/hello` answers about 40
@@ -17,7 +19,25 @@ pub enum Exchange {
     Failed,
     /// The whole answer was read: the connection goes back to the pool,
     /// unless server 1 said `Connection: close`.
-    Completed { connection_close: bool },
+    Completed {
+        /// The connection's two ends, as hyper-util's connector recorded
+        /// them.
+        ends: Option<Ends>,
+        connection_close: bool,
+    },
+}
+
+impl Exchange {
+    /// The connection the call leaves open for the client's pool, if any.
+    pub fn left_open(self) -> Option<Ends> {
+        match self {
+            Exchange::Completed {
+                ends,
+                connection_close: false,
+            } => ends,
+            Exchange::Completed { .. } | Exchange::Failed => None,
+        }
+    }
 }
 
 /// Why server 1's answer could not be used.
@@ -51,6 +71,10 @@ pub async fn post_hello(client: &Client, url: &Url) -> (Exchange, Result<Hello, 
     };
     let status = response.status();
     let connection_close = says_close(response.headers());
+    let ends = response
+        .extensions()
+        .get::<HttpInfo>()
+        .map(|info| (info.local_addr(), info.remote_addr()));
 
     if response
         .content_length()
@@ -70,7 +94,10 @@ pub async fn post_hello(client: &Client, url: &Url) -> (Exchange, Result<Hello, 
         }
     }
 
-    let exchange = Exchange::Completed { connection_close };
+    let exchange = Exchange::Completed {
+        ends,
+        connection_close,
+    };
     if !status.is_success() {
         return (exchange, Err(UpstreamError::Status(status)));
     }

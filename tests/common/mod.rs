@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // Each test file uses its own part of the harness.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
@@ -257,4 +258,32 @@ pub fn hello_answer() -> Vec<u8> {
 pub fn closed_address() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address")
+}
+
+/// The samples of a scrape, by name with labels, e.g.
+/// `forward_requests_total{outcome="ok"}`.
+pub fn scrape(server: &Server) -> HashMap<String, f64> {
+    let answer = get(server.address, "/metrics");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    assert!(answer.body.ends_with("# EOF\n"), "{}", answer.body);
+    answer
+        .body
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            Some((name.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// One sample of a scrape; the test fails if it is missing.
+pub fn sample(samples: &HashMap<String, f64>, name: &str) -> f64 {
+    *samples
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} in {samples:?}"))
 }

@@ -1,0 +1,63 @@
+//! The retainer holds a client exactly as long as its connection is open,
+//! as Go keeps a transport, whoever closes the connection.
+
+mod common;
+
+use std::thread;
+use std::time::Duration;
+
+use common::{Pair, PairExt, Server, eventually, sample, scrape, start_pair};
+
+/// Requests per test.
+const N: usize = 40;
+
+/// `forward_clients_retained` on server 2.
+fn retained(server2: &Server) -> f64 {
+    sample(&scrape(server2), "forward_clients_retained")
+}
+
+/// Sends N leaking requests, then waits up to 3 s for server 2 to hold
+/// fewer than 8 clients: the retainer looks twice a second, the idle
+/// timeouts are 1 s, and a second is left for a busy machine.
+fn assert_released_within_3_s(pair: &Pair) {
+    pair.forward_many(N);
+    let mut now = f64::NAN;
+    let released = eventually(Duration::from_secs(3), || {
+        now = retained(&pair.server2);
+        now < 8.0
+    });
+    assert!(released, "server 2 still holds {now} clients");
+}
+
+#[test]
+fn leaked_connections_keep_every_client() {
+    let pair = start_pair(&[], &[]);
+    pair.forward_many(N);
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(retained(&pair.server2), N as f64);
+}
+
+#[test]
+fn server_1_closing_idle_connections_releases_the_clients() {
+    assert_released_within_3_s(&start_pair(&[("SERVER_IDLE_TIMEOUT", "1s")], &[]));
+}
+
+#[test]
+fn the_clients_idle_timeout_releases_the_clients() {
+    assert_released_within_3_s(&start_pair(&[], &[("IDLE_CONN_TIMEOUT", "1s")]));
+}
+
+#[test]
+fn server_1_stopping_releases_the_clients() {
+    let pair = start_pair(&[], &[]);
+    pair.forward_many(N);
+    assert_eq!(retained(&pair.server2), N as f64);
+    let Pair { server1, server2 } = pair;
+    drop(server1);
+    let mut now = f64::NAN;
+    let released = eventually(Duration::from_secs(3), || {
+        now = retained(&server2);
+        now < 8.0
+    });
+    assert!(released, "server 2 still holds {now} clients");
+}
