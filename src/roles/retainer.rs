@@ -12,13 +12,13 @@
 //! reqwest and hyper's own behaviour.
 //!
 //! reqwest does not show its connection, but each answer carries the
-//! connection's two addresses, and the kernel lists which connections a
-//! process still holds. A thread of its own looks at that list while the
-//! retainer holds clients, and lets go of every client whose connection
-//! is gone. It is a thread, not a tokio task, for the same reason Go's
-//! collector is not a goroutine: watching must not change the task count.
-//! Where the kernel's list cannot be read (not Linux), a held client stays
-//! until shutdown.
+//! connection's two addresses, and the kernel can say whether some process
+//! still holds the connection with those ends. A thread of its own asks,
+//! for every held client, twice a second while the retainer holds any, and
+//! lets go of each client whose connection is gone. It is a thread, not a
+//! tokio task, for the same reason Go's collector is not a goroutine:
+//! watching must not change the task count. Where the kernel cannot be
+//! asked (not Linux), a held client stays until shutdown.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::Client;
 
-use crate::observe::sockets::{Ends, OpenSockets};
+use crate::observe::sockets::{Ends, SocketDiag};
 use crate::roles::client_settings::ClientSettings;
+use crate::roles::forward_error::is_out_of_descriptors;
 use crate::roles::upstream::Exchange;
 
 /// How often the thread looks: a client goes within this much of its
@@ -44,7 +45,11 @@ pub struct Retainer {
 
 #[derive(Debug, Default)]
 struct Held {
+    /// In the order they were handed over.
     clients: Vec<Kept>,
+    /// Counts the calls to [`Retainer::clear`], so that a sweep that
+    /// started before one leaves the emptied list alone.
+    cleared: u64,
     /// Whether the thread that lets clients go is running.
     sweeping: bool,
 }
@@ -56,8 +61,6 @@ struct Kept {
     _client: Client,
     /// Its connection's two ends.
     ends: Ends,
-    /// When it was handed over: its connection was open before then.
-    since: Instant,
 }
 
 impl Retainer {
@@ -85,7 +88,6 @@ impl Retainer {
         held.clients.push(Kept {
             _client: client,
             ends,
-            since: Instant::now(),
         });
         if !held.sweeping {
             held.sweeping = self.start_sweeping();
@@ -94,7 +96,11 @@ impl Retainer {
 
     /// Drops every client held now.
     pub fn clear(&self) {
-        let released = std::mem::take(&mut self.lock().clients);
+        let released = {
+            let mut held = self.lock();
+            held.cleared += 1;
+            std::mem::take(&mut held.clients)
+        };
         drop(released);
     }
 
@@ -121,36 +127,59 @@ impl Retainer {
     }
 
     /// Every [`SWEEP_EVERY`], drops the clients whose connection no
-    /// descriptor holds any more; ends when no client is left, or when the
-    /// kernel's list cannot be read at all.
+    /// process holds any more; ends when no client is left, or when the
+    /// kernel cannot be asked.
     fn sweep(self) {
+        let mut diag = match SocketDiag::open() {
+            Ok(diag) => diag,
+            Err(err) => {
+                // Out of descriptors is the leak's end, and passes: the
+                // next client handed over tries again. Anything else will
+                // not pass, so the thread is not started again.
+                if is_out_of_descriptors(&err) {
+                    self.lock().sweeping = false;
+                }
+                tracing::warn!(%err, "cannot see connections close; held clients stay held");
+                return;
+            }
+        };
         loop {
             thread::sleep(SWEEP_EVERY);
             let started = Instant::now();
-            // Read outside the lock, so requests go on meanwhile.
-            let sockets = OpenSockets::read();
+            let (asked, cleared) = {
+                let held = self.lock();
+                let ends: Vec<Ends> = held.clients.iter().map(|kept| kept.ends).collect();
+                (ends, held.cleared)
+            };
+            // Asked outside the lock, so requests go on meanwhile.
+            let open = match diag.held(&asked) {
+                Ok(open) => open,
+                Err(err) => {
+                    self.lock().sweeping = false;
+                    tracing::warn!(%err, "cannot see connections close; held clients stay held");
+                    return;
+                }
+            };
             let (released, still_held) = {
                 let mut held = self.lock();
-                let released = match &sockets {
-                    Some(sockets) => take_closed(&mut held.clients, sockets, started),
-                    None => Vec::new(),
+                let released = if held.cleared == cleared {
+                    take_closed(&mut held.clients, &open)
+                } else {
+                    Vec::new()
                 };
-                held.sweeping = !held.clients.is_empty() && sockets.is_some();
+                held.sweeping = !held.clients.is_empty();
                 (released, held.clients.len())
             };
             let released_count = released.len();
             // Dropped outside the lock: a client's drop closes its pool.
             drop(released);
             tracing::debug!(
+                asked = asked.len(),
                 released = released_count,
                 still_held,
                 took = ?started.elapsed(),
                 "swept"
             );
-            if sockets.is_none() {
-                tracing::warn!("cannot read the kernel's socket list; held clients stay held");
-                return;
-            }
             if still_held == 0 {
                 return;
             }
@@ -166,14 +195,21 @@ impl Retainer {
     }
 }
 
-/// Takes out of `clients` those whose connection is not in `sockets`, a
-/// list read at `read_at`. A client handed over since may have a connection
-/// newer than the list: it waits for the next one.
-fn take_closed(clients: &mut Vec<Kept>, sockets: &OpenSockets, read_at: Instant) -> Vec<Kept> {
-    let (closed, open): (Vec<_>, Vec<_>) = std::mem::take(clients)
-        .into_iter()
-        .partition(|kept| kept.since < read_at && !sockets.holds(kept.ends.0, kept.ends.1));
-    *clients = open;
+/// Takes out of `clients` those whose connection is closed: `open` says
+/// which of the first ones are open; any handed over since were not asked
+/// about and stay.
+fn take_closed(clients: &mut Vec<Kept>, open: &[bool]) -> Vec<Kept> {
+    let asked = open.len().min(clients.len());
+    let mut still_open = Vec::new();
+    let mut closed = Vec::new();
+    for (kept, open) in clients.drain(..asked).zip(open) {
+        if *open {
+            still_open.push(kept);
+        } else {
+            closed.push(kept);
+        }
+    }
+    clients.splice(0..0, still_open);
     closed
 }
 
@@ -198,11 +234,10 @@ mod tests {
         ClientSettings::default().build().expect("client")
     }
 
-    fn kept(port: u16, since: Instant) -> Kept {
+    fn kept(port: u16) -> Kept {
         Kept {
             _client: client(),
             ends: ends(port),
-            since,
         }
     }
 
@@ -245,15 +280,12 @@ mod tests {
     }
 
     #[test]
-    fn only_clients_older_than_the_list_and_missing_from_it_go() {
-        let read_at = Instant::now();
-        let before = read_at - Duration::from_millis(10);
-        let after = read_at + Duration::from_millis(10);
-        let mut clients = vec![kept(1, before), kept(2, before), kept(3, after)];
-        let sockets: OpenSockets = [ends(1)].into_iter().collect();
-        let closed = take_closed(&mut clients, &sockets, read_at);
+    fn closed_connections_release_their_clients_and_later_ones_wait() {
+        let mut clients = vec![kept(1), kept(2), kept(3), kept(4)];
+        // Asked about the first three; the fourth came after the question.
+        let closed = take_closed(&mut clients, &[true, false, true]);
         let ports = |list: &[Kept]| list.iter().map(|k| k.ends.0.port()).collect::<Vec<_>>();
-        assert_eq!(ports(&closed), [2], "closed, and older than the list");
-        assert_eq!(ports(&clients), [1, 3], "open, or newer than the list");
+        assert_eq!(ports(&closed), [2]);
+        assert_eq!(ports(&clients), [1, 3, 4], "in the order handed over");
     }
 }
