@@ -13,12 +13,13 @@
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use reqwest_connection_leak::demo;
+use reqwest_connection_leak::observe::process;
 use reqwest_connection_leak::roles::forward_error::cause_chain;
-use reqwest_connection_leak::roles::server;
+use reqwest_connection_leak::roles::server::{self, Stopped};
 use reqwest_connection_leak::roles::shutdown::shutdown_signal;
 use reqwest_connection_leak::scenario;
 use reqwest_connection_leak::settings::Config;
@@ -31,6 +32,8 @@ use tracing_subscriber::prelude::*;
 const EXIT_BAD_CONFIG: u8 = 2;
 /// The server could not start, or a demo scenario misbehaved.
 const EXIT_FAILED: u8 = 1;
+/// Stopped at once by a second signal, as a shell reports a Ctrl-C.
+const EXIT_INTERRUPTED: u8 = 130;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -58,8 +61,12 @@ async fn main() -> ExitCode {
             }
         },
         Some(Command::Scenarios) => {
+            let mut stdout = std::io::stdout().lock();
             for scenario in &scenario::ALL {
-                println!("{}", scenario.tab_separated());
+                // A reader that stops early (`| head -1`) is no error.
+                if writeln!(stdout, "{}", scenario.tab_separated()).is_err() {
+                    break;
+                }
             }
             ExitCode::SUCCESS
         }
@@ -81,12 +88,14 @@ fn init_tracing(config: &Config) {
 }
 
 async fn serve(config: Config) -> ExitCode {
+    process::raise_descriptor_limit();
     let outcome = match server::listen(&config) {
-        Ok(listener) => server::run(listener, &config, shutdown_signal()).await,
+        Ok(listener) => server::run(listener, &config, shutdown_signal).await,
         Err(err) => Err(err),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Stopped::Gracefully) => ExitCode::SUCCESS,
+        Ok(Stopped::AtOnce) => ExitCode::from(EXIT_INTERRUPTED),
         Err(err) => {
             eprintln!("error: {}", cause_chain(&err));
             ExitCode::from(EXIT_FAILED)

@@ -32,6 +32,9 @@ fn every_bad_variable_exits_2_naming_it() {
         ("CLIENT_LIFETIME", "forever"),
         ("REQUEST_TIMEOUT", "1 s"),
         ("SERVER_IDLE_TIMEOUT", "forever"),
+        ("SERVER_IDLE_TIMEOUT", "1ns"),
+        ("UPSTREAM_URL", "http:///hello"),
+        ("UPSTREAM_URL", "http://localhost:0/hello"),
         ("RUST_LOG", "info,["),
     ];
     for (variable, value) in cases {
@@ -46,6 +49,21 @@ fn every_bad_variable_exits_2_naming_it() {
         assert!(stderr.contains(variable), "{variable}={value}: {stderr}");
         assert!(stderr.contains(value), "{variable}={value}: {stderr}");
     }
+}
+
+#[test]
+fn a_value_that_is_not_utf8_exits_2_naming_its_variable() {
+    use std::os::unix::ffi::OsStrExt;
+    let output = Command::new(BINARY)
+        .env_clear()
+        .env("IDLE_CONN_TIMEOUT", std::ffi::OsStr::from_bytes(b"1\xffs"))
+        .output()
+        .expect("run the binary");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("IDLE_CONN_TIMEOUT"), "{stderr}");
+    assert!(stderr.contains("UTF-8"), "{stderr}");
 }
 
 #[test]

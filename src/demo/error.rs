@@ -14,8 +14,6 @@ pub enum DemoError {
     Client(#[source] reqwest::Error),
     #[error(transparent)]
     Start(#[from] HarnessError),
-    #[error("starting the servers stopped halfway")]
-    StartAborted(#[source] tokio::task::JoinError),
     #[error("no answer from {url}")]
     Request {
         url: String,

@@ -9,6 +9,8 @@ pub mod chart;
 pub mod error;
 pub mod table;
 
+use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -45,6 +47,7 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         ..ClientSettings::default()
     };
     let client = curl_like.build().map_err(DemoError::Client)?;
+    check_writable(&args.chart)?;
     let executable = std::env::current_exe().map_err(DemoError::OwnExecutable)?;
     // Warnings only: logging every answer would cost more than the
     // requests themselves.
@@ -62,9 +65,15 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         results.push((scenario, recording));
     }
 
-    print!("{}", table::render(&results, requests));
     chart::draw(&args.chart, &results, requests)?;
-    println!("chart: {}", args.chart.display());
+    // A reader that went away (`demo | head`) is no reason to stop: the
+    // chart is written and the exit code still tells.
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{}chart: {}",
+        table::render(&results, requests),
+        args.chart.display()
+    );
 
     let mut all_met = true;
     for (scenario, recording) in &results {
@@ -79,6 +88,24 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         }
     }
     Ok(all_met)
+}
+
+/// Fails now, not after every scenario ran, if the chart cannot be written
+/// at `path`. A file already there is left as it is until then.
+fn check_writable(path: &Path) -> Result<(), DemoError> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|err| DemoError::Chart {
+            path: path.display().to_string(),
+            reason: err.to_string(),
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 fn progress_bar(scenario: &Scenario, requests: usize) -> ProgressBar {
@@ -113,10 +140,10 @@ async fn record(
     client: &Client,
     progress: &ProgressBar,
 ) -> Result<Recording, DemoError> {
-    let starting = launcher.clone();
-    let pair = tokio::task::spawn_blocking(move || starting.scenario(scenario))
-        .await
-        .map_err(DemoError::StartAborted)??;
+    // Started from this thread, which lives as long as the demo: on Linux
+    // each child is killed when the thread that started it ends. Starting
+    // takes milliseconds, and nothing else runs meanwhile.
+    let pair = launcher.scenario(scenario)?;
     let forward_url = format!("http://{}/forward", pair.server2.address);
     let mut per_request = Vec::with_capacity(requests);
     for _ in 0..requests {

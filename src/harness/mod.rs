@@ -6,14 +6,15 @@
 //! the address it listens on as one line to standard output (see
 //! [`crate::roles::run`]), so no port is guessed and no log line is parsed.
 //! Its log goes on to this process's standard error with the server's name
-//! in front, which `cargo test` shows when a test fails. A server is killed
+//! in front, which `cargo test` shows when a test fails, and is kept for
+//! the caller to read. A server is killed
 //! and reaped when dropped, so none outlives its caller's scope.
 
 use std::io::{self, BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -62,18 +63,19 @@ impl Launcher {
         self.spawn(name, Command::new(&self.binary), env)
     }
 
-    /// A server on a free loopback port that may hold at most `open_files`
-    /// descriptors (`ulimit -n`).
+    /// A server on a free loopback port started under the shell's
+    /// `ulimit` with `limit`: `-n 64` for at most 64 descriptors, `-Sn 256`
+    /// for a soft limit alone.
     pub fn server_limited(
         &self,
         name: &str,
-        open_files: u32,
+        limit: &str,
         env: &[(&str, &str)],
     ) -> Result<Server, HarnessError> {
         let mut command = Command::new("sh");
         command
             .arg("-c")
-            .arg(format!("ulimit -n {open_files} && exec \"$0\""))
+            .arg(format!("ulimit {limit} && exec \"$0\""))
             .arg(&self.binary);
         self.spawn(name, command, &on_a_free_port(env))
     }
@@ -111,15 +113,21 @@ impl Launcher {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        die_with_this_thread(&mut command);
         let mut child = command.spawn().map_err(|source| HarnessError::Spawn {
             name: name.to_owned(),
             source,
         })?;
+        let log = Arc::new(Mutex::new(Vec::new()));
         if let Some(stderr) = child.stderr.take() {
             let prefix = format!("[{name}]");
+            let log = log.clone();
             thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                     eprintln!("{prefix} {line}");
+                    log.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(line);
                 }
             });
         }
@@ -154,9 +162,35 @@ impl Launcher {
             child,
             address,
             listening_on,
+            log,
         })
     }
 }
+
+/// On Linux, the child gets SIGKILL when the thread that started it ends,
+/// however this process ends: a killed demo leaves no server behind.
+#[cfg(target_os = "linux")]
+fn die_with_this_thread(command: &mut Command) {
+    use rustix::process::{Signal, getppid, set_parent_process_death_signal};
+    use std::os::unix::process::CommandExt;
+    let parent = rustix::process::getpid();
+    // SAFETY: between fork and exec the closure only makes system calls,
+    // which are safe there, and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            set_parent_process_death_signal(Some(Signal::KILL))?;
+            // The parent may have ended before the signal was asked for.
+            if getppid() != Some(parent) {
+                return Err(io::Error::other("the parent ended"));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere, the child is only killed when its [`Server`] is dropped.
+#[cfg(not(target_os = "linux"))]
+fn die_with_this_thread(_command: &mut Command) {}
 
 /// `env` with a free loopback port as `BIND_ADDRESS`; a later entry wins.
 fn on_a_free_port<'a>(env: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
@@ -173,12 +207,22 @@ pub struct Server {
     pub address: SocketAddr,
     /// The address it said it listens on.
     pub listening_on: SocketAddr,
+    /// Every line it has logged so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The lines it has logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Waits for the server to exit by itself, up to `limit`.

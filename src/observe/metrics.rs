@@ -4,13 +4,19 @@
 //! `http_server_open_connections` and to `tokio_alive_tasks` alike, as it
 //! does to `/hello`'s count.
 
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric,
+};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use crate::observe::process;
 use crate::observe::tasks::alive_tasks;
 
 /// The OpenMetrics text format, which Prometheus reads.
@@ -28,11 +34,24 @@ pub enum Outcome {
     upstream_error,
     /// Server 1 did not answer within `REQUEST_TIMEOUT`.
     timeout,
+    /// This server ran out of its own resources: file descriptors.
+    local_resources,
+    /// The request had already come through this server: a loop.
+    loop_detected,
+    /// The caller went away before the answer.
+    cancelled,
 }
 
 impl Outcome {
     /// Every outcome, each shown from the start.
-    pub const ALL: [Outcome; 3] = [Outcome::ok, Outcome::upstream_error, Outcome::timeout];
+    pub const ALL: [Outcome; 6] = [
+        Outcome::ok,
+        Outcome::upstream_error,
+        Outcome::timeout,
+        Outcome::local_resources,
+        Outcome::loop_detected,
+        Outcome::cancelled,
+    ];
 }
 
 /// `forward_requests_total`'s label set.
@@ -65,8 +84,6 @@ pub struct Metrics {
     open_connections: Gauge,
     connections_accepted: Counter,
     clients_retained: Gauge,
-    resident_memory: Option<Gauge>,
-    open_fds: Option<Gauge>,
     pub forward: ForwardMetrics,
 }
 
@@ -119,29 +136,13 @@ impl Metrics {
             "/forward requests by outcome",
             forward.requests.clone(),
         );
-        // Only where /proc/self says: absent elsewhere, never a false zero.
-        let resident_memory = process::resident_bytes().map(|_| {
-            let gauge = Gauge::default();
-            registry.register(
-                "process_resident_memory_bytes",
-                "Resident memory in bytes",
-                gauge.clone(),
-            );
-            gauge
-        });
-        let open_fds = process::open_fds().map(|_| {
-            let gauge = Gauge::default();
-            registry.register("process_open_fds", "Open file descriptors", gauge.clone());
-            gauge
-        });
+        registry.register_collector(Box::new(ProcessFigures));
         Metrics {
             registry,
             alive_tasks,
             open_connections,
             connections_accepted,
             clients_retained,
-            resident_memory,
-            open_fds,
             forward,
         }
     }
@@ -160,12 +161,6 @@ impl Metrics {
     pub fn render(&self, clients_retained: usize) -> Result<String, std::fmt::Error> {
         self.alive_tasks.set(gauge_value(alive_tasks()));
         self.clients_retained.set(gauge_value(clients_retained));
-        if let (Some(gauge), Some(bytes)) = (&self.resident_memory, process::resident_bytes()) {
-            gauge.set(gauge_value(bytes));
-        }
-        if let (Some(gauge), Some(fds)) = (&self.open_fds, process::open_fds()) {
-            gauge.set(gauge_value(fds));
-        }
         let mut text = String::new();
         encode(&mut text, &self.registry)?;
         Ok(text)
@@ -174,6 +169,41 @@ impl Metrics {
 
 fn gauge_value(value: impl TryInto<i64>) -> i64 {
     value.try_into().unwrap_or(i64::MAX)
+}
+
+/// The `process_*` gauges, read at each scrape. One that cannot be read
+/// (no `/proc`, or no descriptor left to read it with) is left out of that
+/// scrape: absent, never a false zero or a stale value.
+#[derive(Debug)]
+struct ProcessFigures;
+
+impl Collector for ProcessFigures {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let figures = [
+            (
+                "process_resident_memory_bytes",
+                "Resident memory in bytes",
+                process::resident_bytes(),
+            ),
+            (
+                "process_open_fds",
+                "Open file descriptors",
+                process::open_fds(),
+            ),
+            (
+                "process_max_fds",
+                "The most file descriptors the process may open (its soft limit)",
+                process::max_fds(),
+            ),
+        ];
+        for (name, help, value) in figures {
+            if let Some(value) = value {
+                let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+                ConstGauge::new(gauge_value(value)).encode(metric)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// An open inbound connection; dropping it counts the connection closed.
@@ -194,24 +224,6 @@ pub fn sample(scrape: &str, name: &str) -> Option<f64> {
         let value = line.strip_prefix(name)?.strip_prefix(' ')?;
         value.trim().parse().ok()
     })
-}
-
-/// What `/proc/self` tells about this process, on Linux.
-mod process {
-    /// Resident memory in bytes, from `VmRSS` in `/proc/self/status`.
-    pub fn resident_bytes() -> Option<u64> {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib * 1024)
-    }
-
-    /// Open descriptors: the entries of `/proc/self/fd`, less the one that
-    /// reading the folder itself holds.
-    pub fn open_fds() -> Option<usize> {
-        let entries = std::fs::read_dir("/proc/self/fd").ok()?.count();
-        Some(entries.saturating_sub(1))
-    }
 }
 
 #[cfg(test)]

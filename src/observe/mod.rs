@@ -3,9 +3,13 @@
 //!
 //! - [`tasks`]: the live task count, tokio's stand-in for goroutines.
 //! - [`metrics`]: `/metrics` in the OpenMetrics text format.
+//! - [`process`]: this process's memory and descriptors, and its limit.
+//! - [`repeats`]: a failure logged once a second, not once a request.
 //! - [`sockets`]: which TCP connections are still held open, from the
 //!   kernel's own tables.
 
 pub mod metrics;
+pub mod process;
+pub mod repeats;
 pub mod sockets;
 pub mod tasks;

@@ -54,7 +54,9 @@ impl ClientSettings {
             .pool_idle_timeout(self.idle_conn_timeout)
             // Go's zero `http.Transport` has no proxy; reqwest would read
             // the proxy env vars on every build.
-            .no_proxy();
+            .no_proxy()
+            // The call follows redirects itself (see `upstream`).
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(timeout) = self.request_timeout {
             builder = builder.timeout(timeout);
         }

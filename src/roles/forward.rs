@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use reqwest::{Client, Url};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use crate::roles::hello::Hello;
 use crate::roles::json_answer::json_answer;
 use crate::roles::retainer::Retainer;
 use crate::roles::upstream::post_hello;
+use crate::roles::via::Hop;
 use crate::settings::ClientLifetime;
 
 /// `/forward`'s body: this server's count, then server 1's whole answer.
@@ -34,6 +36,8 @@ pub struct Forwarder {
     settings: ClientSettings,
     clients: Clients,
     metrics: ForwardMetrics,
+    /// This server's mark on what it forwards.
+    hop: Hop,
 }
 
 /// Where each request's client comes from, and where it goes afterwards.
@@ -65,6 +69,7 @@ impl Forwarder {
             settings,
             clients,
             metrics,
+            hop: Hop::default(),
         })
     }
 
@@ -85,17 +90,26 @@ impl Forwarder {
     }
 
     /// POSTs to server 1 and nests its answer in this server's, and counts
-    /// how it went.
-    pub async fn forward(&self) -> Result<Forwarded, ForwardError> {
-        let result = self.call_upstream().await;
-        self.metrics.ended(match &result {
+    /// how it went: every request in exactly one outcome, `cancelled` when
+    /// the caller went away before the end.
+    pub async fn forward(&self, headers: &HeaderMap) -> Result<Forwarded, ForwardError> {
+        let mut counted = Counted {
+            metrics: &self.metrics,
+            outcome: Outcome::cancelled,
+        };
+        let result = self.call_upstream(headers).await;
+        counted.outcome = match &result {
             Ok(_) => Outcome::ok,
             Err(err) => err.outcome(),
-        });
+        };
         result
     }
 
-    async fn call_upstream(&self) -> Result<Forwarded, ForwardError> {
+    async fn call_upstream(&self, headers: &HeaderMap) -> Result<Forwarded, ForwardError> {
+        // Before any client or connection: a loop must cost nothing.
+        if let Some(via) = self.hop.seen_in(headers) {
+            return Err(ForwardError::Loop { via });
+        }
         let client = match &self.clients {
             Clients::Shared(client) => client.clone(),
             Clients::PerRequestRetained(_) | Clients::PerRequestDropped => {
@@ -103,7 +117,8 @@ impl Forwarder {
                 self.settings.build().map_err(ForwardError::BuildClient)?
             }
         };
-        let (exchange, answer) = post_hello(&client, &self.upstream).await;
+        let via = self.hop.via_upstream(headers);
+        let (exchange, answer) = post_hello(&client, &self.upstream, &via).await;
         match &self.clients {
             // The Go original's lifetime: see the retainer for why Rust
             // needs this to leak at all.
@@ -122,8 +137,24 @@ impl Forwarder {
     }
 }
 
+/// Counts a request in its outcome when dropped: at its end, or when the
+/// caller goes away and the request's future is dropped with it.
+struct Counted<'a> {
+    metrics: &'a ForwardMetrics,
+    outcome: Outcome,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.metrics.ended(self.outcome);
+    }
+}
+
 /// Answers any method with both servers' task counts.
-pub async fn forward(State(forwarder): State<Arc<Forwarder>>) -> Result<Response, ForwardError> {
-    let forwarded = forwarder.forward().await?;
+pub async fn forward(
+    State(forwarder): State<Arc<Forwarder>>,
+    headers: HeaderMap,
+) -> Result<Response, ForwardError> {
+    let forwarded = forwarder.forward(&headers).await?;
     Ok(json_answer("/forward", &forwarded))
 }

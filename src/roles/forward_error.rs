@@ -3,6 +3,7 @@
 
 use std::error::Error;
 use std::io;
+use std::time::Instant;
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::observe::metrics::Outcome;
+use crate::observe::repeats::Repeats;
 use crate::roles::upstream::UpstreamError;
 use crate::scenario;
 
@@ -22,15 +24,22 @@ pub enum ForwardError {
     /// Server 1 did not give a usable answer.
     #[error("could not forward to server 1")]
     Upstream(#[source] UpstreamError),
+    /// The request had already come through this server's `/forward`.
+    #[error(
+        "forwarding loop: this request already came through this server's /forward \
+         (Via: {via}); UPSTREAM_URL must lead to server 1's /hello, not back to /forward"
+    )]
+    Loop { via: String },
 }
 
 impl ForwardError {
     /// How the request counts in `forward_requests_total`.
     pub fn outcome(&self) -> Outcome {
-        if self.is_timeout() {
-            Outcome::timeout
-        } else {
-            Outcome::upstream_error
+        match self {
+            ForwardError::Loop { .. } => Outcome::loop_detected,
+            _ if self.is_timeout() => Outcome::timeout,
+            _ if self.out_of_descriptors() => Outcome::local_resources,
+            ForwardError::BuildClient(_) | ForwardError::Upstream(_) => Outcome::upstream_error,
         }
     }
 
@@ -47,6 +56,7 @@ impl ForwardError {
             // The Go original answered 500 with plain text; a failing
             // upstream is a bad gateway, and JSON keeps the answer parseable.
             ForwardError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ForwardError::Loop { .. } => StatusCode::LOOP_DETECTED,
         }
     }
 
@@ -100,10 +110,17 @@ pub fn cause_chain(err: &dyn Error) -> String {
     chain
 }
 
+/// The failures logged lately, by outcome.
+static LOGGED: Repeats<Outcome> = Repeats::new();
+
 impl IntoResponse for ForwardError {
+    /// The answer, and a log line: the first of its kind in a second, with
+    /// how many of its kind were left out before it.
     fn into_response(self) -> Response {
         let message = self.message();
-        tracing::error!(route = "/forward", error = %message, "failed");
+        if let Some(left_out) = LOGGED.admit(self.outcome(), Instant::now()) {
+            tracing::error!(route = "/forward", error = %message, left_out, "failed");
+        }
         (self.status(), Json(json!({ "error": message }))).into_response()
     }
 }

@@ -6,10 +6,11 @@
 //! - [`forward`]: server 2's `/forward` and where its clients come from.
 //! - [`client_settings`]: the knobs that cause or stop the leak.
 //! - [`upstream`]: one call from server 2 to server 1.
+//! - [`via`]: the mark that stops a forwarding loop.
 //! - [`retainer`]: keeps per-request clients as long as Go would.
 //! - [`forward_error`]: how `/forward` fails.
 //! - [`json_answer`]: logged JSON answers.
-//! - [`shutdown`]: Ctrl-C and SIGTERM.
+//! - [`shutdown`]: Ctrl-C, SIGTERM and SIGHUP.
 //! - `tls` (with the `tls` feature): one TLS configuration for every client.
 
 pub mod client_settings;
@@ -24,5 +25,6 @@ pub mod shutdown;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod upstream;
+pub mod via;
 
-pub use server::{StartError, run};
+pub use server::{StartError, Stopped, run};

@@ -60,18 +60,19 @@ pub fn listen(config: &Config) -> Result<TcpListener, StartError> {
         })
 }
 
-/// Serves on an already bound `listener` until `shutdown` completes. Then
-/// it stops accepting, drops the retained clients, which closes their idle
-/// connections, and lets requests in flight finish for up to 10 s.
+/// Serves on an already bound `listener` until the future `shutdown` makes
+/// completes. Then it stops accepting, drops the retained clients, which
+/// closes their idle connections, and lets requests in flight finish for
+/// up to 10 s, unless a second `shutdown` completes first.
 ///
 /// Once it is ready to accept, it writes the listener's address, and
 /// nothing else, as one line to standard output: how a program that started
 /// it on port 0 learns the real port.
-pub async fn run(
+pub async fn run<F: Future<Output = ()>>(
     listener: TcpListener,
     config: &Config,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), StartError> {
+    shutdown: impl Fn() -> F,
+) -> Result<Stopped, StartError> {
     #[cfg(feature = "tls")]
     crate::roles::tls::init(config.upstream_ca_file.as_ref()).map_err(StartError::Tls)?;
     let metrics = Arc::new(Metrics::new());
@@ -99,11 +100,12 @@ pub async fn run(
 
     let connections = GracefulShutdown::new();
     let mut accept_trouble = AcceptTrouble::default();
-    tokio::pin!(shutdown);
+    let first_signal = shutdown();
+    tokio::pin!(first_signal);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
+            () = &mut first_signal => break,
         };
         let stream = match accepted {
             Ok((stream, _peer)) => {
@@ -133,14 +135,33 @@ pub async fn run(
     drop(listener);
     forwarder.release_clients();
     let in_flight = connections.count();
-    tracing::info!(in_flight, "stopped accepting; finishing requests in flight");
-    if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period");
+    tracing::info!(
+        in_flight,
+        grace = ?SHUTDOWN_GRACE,
+        "shutting down: stopped accepting, finishing requests in flight; \
+         Ctrl-C again stops at once"
+    );
+    tokio::select! {
+        finished = tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown()) => {
+            if finished.is_err() {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period");
+            }
+            Ok(Stopped::Gracefully)
+        }
+        () = shutdown() => {
+            tracing::warn!("stopping at once");
+            Ok(Stopped::AtOnce)
+        }
     }
-    Ok(())
+}
+
+/// How the server stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every request in flight finished, or the grace period ran out.
+    Gracefully,
+    /// A second signal came during the grace period.
+    AtOnce,
 }
 
 /// The HTTP/1 settings of every inbound connection.

@@ -1,6 +1,7 @@
-//! When to stop: Ctrl-C or SIGTERM.
+//! When to stop: Ctrl-C, SIGTERM or SIGHUP.
 
-/// Completes on the first Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+/// Completes on the next Ctrl-C (SIGINT) or, on Unix, SIGTERM or SIGHUP
+/// (the terminal closing).
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(err) = tokio::signal::ctrl_c().await {
@@ -9,23 +10,28 @@ pub async fn shutdown_signal() {
         }
     };
     #[cfg(unix)]
-    let terminate = async {
+    let other = async {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(mut sigterm), Ok(mut sighup)) => {
+                tokio::select! {
+                    _ = sigterm.recv() => {}
+                    _ = sighup.recv() => {}
+                }
             }
-            Err(err) => {
-                tracing::error!(%err, "cannot listen for SIGTERM");
+            (Err(err), _) | (_, Err(err)) => {
+                tracing::error!(%err, "cannot listen for SIGTERM and SIGHUP");
                 std::future::pending::<()>().await;
             }
         }
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
+    let other = std::future::pending::<()>();
     tokio::select! {
         () = ctrl_c => {}
-        () = terminate => {}
+        () = other => {}
     }
-    tracing::info!("shutting down");
 }

@@ -1,8 +1,8 @@
 //! One call from `/forward` to server 1's `/hello`.
 
 use hyper_util::client::legacy::connect::HttpInfo;
-use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderMap};
-use reqwest::{Client, StatusCode, Url};
+use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, VIA};
+use reqwest::{Client, Method, Response, StatusCode, Url};
 
 use crate::observe::sockets::Ends;
 use crate::roles::hello::Hello;
@@ -40,6 +40,9 @@ impl Exchange {
     }
 }
 
+/// Redirects followed at most, as Go's client follows them.
+const MAX_REDIRECTS: usize = 10;
+
 /// Why server 1's answer could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -55,20 +58,63 @@ pub enum UpstreamError {
     /// An answer that is not `{"msg":...,"goRoutines":...}`.
     #[error("upstream answer is not the expected JSON")]
     Decode(#[source] serde_json::Error),
+    /// A redirect without a usable `Location`.
+    #[error("upstream redirected to {0:?}, which is not a URL")]
+    BadRedirect(String),
+    /// More than [`MAX_REDIRECTS`] redirects.
+    #[error("upstream redirected more than {MAX_REDIRECTS} times")]
+    TooManyRedirects,
 }
 
-/// POSTs `{}` to `url` as the Go original does, and reads the answer.
-pub async fn post_hello(client: &Client, url: &Url) -> (Exchange, Result<Hello, UpstreamError>) {
-    let mut response = match client
-        .post(url.clone())
-        .header(CONTENT_TYPE, "application/json")
-        .body("{}")
-        .send()
-        .await
-    {
-        Ok(response) => response,
-        Err(err) => return (Exchange::Failed, Err(UpstreamError::Request(err))),
-    };
+/// POSTs `{}` to `url` as the Go original does, following redirects as
+/// Go's client does, and reads the answer. Each request carries `via`.
+///
+/// Redirects are followed here rather than inside reqwest so that an error
+/// names the URL that failed, not the first one asked, and so that the
+/// exchange describes the connection of the last answer.
+pub async fn post_hello(
+    client: &Client,
+    url: &Url,
+    via: &HeaderValue,
+) -> (Exchange, Result<Hello, UpstreamError>) {
+    let mut url = url.clone();
+    let mut method = Method::POST;
+    for _ in 0..=MAX_REDIRECTS {
+        let mut request = client
+            .request(method.clone(), url.clone())
+            .header(VIA, via.clone());
+        if method == Method::POST {
+            request = request.header(CONTENT_TYPE, "application/json").body("{}");
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => return (Exchange::Failed, Err(UpstreamError::Request(err))),
+        };
+        if !response.status().is_redirection() {
+            return read_answer(response).await;
+        }
+        let Some(location) = response.headers().get(LOCATION) else {
+            return read_answer(response).await;
+        };
+        let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
+        url = match url.join(&location) {
+            Ok(next) => next,
+            Err(_) => return (Exchange::Failed, Err(UpstreamError::BadRedirect(location))),
+        };
+        // Go's rule: 307 and 308 repeat the request; the others turn a POST
+        // into a GET without a body.
+        if !matches!(
+            response.status(),
+            StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
+        ) {
+            method = Method::GET;
+        }
+    }
+    (Exchange::Failed, Err(UpstreamError::TooManyRedirects))
+}
+
+/// Reads server 1's answer, at most [`MAX_BODY_BYTES`] of it.
+async fn read_answer(mut response: Response) -> (Exchange, Result<Hello, UpstreamError>) {
     let status = response.status();
     let connection_close = says_close(response.headers());
     let ends = response

@@ -7,6 +7,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 
 use crate::scenario::Scenario;
 use crate::settings::config::Config;
+use crate::settings::redact::redacted_text;
 
 /// Shows how an HTTP client built per request leaks connections and tasks.
 ///
@@ -53,22 +54,64 @@ pub struct DemoArgs {
 
 impl Cli {
     /// Reads the command line and the environment, and lists every setting
-    /// in effect as `VAR=value`, spelled as it was given or as its default.
+    /// in effect as `VAR=value`, spelled as it was given or as its default,
+    /// passwords hidden.
     pub fn parse_with_settings() -> Result<(Cli, Vec<String>), clap::Error> {
-        let matches = Cli::command().try_get_matches()?;
+        let mut command = Cli::command();
+        if runs_a_subcommand(&command) {
+            // The demo and `scenarios` serve nothing: the server settings
+            // in the environment are not theirs to refuse. (The demo's
+            // servers start with a clean environment.) Only RUST_LOG,
+            // which they log with, is still read.
+            command = command.mut_args(|argument| match argument.get_env() {
+                Some(env) if env != "RUST_LOG" => argument.env(None),
+                _ => argument,
+            });
+        }
+        check_utf8(&command)?;
+        let matches = command.clone().try_get_matches()?;
         let cli = Cli::from_arg_matches(&matches)?;
-        Ok((cli, settings_in_effect(&matches)))
+        Ok((cli, settings_in_effect(&command, &matches)))
     }
 }
 
+/// Whether the first argument names a subcommand: top-level flags do not
+/// go with one, so a subcommand can only come first.
+fn runs_a_subcommand(command: &clap::Command) -> bool {
+    std::env::args_os().nth(1).is_some_and(|first| {
+        command
+            .get_subcommands()
+            .any(|subcommand| first == subcommand.get_name())
+    })
+}
+
+/// A setting's variable that is not UTF-8 is refused naming the variable,
+/// which clap's own message does not.
+fn check_utf8(command: &clap::Command) -> Result<(), clap::Error> {
+    for env in command.get_arguments().filter_map(|a| a.get_env()) {
+        if std::env::var_os(env).is_some_and(|value| value.to_str().is_none()) {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                format!(
+                    "invalid value for {}: it is not valid UTF-8\n",
+                    env.to_string_lossy()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `VAR=value` for every setting that has a value, in `--help` order.
-fn settings_in_effect(matches: &ArgMatches) -> Vec<String> {
-    Cli::command()
+fn settings_in_effect(command: &clap::Command, matches: &ArgMatches) -> Vec<String> {
+    command
         .get_arguments()
         .filter_map(|argument| {
             let env = argument.get_env()?.to_string_lossy();
             let values = matches.get_raw(argument.get_id().as_str())?;
-            let values: Vec<_> = values.map(|value| value.to_string_lossy()).collect();
+            let values: Vec<_> = values
+                .map(|value| redacted_text(&value.to_string_lossy()).into_owned())
+                .collect();
             Some(format!("{env}={}", values.join(",")))
         })
         .collect()

@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::settings::bind_address::BindAddress;
 use crate::settings::go_syntax::{parse_bool, parse_duration, zero_means_none};
+use crate::settings::redact::redacted_text;
 
 /// The server's settings: both roles read the same ones.
 #[derive(Debug, Args)]
@@ -32,6 +33,8 @@ pub struct Config {
         long,
         env = "UPSTREAM_URL",
         value_name = "UPSTREAM_URL",
+        // It may carry a password: --help shows no value of it.
+        hide_env_values = true,
         default_value = "http://localhost:8080/hello",
         value_parser = parse_upstream_url
     )]
@@ -121,12 +124,14 @@ pub struct Config {
     /// A fix on server 1, Go's http.Server.IdleTimeout, in Go syntax: close
     /// a connection whose next request head has not arrived within this
     /// time. 0 means none, like Go's server: idle connections stay open.
+    /// Otherwise at least 10ms: a shorter one would close connections
+    /// before their first request could arrive.
     #[arg(
         long,
         env = "SERVER_IDLE_TIMEOUT",
         value_name = "SERVER_IDLE_TIMEOUT",
         default_value = "0",
-        value_parser = parse_duration
+        value_parser = parse_server_idle_timeout
     )]
     pub server_idle_timeout: Duration,
 
@@ -185,21 +190,46 @@ pub fn one_line(err: &clap::Error) -> String {
         .join(" ")
 }
 
+/// The shortest `SERVER_IDLE_TIMEOUT` but none.
+const MIN_SERVER_IDLE_TIMEOUT: Duration = Duration::from_millis(10);
+
+fn parse_server_idle_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(text)?;
+    if !timeout.is_zero() && timeout < MIN_SERVER_IDLE_TIMEOUT {
+        return Err(format!(
+            "invalid duration {text:?}: 0 (none) or at least {MIN_SERVER_IDLE_TIMEOUT:?}; a \
+             shorter one closes connections before their first request can arrive"
+        ));
+    }
+    Ok(timeout)
+}
+
 fn parse_upstream_url(text: &str) -> Result<Url, String> {
+    // Errors show the URL without its password.
+    let shown = redacted_text(text);
     let url = Url::parse(text).map_err(|err| {
         format!(
-            "invalid URL {text:?}: {err}; expected an http URL such as http://localhost:8080/hello"
+            "invalid URL {shown:?}: {err}; expected an http URL such as http://localhost:8080/hello"
         )
     })?;
+    // The URL parser reads `http:///hello` as host `hello`: refuse it.
+    let written_host = text
+        .split_once("://")
+        .is_some_and(|(_, rest)| !rest.starts_with('/'));
     match url.scheme() {
-        "http" | "https" if !url.has_host() => Err(format!("invalid URL {text:?}: it has no host")),
+        "http" | "https" if !url.has_host() || !written_host => {
+            Err(format!("invalid URL {shown:?}: it has no host"))
+        }
+        "http" | "https" if url.port() == Some(0) => Err(format!(
+            "invalid URL {shown:?}: port 0 cannot be connected to"
+        )),
         "http" => Ok(url),
         "https" if cfg!(feature = "tls") => Ok(url),
         "https" => Err(format!(
-            "invalid URL {text:?}: https needs the tls cargo feature (cargo run --features tls)"
+            "invalid URL {shown:?}: https needs the tls cargo feature (cargo run --features tls)"
         )),
         other => Err(format!(
-            "invalid URL {text:?}: scheme {other:?} is not supported; expected http or https"
+            "invalid URL {shown:?}: scheme {other:?} is not supported; expected http or https"
         )),
     }
 }
@@ -258,6 +288,19 @@ mod tests {
     }
 
     #[test]
+    fn a_server_idle_timeout_is_none_or_long_enough_for_a_request() {
+        assert_eq!(parse_server_idle_timeout("0"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_server_idle_timeout("10ms"),
+            Ok(Duration::from_millis(10))
+        );
+        for short in ["1ns", "9ms", "999us"] {
+            let err = parse_server_idle_timeout(short).expect_err(short);
+            assert!(err.contains("at least 10ms"), "{err}");
+        }
+    }
+
+    #[test]
     fn upstream_urls_must_be_http_with_a_host() {
         assert!(parse_upstream_url("http://127.0.0.1:1/hello").is_ok());
         for (text, expected) in [
@@ -265,9 +308,13 @@ mod tests {
             ("ftp://host/x", "not supported"),
             ("http://", "invalid URL"),
             ("nonsense", "expected an http URL"),
+            ("http:///hello", "it has no host"),
+            ("http://localhost:0/hello", "port 0"),
+            ("ftp://user:secret@host/x", "user:redacted@host"),
         ] {
             let err = parse_upstream_url(text).expect_err(text);
             assert!(err.contains(expected), "{text}: {err}");
+            assert!(!err.contains("secret"), "{text}: {err}");
         }
     }
 }

@@ -4,6 +4,7 @@
 //! - [`config`]: every setting, from env vars or flags, checked at start.
 //! - [`go_syntax`]: Go's spelling of durations and booleans.
 //! - [`bind_address`]: Go's `:PORT` listen addresses.
+//! - [`redact`]: passwords in URLs, replaced wherever they would show.
 //! - `ca_file` (with the `tls` feature): `UPSTREAM_CA_FILE`'s certificates.
 
 pub mod bind_address;
@@ -12,5 +13,6 @@ pub mod ca_file;
 pub mod cli;
 pub mod config;
 pub mod go_syntax;
+pub mod redact;
 
 pub use config::{ClientLifetime, Config};

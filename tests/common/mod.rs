@@ -41,10 +41,10 @@ pub fn start_server_with(name: &str, env: &[(&str, &str)]) -> Server {
     launcher().server_with(name, env).expect("start the server")
 }
 
-/// A server that may hold at most `open_files` descriptors (`ulimit -n`).
-pub fn start_limited(name: &str, open_files: u32, env: &[(&str, &str)]) -> Server {
+/// A server started under `ulimit` with `limit`, e.g. `-n 64`.
+pub fn start_limited(name: &str, limit: &str, env: &[(&str, &str)]) -> Server {
     launcher()
-        .server_limited(name, open_files, env)
+        .server_limited(name, limit, env)
         .expect("start the server")
 }
 

@@ -1,0 +1,259 @@
+//! What a demanding operator tries: forwarding loops, a low descriptor
+//! limit, failure floods, abandoned requests, passwords in URLs and a
+//! second Ctrl-C. Each test names what it would catch.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{
+    Server, ServerExt, closed_address, eventually, fake_upstream, get, hello_answer, sample,
+    scrape, slow_upstream, start_limited, start_server, start_server_with,
+};
+
+/// Server 2 pointed at `upstream`'s `/hello`, plus `env`.
+fn server2_for(upstream: std::net::SocketAddr, env: &[(&str, &str)]) -> Server {
+    let url = format!("http://{upstream}/hello");
+    let mut all_env = vec![("UPSTREAM_URL", url.as_str())];
+    all_env.extend_from_slice(env);
+    start_server("server2", &all_env)
+}
+
+/// The `error` text of a JSON error answer.
+fn error_of(answer: &common::Answer) -> String {
+    answer.json()["error"].as_str().unwrap_or("").to_owned()
+}
+
+#[test]
+fn a_forward_to_itself_stops_at_once_with_508() {
+    let address = closed_address().to_string();
+    let url = format!("http://{address}/forward");
+    let server = start_server_with(
+        "looping",
+        &[("BIND_ADDRESS", &address), ("UPSTREAM_URL", &url)],
+    );
+    let started = Instant::now();
+    let answer = get(server.address, "/forward");
+    // The inner request is refused; the outer one reports it.
+    assert_eq!(answer.status, 502, "{answer:?}");
+    assert!(error_of(&answer).contains("508"), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let samples = scrape(&server);
+    assert_eq!(
+        sample(
+            &samples,
+            r#"forward_requests_total{outcome="loop_detected"}"#
+        ),
+        1.0
+    );
+    assert!(sample(&samples, "process_open_fds") < 30.0, "{samples:?}");
+    assert_eq!(get(server.address, "/hello").status, 200);
+}
+
+#[test]
+fn a_loop_through_two_servers_is_caught_where_it_closes() {
+    let (first, second) = (closed_address().to_string(), closed_address().to_string());
+    let to_second = format!("http://{second}/forward");
+    let to_first = format!("http://{first}/forward");
+    let a = start_server_with(
+        "a",
+        &[("BIND_ADDRESS", &first), ("UPSTREAM_URL", &to_second)],
+    );
+    let b = start_server_with(
+        "b",
+        &[("BIND_ADDRESS", &second), ("UPSTREAM_URL", &to_first)],
+    );
+    let answer = get(a.address, "/forward");
+    assert_eq!(answer.status, 502, "{answer:?}");
+    let samples = scrape(&a);
+    assert_eq!(
+        sample(
+            &samples,
+            r#"forward_requests_total{outcome="loop_detected"}"#
+        ),
+        1.0,
+        "a sees its own mark come back"
+    );
+    assert_eq!(get(b.address, "/hello").status, 200);
+}
+
+#[test]
+fn a_request_that_already_came_through_is_answered_508_naming_the_loop() {
+    // Server 2's mark, read off the request it sends to a stand-in
+    // server 1.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let probe_url = format!("http://{}/hello", probe.local_addr().unwrap());
+    let marking = start_server("server2 marking", &[("UPSTREAM_URL", &probe_url)]);
+    let address = marking.address;
+    let asking = thread::spawn(move || get(address, "/forward"));
+    let (mut upstream, _) = probe.accept().unwrap();
+    let mut request = [0u8; 4096];
+    let read = std::io::Read::read(&mut upstream, &mut request).unwrap();
+    let request = String::from_utf8_lossy(&request[..read]).into_owned();
+    let via = request
+        .lines()
+        .find_map(|line| line.strip_prefix("via: ").or(line.strip_prefix("Via: ")))
+        .expect("a Via header")
+        .to_owned();
+    upstream.write_all(&hello_answer()).unwrap();
+    assert_eq!(asking.join().unwrap().status, 200);
+
+    let mut again = TcpStream::connect(marking.address).unwrap();
+    write!(
+        again,
+        "GET /forward HTTP/1.1\r\nHost: x\r\nVia: {via}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut again, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 508"), "{answer}");
+    assert!(answer.contains("forwarding loop"), "{answer}");
+    assert!(answer.contains(&via), "{answer}");
+}
+
+#[test]
+fn a_redirect_back_to_forward_is_caught_and_names_no_password() {
+    let address = closed_address().to_string();
+    let redirect = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{address}/forward\r\nContent-Length: 0\r\n\r\n"
+    );
+    let upstream = fake_upstream(redirect.into_bytes(), 1);
+    let url = format!("http://user:secret@{upstream}/hello");
+    let server = start_server_with(
+        "server2",
+        &[("BIND_ADDRESS", &address), ("UPSTREAM_URL", &url)],
+    );
+    let answer = get(server.address, "/forward");
+    assert_eq!(answer.status, 502, "{answer:?}");
+    assert!(error_of(&answer).contains("508"), "{answer:?}");
+    assert!(!answer.body.contains("secret"), "{answer:?}");
+}
+
+#[test]
+fn an_error_after_a_redirect_names_the_url_that_failed() {
+    let nowhere = closed_address();
+    let redirect = format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://{nowhere}/elsewhere\r\nContent-Length: 0\r\n\r\n"
+    );
+    let server2 = server2_for(fake_upstream(redirect.into_bytes(), 1), &[]);
+    let answer = get(server2.address, "/forward");
+    assert_eq!(answer.status, 502, "{answer:?}");
+    let error = error_of(&answer);
+    assert!(error.contains(&format!("{nowhere}/elsewhere")), "{error}");
+}
+
+#[test]
+fn the_soft_descriptor_limit_is_raised_to_the_hard_one_as_go_does() {
+    let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .maximum
+        .expect("a finite hard limit");
+    assert!(
+        hard > 256,
+        "the test needs a hard limit over 256, not {hard}"
+    );
+    let server = start_limited("server1", "-Sn 256", &[]);
+    assert_eq!(sample(&scrape(&server), "process_max_fds"), hard as f64);
+}
+
+#[test]
+fn a_flood_of_the_same_failure_logs_about_one_line_a_second() {
+    let server2 = server2_for(closed_address(), &[("RUST_LOG", "warn")]);
+    let started = Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_millis(1500) {
+        assert_eq!(get(server2.address, "/forward").status, 502);
+        sent += 1;
+    }
+    let lines: Vec<String> = server2
+        .log()
+        .into_iter()
+        .filter(|line| line.contains("failed"))
+        .collect();
+    assert!(sent > 20, "only {sent} requests");
+    // 1.5 s of failures: the first line, and one more after a second.
+    assert!((1..=2).contains(&lines.len()), "{sent} failures: {lines:?}");
+    if let [_, second] = lines.as_slice() {
+        assert!(second.contains("left_out="), "{second}");
+        assert!(!second.contains("left_out=0"), "{second}");
+    }
+}
+
+#[test]
+fn every_request_is_counted_in_exactly_one_outcome_cancelled_ones_too() {
+    let upstream = slow_upstream(Duration::from_secs(2), hello_answer(), 3);
+    let server2 = server2_for(upstream, &[]);
+    // One the caller gives up on after 300 ms ...
+    let mut abandoned = TcpStream::connect(server2.address).unwrap();
+    abandoned
+        .write_all(b"GET /forward HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(300));
+    drop(abandoned);
+    // ... and one that waits.
+    assert_eq!(get(server2.address, "/forward").status, 200);
+    let mut samples = scrape(&server2);
+    eventually(Duration::from_secs(3), || {
+        samples = scrape(&server2);
+        sample(&samples, r#"forward_requests_total{outcome="cancelled"}"#) == 1.0
+    });
+    assert_eq!(
+        sample(&samples, r#"forward_requests_total{outcome="cancelled"}"#),
+        1.0
+    );
+    let counted: f64 = samples
+        .iter()
+        .filter(|(name, _)| name.starts_with("forward_requests_total{"))
+        .map(|(_, value)| value)
+        .sum();
+    assert_eq!(counted, 2.0, "{samples:?}");
+}
+
+#[test]
+fn no_password_is_logged_shown_in_help_or_served() {
+    let url = format!("http://user:secret@{}/hello", closed_address());
+    let server2 = start_server("server2", &[("UPSTREAM_URL", &url)]);
+    let answer = get(server2.address, "/forward");
+    assert_eq!(answer.status, 502);
+    // reqwest moves the credentials into an Authorization header, so the
+    // URL in its errors carries none.
+    assert!(!answer.body.contains("secret"), "{}", answer.body);
+    let log = server2.log().join("\n");
+    assert!(log.contains("user:redacted@"), "{log}");
+    assert!(!log.contains("secret"), "{log}");
+    let help = std::process::Command::new(common::BINARY)
+        .arg("--help")
+        .env("UPSTREAM_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("secret"));
+}
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_with_130() {
+    let upstream = slow_upstream(Duration::from_secs(8), hello_answer(), 1);
+    let mut server2 = server2_for(upstream, &[]);
+    let address = server2.address;
+    let in_flight = thread::spawn(move || {
+        TcpStream::connect(address).map(|mut s| {
+            let _ = s.write_all(b"GET /forward HTTP/1.1\r\nHost: x\r\n\r\n");
+            thread::sleep(Duration::from_secs(5));
+        })
+    });
+    thread::sleep(Duration::from_millis(300));
+    server2.signal("INT");
+    assert!(eventually(Duration::from_secs(3), || {
+        server2
+            .log()
+            .iter()
+            .any(|line| line.contains("Ctrl-C again"))
+    }));
+    let started = Instant::now();
+    server2.signal("INT");
+    let status = server2.wait_for_exit(Duration::from_secs(3));
+    assert_eq!(status.and_then(|s| s.code()), Some(130), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    drop(in_flight);
+}
