@@ -16,9 +16,10 @@
 //! - [`settings`]: the command line and every setting, in Go's spelling.
 //! - [`observe`]: what watches the roles: the live task count and
 //!   `/metrics`.
-//! - [`roles`]: the two roles and their client: the accept loop, `/hello`,
-//!   `/forward`, the per-request client's knobs and the retainer that keeps
-//!   it as long as Go would.
+//! - [`roles`]: the two roles and their client: `/hello`, `/forward`, the
+//!   per-request client's knobs and the retainer that keeps it as long as
+//!   Go would.
+//! - [`serve`]: the accept loop, the routes, shutdown, and the dashboard.
 //! - [`harness`]: starts this binary as server 1 and server 2 on loopback,
 //!   for the demo and the tests alike.
 //! - [`demo`]: every scenario in one command, with a table and a chart.
@@ -28,6 +29,7 @@ pub mod settings;
 
 pub mod observe;
 pub mod roles;
+pub mod serve;
 
 pub mod demo;
 pub mod harness;

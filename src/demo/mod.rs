@@ -23,9 +23,9 @@ use crate::observe::metrics;
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::forward::Forwarded;
 use crate::roles::hello::Hello;
-use crate::roles::shutdown::shutdown_signal;
 use crate::scenario::verdict::{Counts, OpenConnections, Recording};
 use crate::scenario::{self, Expectation, Scenario};
+use crate::serve::shutdown::shutdown_signal;
 use crate::settings::cli::DemoArgs;
 use crate::settings::go_syntax::parse_duration;
 

@@ -4,7 +4,7 @@
 //! Each server gets a clean environment, only the variables it is given and
 //! `RUST_LOG`, and listens on `127.0.0.1:0` unless told otherwise. It writes
 //! the address it listens on as one line to standard output (see
-//! [`crate::roles::run`]), so no port is guessed and no log line is parsed.
+//! [`crate::serve::run`]), so no port is guessed and no log line is parsed.
 //! Its log goes on to this process's standard error with the server's name
 //! in front, which `cargo test` shows when a test fails, and is kept for
 //! the caller to read. A server is killed

@@ -1,7 +1,5 @@
 //! The two roles and the client between them.
 //!
-//! - [`server`]: listening, the accept loop and a bounded graceful shutdown.
-//! - [`router`]: which route answers what: `/hello`, `/forward`, `/metrics`.
 //! - [`hello`]: server 1's `/hello`.
 //! - [`forward`]: server 2's `/forward` and where its clients come from.
 //! - [`client_settings`]: the knobs that cause or stop the leak.
@@ -10,7 +8,6 @@
 //! - [`retainer`]: keeps per-request clients as long as Go would.
 //! - [`forward_error`]: how `/forward` fails.
 //! - [`json_answer`]: logged JSON answers.
-//! - [`shutdown`]: Ctrl-C, SIGTERM and SIGHUP.
 //! - `tls` (with the `tls` feature): one TLS configuration for every client.
 
 pub mod client_settings;
@@ -19,12 +16,7 @@ pub mod forward_error;
 pub mod hello;
 pub mod json_answer;
 pub mod retainer;
-pub mod router;
-pub mod server;
-pub mod shutdown;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod upstream;
 pub mod via;
-
-pub use server::{StartError, Stopped, run};

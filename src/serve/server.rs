@@ -21,7 +21,7 @@ use crate::roles::client_settings::ClientSettings;
 use crate::roles::forward::Forwarder;
 use crate::roles::forward_error::is_out_of_descriptors;
 use crate::roles::hello::HelloOptions;
-use crate::roles::router::app;
+use crate::serve::router::app;
 use crate::settings::Config;
 
 /// How long a shutdown waits for requests in flight.

@@ -1,0 +1,12 @@
+//! Serving the roles: listening, routing, stopping, and the pages and
+//! figures that let a person watch.
+//!
+//! - [`server`]: listening, the accept loop and a bounded graceful shutdown.
+//! - [`router`]: which route answers what.
+//! - [`shutdown`]: Ctrl-C, SIGTERM and SIGHUP.
+
+pub mod router;
+pub mod server;
+pub mod shutdown;
+
+pub use server::{StartError, Stopped, run};
