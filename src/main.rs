@@ -50,7 +50,7 @@ async fn main() -> ExitCode {
     match cli.command {
         None => {
             tracing::info!(settings = settings.join(" "), "starting");
-            serve(cli.serve).await
+            serve(cli.serve, &settings).await
         }
         Some(Command::Demo(args)) => match demo::run(&args).await {
             Ok(true) => ExitCode::SUCCESS,
@@ -87,10 +87,10 @@ fn init_tracing(config: &Config) {
     subscriber.init();
 }
 
-async fn serve(config: Config) -> ExitCode {
+async fn serve(config: Config, settings: &[String]) -> ExitCode {
     process::raise_descriptor_limit();
     let outcome = match server::listen(&config) {
-        Ok(listener) => server::run(listener, &config, shutdown_signal).await,
+        Ok(listener) => server::run(listener, &config, settings, shutdown_signal).await,
         Err(err) => Err(err),
     };
     match outcome {

@@ -67,6 +67,16 @@ fn a_value_that_is_not_utf8_exits_2_naming_its_variable() {
 }
 
 #[test]
+fn a_bad_url_with_a_password_is_refused_without_showing_it() {
+    let output = run_with(&[("UPSTREAM_URL", "ftp://user:secret@localhost/hello")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("UPSTREAM_URL"), "{stderr}");
+    assert!(stderr.contains("user:redacted@localhost"), "{stderr}");
+    assert!(!stderr.contains("secret"), "{stderr}");
+}
+
+#[test]
 fn flags_are_checked_the_same_way() {
     let output = Command::new(BINARY)
         .arg("--idle-conn-timeout=soon")

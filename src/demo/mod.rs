@@ -179,10 +179,12 @@ async fn record(
 async fn open_connections(client: &Client, metrics_url: &str) -> Result<usize, DemoError> {
     const METRIC: &str = "http_server_open_connections";
     let text = get_text(client, metrics_url).await?;
-    let open = metrics::sample(&text, METRIC).ok_or_else(|| DemoError::Metric {
-        url: metrics_url.to_owned(),
-        metric: METRIC,
-    })?;
+    let open = *metrics::samples(&text)
+        .get(METRIC)
+        .ok_or_else(|| DemoError::Metric {
+            url: metrics_url.to_owned(),
+            metric: METRIC,
+        })?;
     Ok((open as usize).saturating_sub(1))
 }
 

@@ -4,6 +4,8 @@
 //! `http_server_open_connections` and to `tokio_alive_tasks` alike, as it
 //! does to `/hello`'s count.
 
+use std::collections::BTreeMap;
+
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{
@@ -218,12 +220,17 @@ impl Drop for OpenConnection {
     }
 }
 
-/// The value of the unlabelled sample `name` in a scrape's text.
-pub fn sample(scrape: &str, name: &str) -> Option<f64> {
-    scrape.lines().find_map(|line| {
-        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
-        value.trim().parse().ok()
-    })
+/// Every sample of a scrape's text, by name with its labels (for example
+/// `forward_requests_total{outcome="ok"}`), comments left out.
+pub fn samples(scrape: &str) -> BTreeMap<String, f64> {
+    scrape
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            Some((name.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -237,13 +244,17 @@ mod tests {
         let _second = metrics.connection_opened();
         drop(first);
         let text = metrics.render(7).expect("encode");
-        assert_eq!(sample(&text, "http_server_open_connections"), Some(1.0));
+        let read = samples(&text);
+        assert_eq!(read.get("http_server_open_connections"), Some(&1.0));
         assert_eq!(
-            sample(&text, "http_server_connections_accepted_total"),
-            Some(2.0)
+            read.get("http_server_connections_accepted_total"),
+            Some(&2.0)
         );
-        assert_eq!(sample(&text, "forward_clients_retained"), Some(7.0));
-        assert_eq!(sample(&text, "forward_clients"), None, "whole names only");
+        assert_eq!(read.get("forward_clients_retained"), Some(&7.0));
+        assert_eq!(
+            read.get(r#"forward_requests_total{outcome="timeout"}"#),
+            Some(&0.0)
+        );
         assert!(text.contains(r#"forward_requests_total{outcome="timeout"} 0"#));
         metrics.forward.ended(Outcome::upstream_error);
         let text = metrics.render(7).expect("encode");

@@ -81,6 +81,11 @@ impl Forwarder {
         }
     }
 
+    /// This process's name, as it marks `Via`.
+    pub fn instance(&self) -> &str {
+        self.hop.pseudonym()
+    }
+
     /// How many clients the retainer holds now.
     pub fn retained_clients(&self) -> usize {
         match &self.clients {

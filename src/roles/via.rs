@@ -25,6 +25,11 @@ impl Default for Hop {
 }
 
 impl Hop {
+    /// The name this server marks requests with: one per process.
+    pub fn pseudonym(&self) -> &str {
+        &self.pseudonym
+    }
+
     /// The `Via` values of `headers`, joined, if any names this server.
     pub fn seen_in(&self, headers: &HeaderMap) -> Option<String> {
         let via = joined(headers)?;

@@ -22,6 +22,7 @@ use crate::roles::forward::Forwarder;
 use crate::roles::forward_error::is_out_of_descriptors;
 use crate::roles::hello::HelloOptions;
 use crate::serve::router::app;
+use crate::serve::watch::{UpstreamWatch, Watched};
 use crate::settings::Config;
 
 /// How long a shutdown waits for requests in flight.
@@ -60,8 +61,9 @@ pub fn listen(config: &Config) -> Result<TcpListener, StartError> {
         })
 }
 
-/// Serves on an already bound `listener` until the future `shutdown` makes
-/// completes. Then it stops accepting, drops the retained clients, which
+/// Serves on an already bound `listener`, with `settings` (the settings in
+/// effect as `VAR=value`, for the dashboard) until the future `shutdown`
+/// makes completes. Then it stops accepting, drops the retained clients, which
 /// closes their idle connections, and lets requests in flight finish for
 /// up to 10 s, unless a second `shutdown` completes first.
 ///
@@ -71,6 +73,7 @@ pub fn listen(config: &Config) -> Result<TcpListener, StartError> {
 pub async fn run<F: Future<Output = ()>>(
     listener: TcpListener,
     config: &Config,
+    settings: &[String],
     shutdown: impl Fn() -> F,
 ) -> Result<Stopped, StartError> {
     #[cfg(feature = "tls")]
@@ -88,7 +91,13 @@ pub async fn run<F: Future<Output = ()>>(
     let hello_options = HelloOptions {
         connection_close: config.connection_close,
     };
-    let router = app(hello_options, metrics.clone(), forwarder.clone());
+    let watched = Watched {
+        metrics: metrics.clone(),
+        forwarder: forwarder.clone(),
+        settings: settings.into(),
+        upstream: Arc::new(UpstreamWatch::new(&config.upstream_url)),
+    };
+    let router = app(hello_options, watched);
     let service = TowerToHyperService::new(router);
     let http = http_builder(config.server_idle_timeout());
     let address = listener

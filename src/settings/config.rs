@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::settings::bind_address::BindAddress;
 use crate::settings::go_syntax::{parse_bool, parse_duration, zero_means_none};
-use crate::settings::redact::redacted_text;
+use crate::settings::redact::{redacted_text, redacted_words};
 
 /// The server's settings: both roles read the same ones.
 #[derive(Debug, Args)]
@@ -180,14 +180,16 @@ impl Config {
 }
 
 /// clap's error on one line, for a bad env var or flag: it names the
-/// variable, the value and what is accepted.
+/// variable, the value (any password hidden) and what is accepted.
 pub fn one_line(err: &clap::Error) -> String {
-    err.to_string()
+    let line = err
+        .to_string()
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    redacted_words(&line)
 }
 
 /// The shortest `SERVER_IDLE_TIMEOUT` but none.

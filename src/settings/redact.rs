@@ -30,6 +30,21 @@ pub fn redacted_text(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// `text` with the password of every URL in it replaced: for messages
+/// that quote a value, such as clap's errors.
+pub fn redacted_words(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let quoted = word.trim_matches(|c| matches!(c, '\'' | '"' | ',' | ':' | ';'));
+            match redacted_text(quoted) {
+                Cow::Owned(shown) => word.replace(quoted, &shown),
+                Cow::Borrowed(_) => word.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +55,10 @@ mod tests {
         assert_eq!(
             redacted_text(text),
             "http://user:redacted@localhost:8080/hello"
+        );
+        assert_eq!(
+            redacted_words("invalid value 'ftp://u:secret@h/x' for '--upstream-url <URL>':"),
+            "invalid value 'ftp://u:redacted@h/x' for '--upstream-url <URL>':"
         );
         for plain in [
             "http://user@localhost/hello",

@@ -1,0 +1,38 @@
+//! The dashboard at `GET /`: one page, its script and its style, all built
+//! into the binary, loading nothing from any other host. The page polls
+//! `/watch` (see [`crate::serve::watch`]) and keeps the history itself.
+
+use axum::Router;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+/// The page, its script and the look it shares with the demo's chart.
+pub const PAGE: &str = include_str!("page/index.html");
+pub const SCRIPT: &str = include_str!("page/page.js");
+pub const LOOK: &str = include_str!("page/look.css");
+
+/// `/`, `/page.js` and `/look.css`.
+pub fn routes() -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { served("text/html; charset=utf-8", PAGE) }),
+        )
+        .route(
+            "/page.js",
+            get(|| async { served("text/javascript; charset=utf-8", SCRIPT) }),
+        )
+        .route(
+            "/look.css",
+            get(|| async { served("text/css; charset=utf-8", LOOK) }),
+        )
+}
+
+fn served(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    // Always the running binary's own page, never a cached older one.
+    (
+        [(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")],
+        body,
+    )
+}
