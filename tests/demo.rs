@@ -38,29 +38,98 @@ fn the_demo_runs_every_scenario_and_draws_one_line_per_scenario_and_role() {
     let svg = std::fs::read_to_string(&chart).expect("the chart was written");
     std::fs::remove_dir_all(&folder).expect("clean up");
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    // A data line has a point per request; grid lines, legend marks and
-    // the idle rule have two.
-    let data_lines = svg
-        .split("<polyline")
-        .skip(1)
-        .filter(|element| {
-            let points = element.split("points=\"").nth(1).unwrap_or("");
-            let points = points.split('"').next().unwrap_or("");
-            points.split_whitespace().count() == 30
-        })
-        .count();
-    assert_eq!(data_lines, 2 * labels.len(), "one per scenario and role");
-    for label in &labels {
-        assert_eq!(
-            svg.matches(label.as_str()).count(),
-            2,
-            "{label} in both legends"
-        );
+    // One panel per scenario, each with a line per role through every
+    // request and the idle wait's samples after them.
+    for role in ["server2", "server1"] {
+        let lines: Vec<&str> = svg
+            .split(&format!(r#"class="line {role}""#))
+            .skip(1)
+            .collect();
+        assert_eq!(lines.len(), labels.len(), "{role}: one line per scenario");
     }
+    let points: Vec<usize> = svg
+        .split("<polyline points=\"")
+        .skip(1)
+        .map(|element| {
+            element
+                .split('"')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .count()
+        })
+        .collect();
+    assert_eq!(points.len(), 2 * labels.len());
+    assert!(points.iter().all(|&count| count > 30), "{points:?}");
+    for label in &labels {
+        assert_eq!(svg.matches(label.as_str()).count(), 1, "{label}: one panel");
+    }
+}
+
+#[test]
+fn json_has_every_sample_and_the_pace_is_kept() {
+    let output = demo(
+        &[
+            "--json",
+            "--requests",
+            "20",
+            "--rate",
+            "20",
+            "--scenario",
+            "leak",
+            "--scenario",
+            "idle-conn-timeout",
+            "--chart",
+            &temp_chart("json").to_string_lossy(),
+        ],
+        &[],
+    );
+    let _ = std::fs::remove_file(temp_chart("json"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let document: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    let scenarios = document["scenarios"].as_array().expect("scenarios");
+    let names: Vec<&str> = scenarios
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["leak", "idle-conn-timeout"]);
+    assert_eq!(scenarios[0]["verdict"], "leaks");
+    assert_eq!(scenarios[0]["settings"], serde_json::json!({}));
     assert_eq!(
-        svg.matches("<circle").count(),
-        2 * labels.len(),
-        "idle dots"
+        scenarios[1]["settings"],
+        serde_json::json!({"IDLE_CONN_TIMEOUT": "1s"})
+    );
+    let samples = scenarios[0]["samples"].as_array().expect("samples");
+    let field = |sample: &serde_json::Value, name: &str| sample[name].as_f64().unwrap_or(-1.0);
+    let last_request = samples
+        .iter()
+        .find(|sample| field(sample, "requests") == 20.0)
+        .expect("a sample at the last request");
+    // 20 requests at 20 a second: the last is due 0.95 s after the first.
+    assert!(field(last_request, "seconds") >= 0.95, "{last_request}");
+    assert!(
+        field(last_request, "server1_tasks") >= 17.0,
+        "{last_request}"
+    );
+    assert!(field(last_request, "server1_open_connections") >= 17.0);
+    let mut previous = 0.0;
+    for sample in samples {
+        let seconds = field(sample, "seconds");
+        assert!(seconds >= previous, "samples in time order");
+        previous = seconds;
+        for name in [
+            "requests",
+            "server2_tasks",
+            "server1_tasks",
+            "server1_open_connections",
+        ] {
+            assert!(field(sample, name) >= 0.0, "{name} in {sample}");
+        }
+    }
+    assert!(
+        previous >= 3.9,
+        "the idle wait is on the same axis: {previous}"
     );
 }
 

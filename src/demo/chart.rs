@@ -1,135 +1,170 @@
-//! The demo's chart: live tasks against request number, one panel per
-//! role, one line per scenario, and each scenario's sample after the idle
-//! wait as a dot to the right of the last request.
+//! The demo's chart: one small panel per scenario, both servers' live
+//! tasks against seconds, the idle wait on the same axis after a dashed
+//! rule where the requests end. Hand-written SVG in the dashboard's look
+//! (`look.css`), so that both show the leak the same way.
 
+use std::fmt::Write;
 use std::path::Path;
 
-use plotters::prelude::*;
-
 use crate::demo::error::DemoError;
-use crate::scenario::verdict::{Counts, Recording};
-use crate::scenario::{self, Scenario};
+use crate::demo::record::{Pace, Run, Sample};
+use crate::scenario;
+use crate::serve::dashboard::LOOK;
 
-const SIZE: (u32, u32) = (1200, 640);
+/// Panels side by side.
+const COLUMNS: usize = 4;
+const PANEL_WIDTH: f64 = 300.0;
+const PANEL_HEIGHT: f64 = 230.0;
+/// Room for the chart's title and legend.
+const HEADER: f64 = 78.0;
+const PAD: f64 = 14.0;
+/// Inside a panel: room for its title above and the axis labels around.
+const INSET_TOP: f64 = 44.0;
+const INSET_LEFT: f64 = 44.0;
+const INSET_RIGHT: f64 = 14.0;
+const INSET_BOTTOM: f64 = 30.0;
 
-/// A role's panel title, and how to read its count.
-type Role = (&'static str, fn(&Counts) -> usize);
-
-/// The left panel, then the right one.
-const ROLES: [Role; 2] = [
-    ("server 2 (/forward, the client side)", |counts| {
-        counts.server2
-    }),
-    ("server 1 (/hello, the server side)", |counts| {
-        counts.server1
-    }),
-];
-
-/// Draws the chart as SVG at `path`.
-pub fn draw(
-    path: &Path,
-    results: &[(&Scenario, Recording)],
-    requests: usize,
-) -> Result<(), DemoError> {
-    let draw_error = |err: &dyn std::fmt::Display| DemoError::Chart {
+/// Writes the chart as SVG at `path`.
+pub fn draw(path: &Path, runs: &[Run], pace: Pace) -> Result<(), DemoError> {
+    std::fs::write(path, render(runs, pace)).map_err(|err| DemoError::Chart {
         path: path.display().to_string(),
         reason: err.to_string(),
-    };
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(|err| draw_error(&err))?;
-    let root = root
-        .titled(
-            &format!("Live tokio tasks during {requests} sequential /forward requests"),
-            ("sans-serif", 26),
-        )
-        .map_err(|err| draw_error(&err))?;
-    let (left, right) = root.split_horizontally(SIZE.0 / 2);
-    let panels = [left, right].into_iter().zip(ROLES);
-    let highest = results
-        .iter()
-        .map(|(_, recording)| recording.peak())
-        .map(|peak| peak.server2.max(peak.server1))
-        .max()
-        .unwrap_or(0)
-        .max(10);
-    // The idle sample sits a little right of the last request.
-    let idle_x = requests as f64 * 1.1 + 1.0;
-    for (area, (title, count_of)) in panels {
-        let mut chart = ChartBuilder::on(&area)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(52)
-            .build_cartesian_2d(0.0..idle_x * 1.04, 0.0..highest as f64 * 1.08)
-            .map_err(|err| draw_error(&err))?;
-        chart
-            .configure_mesh()
-            .x_desc("request number (dot: after the idle wait)")
-            .y_desc("live tasks")
-            .x_label_formatter(&|x| {
-                // No numbers past the last request: the dots are a time, not a request.
-                if *x <= requests as f64 {
-                    format!("{x:.0}")
-                } else {
-                    String::new()
-                }
-            })
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|err| draw_error(&err))?;
-        // A grey rule where the requests end and the idle wait begins.
-        chart
-            .draw_series(LineSeries::new(
-                [(requests as f64, 0.0), (requests as f64, highest as f64)],
-                BLACK.mix(0.25),
-            ))
-            .map_err(|err| draw_error(&err))?;
-        for (scenario, recording) in results {
-            let (colour, width) = pen_of(scenario);
-            let points = recording
-                .per_request
-                .iter()
-                .enumerate()
-                .map(|(i, counts)| ((i + 1) as f64, count_of(counts) as f64));
-            chart
-                .draw_series(LineSeries::new(points, colour.stroke_width(width)))
-                .map_err(|err| draw_error(&err))?
-                .label(format!("{}: {}", scenario.label(), recording.verdict()))
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(width))
-                });
-            chart
-                .draw_series([Circle::new(
-                    (idle_x, count_of(&recording.after_idle) as f64),
-                    5,
-                    colour.filled(),
-                )])
-                .map_err(|err| draw_error(&err))?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(|err| draw_error(&err))?;
-    }
-    root.present().map_err(|err| draw_error(&err))
+    })
 }
 
-/// The scenario's colour and line width, from its place in the registry:
-/// hues spread evenly around the wheel, so every scenario has its own.
-/// Scenarios that show the same numbers draw the same line; each is drawn
-/// thinner than the one before, so the lines beneath still show as
-/// coloured edges.
-fn pen_of(scenario: &Scenario) -> (HSLColor, u32) {
+/// The chart as SVG text.
+pub fn render(runs: &[Run], pace: Pace) -> String {
+    let rows = runs.len().div_ceil(COLUMNS).max(1);
+    let width = PAD * 2.0 + COLUMNS as f64 * PANEL_WIDTH;
+    let height = HEADER + rows as f64 * PANEL_HEIGHT + PAD;
+    let pace_text = match pace.rate {
+        0 => "as fast as answered".to_owned(),
+        rate => format!("{rate} a second"),
+    };
+    let mut svg = String::new();
+    // Writing to a String cannot fail.
+    let _ = write!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">
+<style>{LOOK}</style>
+<rect width="{width}" height="{height}" fill="#f3f5f8"/>
+<text x="{PAD}" y="30" class="panel-title" style="font-size:20px">Live tasks: {requests} sequential /forward requests per scenario, {pace_text}, then idle</text>
+"##,
+        requests = pace.requests
+    );
+    legend(&mut svg, PAD, 56.0);
+    for (index, run) in runs.iter().enumerate() {
+        let x = PAD + (index % COLUMNS) as f64 * PANEL_WIDTH;
+        let y = HEADER + (index / COLUMNS) as f64 * PANEL_HEIGHT;
+        panel(&mut svg, run, x, y);
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn legend(svg: &mut String, x: f64, y: f64) {
+    let items = [
+        ("swatch server2", "server 2 (/forward, the client side)"),
+        ("swatch server1", "server 1 (/hello, the server side)"),
+    ];
+    for (index, (class, label)) in items.iter().enumerate() {
+        let left = x + index as f64 * 300.0;
+        let _ = writeln!(
+            svg,
+            r#"<rect x="{left}" y="{top}" width="14" height="14" class="{class}"/><text x="{text}" y="{baseline}" class="title">{label}</text>"#,
+            top = y - 11.0,
+            text = left + 20.0,
+            baseline = y,
+        );
+    }
+    let left = x + 600.0;
+    let _ = writeln!(
+        svg,
+        r#"<line x1="{left}" x2="{end}" y1="{middle}" y2="{middle}" class="idle-rule"/><text x="{text}" y="{y}" class="title">the last request; idle after it</text>"#,
+        end = left + 20.0,
+        middle = y - 4.0,
+        text = left + 26.0,
+    );
+}
+
+/// One scenario's panel, its top-left corner at (`x`, `y`).
+fn panel(svg: &mut String, run: &Run, x: f64, y: f64) {
+    let verdict = run.recording.verdict().to_string();
+    let verdict_class = verdict.split(' ').next().unwrap_or_default();
+    let (plot_width, plot_height) = (
+        PANEL_WIDTH - 8.0 - INSET_LEFT - INSET_RIGHT,
+        PANEL_HEIGHT - 8.0 - INSET_TOP - INSET_BOTTOM,
+    );
+    let last_second = run.samples.last().map_or(1.0, |s| s.seconds).max(0.1);
+    let highest = run
+        .samples
+        .iter()
+        .map(|s| s.server2_tasks.max(s.server1_tasks))
+        .max()
+        .unwrap_or(0)
+        .max(10) as f64
+        * 1.1;
+    let at_x = |seconds: f64| INSET_LEFT + seconds / last_second * plot_width;
+    let at_y = |tasks: f64| INSET_TOP + plot_height - tasks / highest * plot_height;
+    let _ = write!(
+        svg,
+        r#"<g transform="translate({x},{y})">
+<rect x="0" y="0" width="{w}" height="{h}" rx="8" class="frame"/>
+<rect x="0" y="0" width="{w}" height="5" rx="2" fill="{accent}"/>
+<text x="10" y="24" class="panel-title">{label}</text>
+<text x="10" y="40" class="panel-title {verdict_class}">{verdict}</text>
+"#,
+        w = PANEL_WIDTH - 8.0,
+        h = PANEL_HEIGHT - 8.0,
+        accent = accent_of(run),
+        label = run.scenario.label(),
+    );
+    // Axes: the top and bottom of the tasks scale, the first and last second.
+    for tasks in [0.0, highest / 1.1] {
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{INSET_LEFT}" x2="{right}" y1="{y}" y2="{y}" class="grid"/><text x="{label_x}" y="{label_y}" text-anchor="end" class="title">{tasks:.0}</text>"#,
+            right = INSET_LEFT + plot_width,
+            y = at_y(tasks),
+            label_x = INSET_LEFT - 5.0,
+            label_y = at_y(tasks) + 4.0,
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{INSET_LEFT}" y="{bottom}" class="title">0 s</text><text x="{right}" y="{bottom}" text-anchor="end" class="title">{last_second:.1} s</text>
+<line x1="{rule}" x2="{rule}" y1="{INSET_TOP}" y2="{floor}" class="idle-rule"/>
+"#,
+        bottom = INSET_TOP + plot_height + 18.0,
+        right = INSET_LEFT + plot_width,
+        rule = at_x(run.requests_ended),
+        floor = INSET_TOP + plot_height,
+    );
+    let line = |tasks_of: fn(&Sample) -> usize| -> String {
+        run.samples
+            .iter()
+            .map(|s| format!("{:.1},{:.1}", at_x(s.seconds), at_y(tasks_of(s) as f64)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let _ = write!(
+        svg,
+        r#"<polyline points="{}" class="line server2"/>
+<polyline points="{}" class="line server1"/>
+</g>
+"#,
+        line(|s| s.server2_tasks),
+        line(|s| s.server1_tasks),
+    );
+}
+
+/// The scenario's own colour, from its place in the registry: hues spread
+/// evenly around the wheel, so every scenario has one of its own.
+fn accent_of(run: &Run) -> String {
     let index = scenario::ALL
         .iter()
-        .position(|s| s == scenario)
+        .position(|s| s == run.scenario)
         .unwrap_or(0);
-    let hue = index as f64 / scenario::ALL.len() as f64;
-    let width = (12 - 2 * index as u32).max(2);
-    (HSLColor(hue, 0.75, 0.45), width)
+    let hue = index * 360 / scenario::ALL.len();
+    format!("hsl({hue}, 65%, 45%)")
 }

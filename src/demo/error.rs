@@ -36,6 +36,8 @@ pub enum DemoError {
     Metric { url: String, metric: &'static str },
     #[error("cannot draw {path}: {reason}")]
     Chart { path: String, reason: String },
+    #[error("cannot write the JSON report")]
+    Report(#[source] serde_json::Error),
     #[error("interrupted")]
     Interrupted,
 }

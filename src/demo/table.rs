@@ -1,10 +1,9 @@
 //! The demo's comparison table, one row per scenario.
 
-use crate::scenario::Scenario;
-use crate::scenario::verdict::Recording;
+use crate::demo::record::Run;
 
 /// The table as text, columns aligned.
-pub fn render(results: &[(&Scenario, Recording)], requests: usize) -> String {
+pub fn render(runs: &[Run], requests: usize) -> String {
     let header = [
         "scenario".to_owned(),
         format!("after {requests} (s2 / s1)"),
@@ -13,27 +12,33 @@ pub fn render(results: &[(&Scenario, Recording)], requests: usize) -> String {
         "s1 open connections (after / idle)".to_owned(),
         "verdict".to_owned(),
     ];
-    let rows: Vec<[String; 6]> = results
+    let rows: Vec<[String; 6]> = runs
         .iter()
-        .map(|(scenario, recording)| {
-            let last = recording.per_request.last().copied().unwrap_or_default();
-            let (slope2, slope1) = recording.slope();
-            [
-                scenario.label(),
-                format!("{} / {}", last.server2, last.server1),
-                format!(
-                    "{} / {}",
-                    recording.after_idle.server2, recording.after_idle.server1
-                ),
-                format!("{slope2:.2} / {slope1:.2}"),
-                format!(
-                    "{} / {}",
-                    recording.server1_connections.after_requests,
-                    recording.server1_connections.after_idle
-                ),
-                recording.verdict().to_string(),
-            ]
-        })
+        .map(
+            |Run {
+                 scenario,
+                 recording,
+                 ..
+             }| {
+                let last = recording.per_request.last().copied().unwrap_or_default();
+                let (slope2, slope1) = recording.slope();
+                [
+                    scenario.label(),
+                    format!("{} / {}", last.server2, last.server1),
+                    format!(
+                        "{} / {}",
+                        recording.after_idle.server2, recording.after_idle.server1
+                    ),
+                    format!("{slope2:.2} / {slope1:.2}"),
+                    format!(
+                        "{} / {}",
+                        recording.server1_connections.after_requests,
+                        recording.server1_connections.after_idle
+                    ),
+                    recording.verdict().to_string(),
+                ]
+            },
+        )
         .collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|column| {

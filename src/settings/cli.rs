@@ -43,9 +43,18 @@ pub struct DemoArgs {
     /// Sequential /forward requests per scenario (the seed's loop sends 400).
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub requests: u32,
+    /// Requests a second: the curl loop's pace (scripts/load.sh sent about
+    /// 60 a second on the development machine). 0 sends each request as
+    /// soon as the one before is answered.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub rate: u32,
     /// Where to write the SVG chart.
     #[arg(long, default_value = "leak-demo.svg")]
     pub chart: PathBuf,
+    /// Print one JSON document (every scenario's settings, verdict and
+    /// samples) instead of the table.
+    #[arg(long)]
+    pub json: bool,
     /// Run only this scenario (see `scenarios`); repeat for more. Every one
     /// by default.
     #[arg(long = "scenario", value_name = "NAME", value_parser = Scenario::named)]
