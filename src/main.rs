@@ -25,6 +25,7 @@ use reqwest_connection_leak::serve::shutdown::shutdown_signal;
 use reqwest_connection_leak::settings::Config;
 use reqwest_connection_leak::settings::cli::{Cli, Command};
 use reqwest_connection_leak::settings::config::one_line;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -46,7 +47,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
-    init_tracing(&cli.serve);
+    let _log_written_at_exit = init_tracing(&cli.serve);
     match cli.command {
         None => {
             tracing::info!(settings = settings.join(" "), "starting");
@@ -73,9 +74,16 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(config: &Config) {
+/// Logs to standard error from a thread of its own: a request's task only
+/// hands its line over, and never waits for the terminal or the pipe. No
+/// line is dropped (a full queue makes the caller wait instead), and the
+/// returned guard writes out what is queued when it is dropped, at exit.
+fn init_tracing(config: &Config) -> WorkerGuard {
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let log = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(EnvFilter::new(&config.log_filter));
     let subscriber = tracing_subscriber::registry().with(log);
@@ -85,6 +93,7 @@ fn init_tracing(config: &Config) {
     #[cfg(feature = "console")]
     let subscriber = subscriber.with(console_subscriber::spawn());
     subscriber.init();
+    guard
 }
 
 async fn serve(config: Config, settings: &[String]) -> ExitCode {

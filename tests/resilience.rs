@@ -51,6 +51,12 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     );
     let status = server2.wait_for_exit(Duration::from_secs(5));
     assert_eq!(status.and_then(|s| s.code()), Some(0), "{status:?}");
+    // The log is written from a thread of its own: its last lines still
+    // come out before the process ends.
+    let logged = eventually(Duration::from_secs(2), || {
+        server2.log().iter().any(|line| line.contains("shutting down"))
+    });
+    assert!(logged, "{:?}", server2.log());
 }
 
 #[test]
