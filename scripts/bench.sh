@@ -14,8 +14,6 @@ leaks=1000
 source scripts/lib/servers.sh
 require wrk curl
 
-
-
 # load LABEL CONNECTIONS URL [wrk args...]: one row of the table.
 load() {
     local label=$1 connections=$2 url=$3
@@ -31,41 +29,70 @@ load() {
         "${errors:+ $errors}"
 }
 
+# The floor: the same /hello on the same stack with nothing else.
+cargo build --release --quiet --example bare_hello
+target/release/examples/bare_hello 127.0.0.1:0 >"$work/bare.address" &
+pids+=("$!")
+bare=""
+for _ in $(seq 100); do
+    read -r bare <"$work/bare.address" || true
+    [ -n "$bare" ] && break
+    sleep 0.05
+done
+
+# Servers at the default RUST_LOG log every answer: to /dev/null here, as
+# the Go original's log went in the comparison with it.
+LOG=/dev/null start hello_info RUST_LOG=info
+hello_info=$address
 start server1
 server1=$address
-start request UPSTREAM_URL="http://$server1/hello" CLIENT_LIFETIME=request
-forward_request=$address
 start no_keep_alives UPSTREAM_URL="http://$server1/hello" DISABLE_KEEP_ALIVES=true
 forward_no_keep_alives=$address
 no_keep_alives_pid=$pid
+LOG=/dev/null start no_keep_alives_info UPSTREAM_URL="http://$server1/hello" DISABLE_KEEP_ALIVES=true RUST_LOG=info
+forward_no_keep_alives_info=$address
+start request UPSTREAM_URL="http://$server1/hello" CLIENT_LIFETIME=request
+forward_request=$address
 start process UPSTREAM_URL="http://$server1/hello" CLIENT_LIFETIME=process
 forward_process=$address
 
 echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-echo "Load: wrk -t2, ${seconds} s per row, loopback, release builds"
+echo "Load: wrk -t2, ${seconds} s per row, loopback, release builds; RUST_LOG=warn unless the row says info"
 echo
 echo "| what | conns | requests/s | p50 | p99 |"
 echo "|---|---|---|---|---|"
 rows=$(mktemp -p "$work")
 rss_before_no_keep_alives=$(rss_kib "$no_keep_alives_pid")
 {
-    load "/hello, keep-alive" 32 "http://$server1/hello"
+    load "/hello, bare hyper (the floor)" 32 "http://$bare/hello"
+    load "/hello, RUST_LOG=info" 32 "http://$hello_info/hello"
+    load "/hello" 32 "http://$server1/hello"
     load "/hello, Connection: close (new connection each)" 8 "http://$server1/hello" -H "Connection: close"
-    load "/forward, CLIENT_LIFETIME=request" 8 "http://$forward_request/forward"
+    load "/forward, DISABLE_KEEP_ALIVES=true, RUST_LOG=info" 8 "http://$forward_no_keep_alives_info/forward"
     load "/forward, DISABLE_KEEP_ALIVES=true" 8 "http://$forward_no_keep_alives/forward"
+    load "/forward, CLIENT_LIFETIME=request" 8 "http://$forward_request/forward"
     load "/forward, CLIENT_LIFETIME=process (shared)" 8 "http://$forward_process/forward"
 } | tee "$rows"
 rss_after_no_keep_alives=$(rss_kib "$no_keep_alives_pid")
 
-rate() { awk -F'|' -v label="$1" '$2 ~ label {gsub(/ /, "", $4); print $4}' "$rows"; }
-floor=$(rate "Connection: close")
-shared=$(rate "shared")
+# rate LABEL: the requests/s of the row whose label is exactly LABEL.
+rate() { awk -F'|' -v label="$1" '{l = $2; gsub(/^ +| +$/, "", l)} l == label {gsub(/ /, "", $4); print $4}' "$rows"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+floor=$(rate "/hello, bare hyper (the floor)")
+hello_info_rate=$(rate "/hello, RUST_LOG=info")
+hello_warn_rate=$(rate "/hello")
+close_rate=$(rate "/hello, Connection: close (new connection each)")
+fresh_info=$(rate "/forward, DISABLE_KEEP_ALIVES=true, RUST_LOG=info")
+fresh_warn=$(rate "/forward, DISABLE_KEEP_ALIVES=true")
+shared=$(rate "/forward, CLIENT_LIFETIME=process (shared)")
+# A fresh-client /forward is a shared-client /forward plus a new
+# connection: its rate is at most one over the sum of their costs.
+bound=$(awk -v s="$shared" -v c="$close_rate" 'BEGIN {printf "%.0f", 1 / (1 / s + 1 / c)}')
 echo
-for label in "CLIENT_LIFETIME=request" "DISABLE_KEEP_ALIVES=true"; do
-    fresh=$(rate "$label")
-    awk -v l="$label" -v f="$fresh" -v s="$shared" -v c="$floor" 'BEGIN {
-        printf "%s: %.0f%% of the shared client, %.2fx the new-connection floor\n", l, 100 * f / s, f / c }'
-done
+echo "/hello, RUST_LOG=info: $(ratio "$hello_info_rate" "$floor") of bare hyper"
+echo "/hello, RUST_LOG=warn: $(ratio "$hello_warn_rate" "$floor") of bare hyper"
+echo "fresh-client /forward, RUST_LOG=info: $(ratio "$fresh_info" "$fresh_warn") of its RUST_LOG=warn rate, $(ratio "$fresh_info" "$bound") of its bound ($bound requests/s: 1 / (1/shared + 1/new connection))"
+echo "fresh-client /forward, RUST_LOG=warn: $(ratio "$fresh_warn" "$bound") of its bound"
 
 echo
 echo "DISABLE_KEEP_ALIVES=true server 2 RSS across its load: $((rss_before_no_keep_alives / 1024)) MiB -> $((rss_after_no_keep_alives / 1024)) MiB"

@@ -54,7 +54,10 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     // The log is written from a thread of its own: its last lines still
     // come out before the process ends.
     let logged = eventually(Duration::from_secs(2), || {
-        server2.log().iter().any(|line| line.contains("shutting down"))
+        server2
+            .log()
+            .iter()
+            .any(|line| line.contains("shutting down"))
     });
     assert!(logged, "{:?}", server2.log());
 }

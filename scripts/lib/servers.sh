@@ -2,7 +2,9 @@
 # stopped when the script exits.
 #
 #   require TOOL...             exit 2 unless each tool is installed
-#   start NAME [VAR=VALUE...]   start a server; sets $address and $pid
+#   start NAME [VAR=VALUE...]   start a server; sets $address and $pid. Its
+#                               log goes to a file of the run, or to $LOG
+#                               when set (LOG=/dev/null start ...)
 #   start_pair [SIDE VAR=VALUE] server 1, then server 2 pointed at it, with
 #                               the setting on SIDE (server1 or server2, as
 #                               the binary's `scenarios` lists them); sets
@@ -38,8 +40,9 @@ trap cleanup EXIT
 start() {
     local name=$1-${#pids[@]}
     shift
+    local log=${LOG:-$work/$name.log}
     env BIND_ADDRESS=127.0.0.1:0 RUST_LOG=warn "$@" \
-        "$binary" >"$work/$name.address" 2>"$work/$name.log" &
+        "$binary" >"$work/$name.address" 2>"$log" &
     pid=$!
     pids+=("$pid")
     address=""
@@ -49,7 +52,7 @@ start() {
         sleep 0.05
     done
     echo "$(basename "$0"): $name did not start:" >&2
-    cat "$work/$name.log" >&2
+    cat "$log" >&2
     exit 1
 }
 
