@@ -79,14 +79,16 @@ async fn main() -> ExitCode {
 const LOG_QUEUE_LINES: usize = 4096;
 
 /// Logs to standard error from a thread of its own: a request's task only
-/// hands its line over, and never waits for the terminal or the pipe. No
-/// line is dropped (a full queue makes the caller wait instead), and the
-/// returned guard writes out what is queued when it is dropped, at exit.
+/// hands its line over, and never waits for the terminal or the pipe. The
+/// thread writes what has queued up in one go (a buffer it flushes each
+/// time the queue runs dry), not a system call per line. No line is
+/// dropped (a full queue makes the caller wait instead), and the returned
+/// guard writes out what is queued when it is dropped, at exit.
 fn init_tracing(config: &Config) -> WorkerGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
         .buffered_lines_limit(LOG_QUEUE_LINES)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let log = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
