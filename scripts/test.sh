@@ -4,16 +4,25 @@
 #
 #   scripts/test.sh [cargo test arguments]
 #
-# The dashboard's test drives Debian's chromium; it is installed with
+# The dashboard's test drives Debian's chromium, and the alert rules'
+# tests run Debian's prometheus and its promtool; each is installed with
 # apt-get when absent (as root, or through sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null; then
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
     as_root=()
     [ "$(id -u)" = 0 ] || as_root=(sudo)
     "${as_root[@]}" apt-get update -qq
-    "${as_root[@]}" apt-get install -y -qq chromium >/dev/null
+    "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# The alert rules: their syntax, and their own tests (prometheus/).
+promtool check config prometheus/prometheus.yml
+promtool check rules prometheus/alerts.yml
+promtool test rules prometheus/alerts_test.yml
 
 cargo test "$@"

@@ -1,0 +1,148 @@
+//! The alert rules against the real thing: Debian's Prometheus scrapes a
+//! leaking pair and a fixed pair on loopback once a second, with the rules
+//! of `prometheus/alerts.yml` as they are, and the task alert fires for the
+//! leaking pair, and only for it, within a bounded time.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Pair, PairExt, closed_address, exchange_raw, start_pair};
+use serde_json::Value;
+
+/// The rule's window needs 20 requests and its `for` a minute: allow two.
+const PATIENCE: Duration = Duration::from_secs(150);
+
+/// Prometheus, killed and its data removed when dropped.
+struct Prometheus {
+    child: Child,
+    address: std::net::SocketAddr,
+    folder: PathBuf,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
+/// `targets` as one static config: (address, pair, role).
+fn start_prometheus(targets: &[(String, &str, &str)]) -> Prometheus {
+    let folder = std::env::temp_dir().join(format!("leak-prometheus-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("a folder");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("prometheus/alerts.yml");
+    let mut config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: leak\n    static_configs:\n",
+        rules.display()
+    );
+    for (address, pair, role) in targets {
+        config.push_str(&format!(
+            "      - targets: [\"{address}\"]\n        labels: {{pair: {pair}, role: {role}}}\n"
+        ));
+    }
+    let config_path = folder.join("prometheus.yml");
+    std::fs::write(&config_path, config).expect("write the config");
+    let address = closed_address();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!("--storage.tsdb.path={}", folder.join("data").display()))
+        .arg(format!("--web.listen-address={address}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus is needed: scripts/test.sh installs it (Debian: apt-get install prometheus)");
+    let prometheus = Prometheus {
+        child,
+        address,
+        folder,
+    };
+    let ready = common::eventually(Duration::from_secs(20), || {
+        std::net::TcpStream::connect(address).is_ok() && ask(address, "/-/ready").0 == 200
+    });
+    assert!(ready, "prometheus did not get ready");
+    prometheus
+}
+
+/// `GET path` as HTTP/1.0, so that the answer is neither chunked nor kept
+/// alive: (status, body).
+fn ask(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let raw = exchange_raw(address, format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes());
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
+}
+
+/// The alerts Prometheus has now: (name, state, pair).
+fn alerts(prometheus: &Prometheus) -> Vec<(String, String, String)> {
+    let (status, body) = ask(prometheus.address, "/api/v1/alerts");
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("JSON");
+    body["data"]["alerts"]
+        .as_array()
+        .map(|alerts| {
+            alerts
+                .iter()
+                .map(|alert| {
+                    let text = |value: &Value| value.as_str().unwrap_or("").to_owned();
+                    (
+                        text(&alert["labels"]["alertname"]),
+                        text(&alert["state"]),
+                        text(&alert["labels"]["pair"]),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn targets_of<'a>(pair: &Pair, name: &'a str) -> [(String, &'a str, &'static str); 2] {
+    [
+        (pair.server1.address.to_string(), name, "server1"),
+        (pair.server2.address.to_string(), name, "server2"),
+    ]
+}
+
+#[test]
+fn the_task_alert_fires_for_the_leaking_pair_only() {
+    let leaking = start_pair(&[], &[]);
+    let fixed = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
+    let mut targets = targets_of(&leaking, "leaking").to_vec();
+    targets.extend(targets_of(&fixed, "fixed"));
+    let prometheus = start_prometheus(&targets);
+
+    let started = Instant::now();
+    let mut fired_after = None;
+    let mut seen = Vec::new();
+    while started.elapsed() < PATIENCE {
+        // The curl loop's pace, on both pairs alike.
+        leaking.forward_many(20);
+        fixed.forward_many(20);
+        seen = alerts(&prometheus);
+        let firing = |pair: &str| {
+            seen.iter().any(|(name, state, on)| {
+                name == "TasksGrowWithRequests" && state == "firing" && on == pair
+            })
+        };
+        assert!(!firing("fixed"), "the fixed pair: {seen:?}");
+        if firing("leaking") {
+            fired_after = Some(started.elapsed());
+            break;
+        }
+        thread::sleep(Duration::from_millis(700));
+    }
+    let fired_after = fired_after.unwrap_or_else(|| panic!("no alert in {PATIENCE:?}: {seen:?}"));
+    eprintln!("the task alert fired {fired_after:?} after the first leaking request");
+    assert!(
+        !seen.iter().any(|(_, _, pair)| pair == "fixed"),
+        "nothing even pending for the fixed pair: {seen:?}"
+    );
+}
