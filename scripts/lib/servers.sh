@@ -47,7 +47,7 @@ start() {
     pids+=("$pid")
     address=""
     for _ in $(seq 100); do
-        read -r address <"$work/$name.address" || true
+        read -r address 2>/dev/null <"$work/$name.address" || true
         [ -n "$address" ] && return
         sleep 0.05
     done
