@@ -33,12 +33,7 @@ load() {
 cargo build --release --quiet --example bare_hello
 target/release/examples/bare_hello 127.0.0.1:0 >"$work/bare.address" &
 pids+=("$!")
-bare=""
-for _ in $(seq 100); do
-    read -r bare 2>/dev/null <"$work/bare.address" || true
-    [ -n "$bare" ] && break
-    sleep 0.05
-done
+bare=$(address_in "$work/bare.address")
 
 # Servers at the default RUST_LOG log every answer: to /dev/null here, as
 # the Go original's log went in the comparison with it.

@@ -10,6 +10,7 @@
 #                               the binary's `scenarios` lists them); sets
 #                               $server1 $server1_pid $server2 $server2_pid
 #   stop PID...                 stop servers and wait for them
+#   address_in FILE             the address a server wrote to FILE
 #   rss_kib PID                 resident memory in KiB
 #   scenarios                   the binary's scenarios, a line each:
 #                               name, side, VAR=value, expectation (tabs)
@@ -45,15 +46,22 @@ start() {
         "$binary" >"$work/$name.address" 2>"$log" &
     pid=$!
     pids+=("$pid")
-    address=""
+    if ! address=$(address_in "$work/$name.address"); then
+        echo "$(basename "$0"): $name did not start:" >&2
+        cat "$log" >&2
+        exit 1
+    fi
+}
+
+# address_in FILE: the address a server wrote there, waiting up to 5 s.
+address_in() {
+    local address=""
     for _ in $(seq 100); do
-        read -r address 2>/dev/null <"$work/$name.address" || true
-        [ -n "$address" ] && return
+        read -r address 2>/dev/null <"$1" || true
+        [ -n "$address" ] && echo "$address" && return
         sleep 0.05
     done
-    echo "$(basename "$0"): $name did not start:" >&2
-    cat "$log" >&2
-    exit 1
+    return 1
 }
 
 start_pair() {
