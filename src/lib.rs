@@ -14,8 +14,8 @@
 //!   lifetime, one entry each, and the rule that judges their counts.
 //!   Everything that lists fixes derives from it.
 //! - [`settings`]: the command line and every setting, in Go's spelling.
-//! - [`observe`]: what watches the roles: the live task count and
-//!   `/metrics`.
+//! - [`observe`]: what watches the roles: the live task count, `/metrics`,
+//!   the process's own figures and the kernel's word on a connection.
 //! - [`roles`]: the two roles and their client: `/hello`, `/forward`, the
 //!   per-request client's knobs and the retainer that keeps it as long as
 //!   Go would.

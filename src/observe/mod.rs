@@ -1,5 +1,7 @@
 //! What watches the two roles. Watching must not change what it watches:
-//! nothing here opens a connection or spawns a task.
+//! nothing here spawns a task or touches the connections it counts. (The
+//! socket check tests itself once, when it starts, on a loopback
+//! connection of its own that it closes at once.)
 //!
 //! - [`tasks`]: the live task count, tokio's stand-in for goroutines.
 //! - [`metrics`]: `/metrics` in the OpenMetrics text format.
