@@ -5,10 +5,11 @@
 ///
 /// What it counts here: one task per open inbound connection (the accept
 /// loop spawns one each), one per connection a `/forward` client holds
-/// open (hyper-util spawns one to drive each), one per client pool that
-/// has an idle timeout (its eviction timer) and the retainer's sweeper
-/// while it has clients to drop. It leaves out the main task and the
-/// blocking threads that resolve host names.
+/// open (hyper-util spawns one to drive each), and one per client pool
+/// that has an idle timeout (its eviction timer). It leaves out the main
+/// task, the blocking threads that resolve host names, and the threads of
+/// the retainer's watch and of the log, as Go's count leaves out its
+/// garbage collector.
 pub fn alive_tasks() -> usize {
     tokio::runtime::Handle::current()
         .metrics()
