@@ -52,9 +52,10 @@ pub enum UpstreamError {
     /// An answer with a status other than 2xx.
     #[error("upstream answered status {0}")]
     Status(StatusCode),
-    /// An answer larger than [`MAX_BODY_BYTES`].
-    #[error("upstream answer is larger than {MAX_BODY_BYTES} bytes")]
-    TooLarge,
+    /// An answer larger than this many bytes ([`MAX_BODY_BYTES`] for
+    /// `/hello`).
+    #[error("upstream answer is larger than {0} bytes")]
+    TooLarge(usize),
     /// An answer that is not `{"msg":...,"goRoutines":...}`.
     #[error("upstream answer is not the expected JSON")]
     Decode(#[source] serde_json::Error),
@@ -122,23 +123,10 @@ async fn read_answer(mut response: Response) -> (Exchange, Result<Hello, Upstrea
         .get::<HttpInfo>()
         .map(|info| (info.local_addr(), info.remote_addr()));
 
-    if response
-        .content_length()
-        .is_some_and(|length| length > MAX_BODY_BYTES as u64)
-    {
-        return (Exchange::Failed, Err(UpstreamError::TooLarge));
-    }
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_BODY_BYTES => {
-                return (Exchange::Failed, Err(UpstreamError::TooLarge));
-            }
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) => break,
-            Err(err) => return (Exchange::Failed, Err(UpstreamError::Request(err))),
-        }
-    }
+    let body = match read_body(&mut response, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(err) => return (Exchange::Failed, Err(err)),
+    };
 
     let exchange = Exchange::Completed {
         ends,
@@ -151,6 +139,25 @@ async fn read_answer(mut response: Response) -> (Exchange, Result<Hello, Upstrea
         exchange,
         serde_json::from_slice(&body).map_err(UpstreamError::Decode),
     )
+}
+
+/// The whole body of `response`, refused as soon as it is known to be
+/// larger than `limit` bytes: by its `Content-Length`, or as it streams in.
+pub async fn read_body(response: &mut Response, limit: usize) -> Result<Vec<u8>, UpstreamError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(UpstreamError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(UpstreamError::Request)? {
+        if body.len() + chunk.len() > limit {
+            return Err(UpstreamError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Whether the `Connection` header lists the `close` option.

@@ -13,14 +13,18 @@ use axum::http::{HeaderMap, HeaderValue};
 pub struct Hop {
     /// A name no other server has: random, drawn at start.
     pseudonym: String,
+    /// This server's entry, `1.1 <pseudonym>`, made once.
+    entry: HeaderValue,
 }
 
 impl Default for Hop {
     fn default() -> Self {
         let random = RandomState::new().hash_one(std::process::id());
-        Hop {
-            pseudonym: format!("leak-{random:016x}"),
-        }
+        let pseudonym = format!("leak-{random:016x}");
+        // Letters, digits, a dash and a space: always a valid header value.
+        let entry = HeaderValue::from_str(&format!("1.1 {pseudonym}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("1.1 leak"));
+        Hop { pseudonym, entry }
     }
 }
 
@@ -43,13 +47,13 @@ impl Hop {
 
     /// The `Via` to send upstream: every hop so far, then this one.
     pub fn via_upstream(&self, headers: &HeaderMap) -> HeaderValue {
-        let ours = format!("1.1 {}", self.pseudonym);
-        let via = match joined(headers) {
-            Some(earlier) => format!("{earlier}, {ours}"),
-            None => ours,
+        let Some(earlier) = joined(headers) else {
+            return self.entry.clone();
         };
-        // Made of visible ASCII only: earlier values were valid headers.
-        HeaderValue::from_str(&via).unwrap_or_else(|_| HeaderValue::from_static("1.1 leak"))
+        let ours = self.entry.to_str().unwrap_or_default();
+        // Earlier values were valid headers, so their list is one too; were
+        // it not, this server's own entry still goes: the mark is kept.
+        HeaderValue::from_str(&format!("{earlier}, {ours}")).unwrap_or_else(|_| self.entry.clone())
     }
 }
 

@@ -22,6 +22,7 @@ use crate::roles::client_settings::ClientSettings;
 use crate::roles::forward::Forwarder;
 use crate::roles::forward_error::cause_chain;
 use crate::roles::hello::Hello;
+use crate::roles::upstream::read_body;
 use crate::scenario::{self, Expectation, Scenario, Setting, Side};
 use crate::settings::go_syntax::{parse_bool, parse_duration};
 use crate::settings::redact::redacted;
@@ -234,13 +235,9 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024;
 async fn read_json<T: serde::de::DeserializeOwned>(
     mut response: reqwest::Response,
 ) -> Result<T, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|err| cause_chain(&err))? {
-        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(format!("larger than {MAX_ANSWER_BYTES} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_body(&mut response, MAX_ANSWER_BYTES)
+        .await
+        .map_err(|err| cause_chain(&err))?;
     serde_json::from_slice(&body).map_err(|err| err.to_string())
 }
 
