@@ -1,6 +1,8 @@
-//! What the kernel tells about this process: its memory and descriptors.
-//! Each figure is read when asked, and is `None` where it cannot be read
-//! (no `/proc`, or no descriptor left to open it with), never a stale one.
+//! What the kernel tells about this process: its memory, its descriptors
+//! and their limit, and the one thing this program changes about it at
+//! start, that limit. Each figure is read when asked, and is `None` where
+//! it cannot be read (no `/proc`, or no descriptor left to open it with),
+//! never a stale one.
 
 /// Resident memory in bytes, from `VmRSS` in `/proc/self/status`.
 pub fn resident_bytes() -> Option<u64> {
