@@ -10,10 +10,11 @@
 //! The subject, then what drives it. Each folder only uses the ones above
 //! it, so the modules form no loop.
 //!
+//! - [`settings`]: every setting, in Go's spelling, and the knobs that
+//!   cause the leak or stop it, each parsed once into what it means.
 //! - [`scenario`]: the registry of the leak, each fix and each client
-//!   lifetime, one entry each, and the rule that judges their counts.
-//!   Everything that lists fixes derives from it.
-//! - [`settings`]: the command line and every setting, in Go's spelling.
+//!   lifetime, one entry each; what a pair's knobs amount to, and the rule
+//!   that judges their counts. Everything that lists fixes derives from it.
 //! - [`observe`]: what watches the roles: the live task count, `/metrics`,
 //!   the process's own figures and the kernel's word on a connection.
 //! - [`roles`]: the two roles and their client: `/hello`, `/forward`, the
@@ -23,9 +24,11 @@
 //! - [`harness`]: starts this binary as server 1 and server 2 on loopback,
 //!   for the demo and the tests alike.
 //! - [`demo`]: every scenario in one command, with a table and a chart.
+//! - [`cli`]: the command line: serve, run the demo, or list the scenarios.
+
+pub mod settings;
 
 pub mod scenario;
-pub mod settings;
 
 pub mod observe;
 pub mod roles;
@@ -33,3 +36,5 @@ pub mod serve;
 
 pub mod demo;
 pub mod harness;
+
+pub mod cli;

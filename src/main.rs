@@ -16,14 +16,14 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+use reqwest_connection_leak::cli::{Cli, Command};
 use reqwest_connection_leak::demo;
 use reqwest_connection_leak::observe::process;
 use reqwest_connection_leak::roles::forward_error::cause_chain;
 use reqwest_connection_leak::scenario;
-use reqwest_connection_leak::serve::server::{self, Stopped};
+use reqwest_connection_leak::serve::server::{self, Server, Stopped};
 use reqwest_connection_leak::serve::shutdown::shutdown_signal;
 use reqwest_connection_leak::settings::Config;
-use reqwest_connection_leak::settings::cli::{Cli, Command};
 use reqwest_connection_leak::settings::config::one_line;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
@@ -38,7 +38,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (cli, settings) = match Cli::parse_with_settings() {
+    let (cli, settings) = match Cli::parse_with_settings(std::env::args_os()) {
         Ok(parsed) => parsed,
         // --help and --version are not errors.
         Err(err) if !err.use_stderr() => err.exit(),
@@ -63,7 +63,7 @@ async fn main() -> ExitCode {
         },
         Some(Command::Scenarios) => {
             let mut stdout = std::io::stdout().lock();
-            for scenario in &scenario::ALL {
+            for scenario in scenario::ALL {
                 // A reader that stops early (`| head -1`) is no error.
                 if writeln!(stdout, "{}", scenario.tab_separated()).is_err() {
                     break;
@@ -103,18 +103,28 @@ fn init_tracing(config: &Config) -> WorkerGuard {
     guard
 }
 
+/// Builds the server, listens, writes the address it listens on as one
+/// line to standard output (how a program that started it on port 0 learns
+/// the real port), and serves until a signal.
 async fn serve(config: Config, settings: &[String]) -> ExitCode {
     process::raise_descriptor_limit();
-    let outcome = match server::listen(&config) {
-        Ok(listener) => server::run(listener, &config, settings, shutdown_signal).await,
-        Err(err) => Err(err),
-    };
-    match outcome {
-        Ok(Stopped::Gracefully) => ExitCode::SUCCESS,
-        Ok(Stopped::AtOnce) => ExitCode::from(EXIT_INTERRUPTED),
+    let started =
+        Server::build(&config, settings).and_then(|server| Ok((server, server::listen(&config)?)));
+    let (server, listener) = match started {
+        Ok(started) => started,
         Err(err) => {
             eprintln!("error: {}", cause_chain(&err));
-            ExitCode::from(EXIT_FAILED)
+            return ExitCode::from(EXIT_FAILED);
         }
+    };
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| config.bind_address.to_string(), |a| a.to_string());
+    tracing::info!(%address, "listening");
+    // A closed standard output is no reason not to serve.
+    let _ = writeln!(std::io::stdout().lock(), "{address}");
+    match server.run(listener, shutdown_signal).await {
+        Stopped::Gracefully => ExitCode::SUCCESS,
+        Stopped::AtOnce => ExitCode::from(EXIT_INTERRUPTED),
     }
 }

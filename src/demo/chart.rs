@@ -89,8 +89,8 @@ fn legend(svg: &mut String, x: f64, y: f64) {
 
 /// One scenario's panel, its top-left corner at (`x`, `y`).
 fn panel(svg: &mut String, run: &Run, x: f64, y: f64) {
-    let verdict = run.recording.verdict().to_string();
-    let verdict_class = verdict.split(' ').next().unwrap_or_default();
+    let verdict = run.recording.verdict();
+    let verdict_class = verdict.class();
     let (plot_width, plot_height) = (
         PANEL_WIDTH - 8.0 - INSET_LEFT - INSET_RIGHT,
         PANEL_HEIGHT - 8.0 - INSET_TOP - INSET_BOTTOM,

@@ -33,7 +33,7 @@ impl<'a> Document<'a> {
                         .scenario
                         .setting
                         .iter()
-                        .map(|setting| (setting.env, setting.value))
+                        .map(|setting| (setting.knob.env(), setting.value))
                         .collect(),
                     verdict: run.recording.verdict().to_string(),
                     samples: &run.samples,

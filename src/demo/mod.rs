@@ -17,13 +17,14 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::cli::DemoArgs;
 pub use crate::demo::error::DemoError;
 use crate::demo::record::{Pace, record};
 use crate::harness::Launcher;
 use crate::roles::client_settings::ClientSettings;
 use crate::scenario::{self, Scenario};
 use crate::serve::shutdown::shutdown_signal;
-use crate::settings::cli::DemoArgs;
+use crate::settings::knobs::IdleConnsPerHost;
 
 /// Runs the demo. `Ok(true)` when every scenario behaved as it should.
 pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
@@ -39,7 +40,7 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
     // Like curl in a loop: a new connection for every request, closed
     // after the answer, so the demo itself holds nothing open.
     let curl_like = ClientSettings {
-        max_idle_conns_per_host: Some(0),
+        max_idle_conns_per_host: IdleConnsPerHost(-1),
         ..ClientSettings::default()
     };
     let client = curl_like.build().map_err(DemoError::Client)?;
@@ -78,12 +79,12 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
     let mut all_met = true;
     for run in &runs {
         let verdict = run.recording.verdict();
-        if !run.scenario.expectation.met_by(verdict) {
+        if !run.scenario.expectation().met_by(verdict) {
             all_met = false;
             eprintln!(
                 "scenario {} did not behave as it should: expected {}, measured {verdict}",
                 run.scenario.label(),
-                run.scenario.expectation
+                run.scenario.expectation()
             );
         }
     }

@@ -14,9 +14,8 @@ use crate::harness::{Launcher, Pair, Server};
 use crate::observe::metrics;
 use crate::roles::forward::Forwarded;
 use crate::roles::hello::Hello;
+use crate::scenario::Scenario;
 use crate::scenario::verdict::{Counts, OpenConnections, Recording};
-use crate::scenario::{Expectation, Scenario};
-use crate::settings::go_syntax::parse_duration;
 
 /// The least time the demo waits idle before its last sample.
 const MIN_IDLE_WAIT: Duration = Duration::from_secs(3);
@@ -137,13 +136,15 @@ fn sample(start: Instant, requests: usize, counts: Counts, open: usize) -> Sampl
 /// timeouts where the scenario should be reclaimed after one, enough for
 /// either side to close every connection.
 pub fn idle_wait(scenario: &Scenario) -> Duration {
-    let timeout = match (scenario.expectation, scenario.setting) {
-        (Expectation::ReclaimedAfterIdle, Some(setting)) => {
-            parse_duration(setting.value).unwrap_or_default()
-        }
-        _ => Duration::ZERO,
-    };
-    MIN_IDLE_WAIT.max(timeout * 3)
+    MIN_IDLE_WAIT.max(idle_timeout(scenario) * 3)
+}
+
+/// The idle timeout a scenario sets, on either side; zero for none.
+fn idle_timeout(scenario: &Scenario) -> Duration {
+    scenario.setting.map_or(Duration::ZERO, |setting| {
+        let knobs = setting.knobs();
+        knobs.idle_conn_timeout.max(knobs.server_idle_timeout)
+    })
 }
 
 /// Where the demo asks.
@@ -221,16 +222,15 @@ async fn get_text(client: &Client, url: &str) -> Result<String, DemoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario;
+    use crate::scenario::{self, Expectation};
 
     #[test]
     fn the_idle_scenarios_wait_three_of_their_timeouts() {
-        for scenario in &scenario::ALL {
+        for scenario in scenario::ALL {
             let wait = idle_wait(scenario);
             assert!(wait >= MIN_IDLE_WAIT, "{}", scenario.name);
-            if scenario.expectation == Expectation::ReclaimedAfterIdle {
-                let setting = scenario.setting.expect("a setting");
-                let timeout = parse_duration(setting.value).expect("a duration");
+            if scenario.expectation() == Expectation::ReclaimedAfterIdle {
+                let timeout = idle_timeout(scenario);
                 assert!(!timeout.is_zero(), "{}", scenario.name);
                 assert!(wait >= timeout * 3, "{}", scenario.name);
             }

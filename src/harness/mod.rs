@@ -4,7 +4,7 @@
 //! Each server gets a clean environment, only the variables it is given and
 //! `RUST_LOG`, and listens on `127.0.0.1:0` unless told otherwise. It writes
 //! the address it listens on as one line to standard output (see
-//! [`crate::serve::run`]), so no port is guessed and no log line is parsed.
+//! `main.rs`), so no port is guessed and no log line is parsed.
 //! Its log goes on to this process's standard error with the server's name
 //! in front, which `cargo test` shows when a test fails, and is kept for
 //! the caller to read. A server is killed
@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::scenario::{Scenario, Side};
+use crate::scenario::Scenario;
+use crate::settings::knobs::Side;
 
 /// How long a server may take to say where it listens. Generous: the
 /// machine may be shared and a debug build is slow to start.

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use reqwest::header::{CONNECTION, HeaderMap, HeaderValue};
 
-use crate::settings::Config;
 use crate::settings::go_syntax::zero_means_none;
+use crate::settings::knobs::{IdleConnsPerHost, Knobs};
 
 /// What a `/forward` client is built with: the counterpart of the Go
 /// original's `http.Transport` fields.
@@ -15,20 +15,20 @@ pub struct ClientSettings {
     pub disable_keep_alives: bool,
     /// Go's `IdleConnTimeout`; `None` is Go's zero value: no limit.
     pub idle_conn_timeout: Option<Duration>,
-    /// Go's `MaxIdleConnsPerHost`; `None` is no limit.
-    pub max_idle_conns_per_host: Option<usize>,
+    /// Go's `MaxIdleConnsPerHost`, as Go reads it.
+    pub max_idle_conns_per_host: IdleConnsPerHost,
     /// Go's `http.Client.Timeout`: connect, send and read the whole answer
     /// within this; `None` waits for ever, as the Go original does.
     pub request_timeout: Option<Duration>,
 }
 
-impl From<&Config> for ClientSettings {
-    fn from(config: &Config) -> Self {
+impl From<&Knobs> for ClientSettings {
+    fn from(knobs: &Knobs) -> Self {
         ClientSettings {
-            disable_keep_alives: config.disable_keep_alives,
-            idle_conn_timeout: zero_means_none(config.idle_conn_timeout),
-            max_idle_conns_per_host: config.max_idle_conns_per_host,
-            request_timeout: zero_means_none(config.request_timeout),
+            disable_keep_alives: knobs.disable_keep_alives,
+            idle_conn_timeout: zero_means_none(knobs.idle_conn_timeout),
+            max_idle_conns_per_host: knobs.max_idle_conns_per_host,
+            request_timeout: zero_means_none(knobs.request_timeout),
         }
     }
 }
@@ -37,7 +37,7 @@ impl ClientSettings {
     /// Whether a client built with these settings can keep a connection
     /// open after its request: the precondition of the leak.
     pub fn pools_connections(&self) -> bool {
-        !self.disable_keep_alives && self.max_idle_conns_per_host != Some(0)
+        !self.disable_keep_alives && self.max_idle_conns_per_host.kept() > 0
     }
 
     /// Builds a new client. It opens no connection until first used, and
@@ -56,12 +56,12 @@ impl ClientSettings {
             // the proxy env vars on every build.
             .no_proxy()
             // The call follows redirects itself (see `upstream`).
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(reqwest::redirect::Policy::none())
+            // Go: 0 means 2, a negative value none. reqwest's default is
+            // no cap; 0 keeps none.
+            .pool_max_idle_per_host(self.max_idle_conns_per_host.kept());
         if let Some(timeout) = self.request_timeout {
             builder = builder.timeout(timeout);
-        }
-        if let Some(max_idle) = self.max_idle_conns_per_host {
-            builder = builder.pool_max_idle_per_host(max_idle);
         }
         if self.disable_keep_alives {
             // Go: `DisableKeepAlives` sends `Connection: close` and never
@@ -82,49 +82,66 @@ impl ClientSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::cli::Cli;
-    use clap::Parser;
-
-    fn from_flags(flags: &[&str]) -> ClientSettings {
-        let args = std::iter::once("reqwest-connection-leak").chain(flags.iter().copied());
-        let cli = Cli::try_parse_from(args).expect("valid flags");
-        ClientSettings::from(&cli.serve)
-    }
+    use crate::scenario::{ALL, Expectation};
+    use crate::settings::knobs::{ClientLifetime, Side};
 
     #[test]
-    fn a_zero_idle_timeout_means_no_limit() {
+    fn a_zero_timeout_means_no_limit() {
+        let knobs = Knobs {
+            idle_conn_timeout: Duration::from_millis(1500),
+            ..Knobs::default()
+        };
         assert_eq!(
-            from_flags(&["--idle-conn-timeout=0s"]).idle_conn_timeout,
+            ClientSettings::from(&Knobs::default()).idle_conn_timeout,
             None
         );
         assert_eq!(
-            from_flags(&["--idle-conn-timeout=1.5s"]).idle_conn_timeout,
+            ClientSettings::from(&knobs).idle_conn_timeout,
             Some(Duration::from_millis(1500))
         );
         assert_eq!(
-            from_flags(&["--max-idle-conns-per-host=3"]).max_idle_conns_per_host,
-            Some(3)
+            ClientSettings::from(&Knobs::default()).request_timeout,
+            None
         );
     }
 
     #[test]
     fn only_a_pool_that_keeps_connections_can_leak() {
-        let defaults = ClientSettings::default();
-        assert!(defaults.pools_connections());
+        let with_idle = |value| ClientSettings {
+            max_idle_conns_per_host: IdleConnsPerHost(value),
+            ..ClientSettings::default()
+        };
+        assert!(ClientSettings::default().pools_connections());
+        assert!(with_idle(1).pools_connections());
+        assert!(!with_idle(-1).pools_connections());
         let no_keep_alives = ClientSettings {
             disable_keep_alives: true,
-            ..defaults
+            ..ClientSettings::default()
         };
         assert!(!no_keep_alives.pools_connections());
-        let no_idle = ClientSettings {
-            max_idle_conns_per_host: Some(0),
-            ..defaults
-        };
-        assert!(!no_idle.pools_connections());
-        let one_idle = ClientSettings {
-            max_idle_conns_per_host: Some(1),
-            ..defaults
-        };
-        assert!(one_idle.pools_connections());
+    }
+
+    /// The retainer holds a client only while it pools its connection:
+    /// every retained, flat fix of server 2 must build clients that do not
+    /// pool, and every other entry clients that do.
+    #[test]
+    fn the_retainers_rule_follows_the_registry() {
+        for scenario in ALL {
+            let knobs = scenario
+                .setting
+                .filter(|setting| setting.side() == Side::Server2)
+                .map_or_else(Knobs::default, |setting| setting.knobs());
+            if knobs.client_lifetime != ClientLifetime::Connection {
+                continue;
+            }
+            let flat_here = scenario.expectation() == Expectation::Flat
+                && scenario.setting.is_some_and(|s| s.side() == Side::Server2);
+            assert_eq!(
+                ClientSettings::from(&knobs).pools_connections(),
+                !flat_here,
+                "{}",
+                scenario.name
+            );
+        }
     }
 }

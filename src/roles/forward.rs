@@ -60,7 +60,7 @@ impl Forwarder {
         metrics: ForwardMetrics,
     ) -> reqwest::Result<Self> {
         let clients = match lifetime {
-            ClientLifetime::Connection => Clients::PerRequestRetained(Retainer::new(settings)),
+            ClientLifetime::Connection => Clients::PerRequestRetained(Retainer::new()),
             ClientLifetime::Request => Clients::PerRequestDropped,
             ClientLifetime::Process => Clients::Shared(settings.build()?),
         };
@@ -128,7 +128,7 @@ impl Forwarder {
             // The Go original's lifetime: see the retainer for why Rust
             // needs this to leak at all.
             Clients::PerRequestRetained(retainer) => {
-                retainer.keep(client, exchange);
+                retainer.keep(client, &self.settings, exchange);
             }
             // Rust's own lifetime: dropping the last handle to a client
             // drops its pool, which closes the idle connection now.

@@ -36,10 +36,8 @@ use crate::roles::upstream::Exchange;
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
 /// Holds per-request clients while their connections are open.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Retainer {
-    /// What every client it is given was built with.
-    settings: ClientSettings,
     held: Arc<Mutex<Held>>,
 }
 
@@ -64,23 +62,21 @@ struct Kept {
 }
 
 impl Retainer {
-    /// A retainer for clients built with `settings`.
-    pub fn new(settings: ClientSettings) -> Self {
-        Retainer {
-            settings,
-            held: Arc::default(),
-        }
+    /// A retainer that holds nothing yet.
+    pub fn new() -> Self {
+        Retainer::default()
     }
 
-    /// Takes `client` after its one request. A request that left no
-    /// connection open (no complete answer, `Connection: close`, no
-    /// keep-alives, no idle pool) leaves Go's transport with no goroutine
-    /// at all, so the client goes at once; any other is held until its
-    /// connection closes.
-    pub fn keep(&self, client: Client, exchange: Exchange) {
+    /// Takes `client`, built with `settings`, after its one request. A
+    /// request that left no connection open (no complete answer,
+    /// `Connection: close`, no keep-alives, no idle pool) leaves Go's
+    /// transport with no goroutine at all, so the client goes at once; any
+    /// other is held until its connection closes. Each client is judged by
+    /// the settings it was built with, as each Go transport keeps its own.
+    pub fn keep(&self, client: Client, settings: &ClientSettings, exchange: Exchange) {
         let Some(ends) = exchange
             .left_open()
-            .filter(|_| self.settings.pools_connections())
+            .filter(|_| settings.pools_connections())
         else {
             return drop(client);
         };
@@ -216,6 +212,7 @@ fn take_closed(clients: &mut Vec<Kept>, open: &[bool]) -> Vec<Kept> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::knobs::IdleConnsPerHost;
     use std::net::SocketAddr;
 
     fn ends(port: u16) -> Ends {
@@ -243,37 +240,42 @@ mod tests {
 
     #[test]
     fn a_request_that_left_nothing_open_releases_its_client_at_once() {
-        let retainer = Retainer::new(ClientSettings::default());
-        retainer.keep(client(), Exchange::Failed);
-        retainer.keep(client(), answered(50000, true));
+        let defaults = ClientSettings::default();
+        let retainer = Retainer::new();
+        retainer.keep(client(), &defaults, Exchange::Failed);
+        retainer.keep(client(), &defaults, answered(50000, true));
         let no_ends = Exchange::Completed {
             ends: None,
             connection_close: false,
         };
-        retainer.keep(client(), no_ends);
+        retainer.keep(client(), &defaults, no_ends);
         assert!(retainer.is_empty());
 
         for settings in [
             ClientSettings {
                 disable_keep_alives: true,
-                ..ClientSettings::default()
+                ..defaults
             },
             ClientSettings {
-                max_idle_conns_per_host: Some(0),
-                ..ClientSettings::default()
+                max_idle_conns_per_host: IdleConnsPerHost(-1),
+                ..defaults
             },
         ] {
-            let retainer = Retainer::new(settings);
-            retainer.keep(client(), answered(50001, false));
+            retainer.keep(client(), &settings, answered(50001, false));
             assert!(retainer.is_empty(), "{settings:?}");
         }
+        // Clients built before and after a change are each judged by
+        // their own settings.
+        retainer.keep(client(), &defaults, answered(50002, false));
+        assert_eq!(retainer.len(), 1);
     }
 
     #[test]
     fn a_connection_left_open_holds_its_client_until_cleared() {
-        let retainer = Retainer::new(ClientSettings::default());
-        retainer.keep(client(), answered(50000, false));
-        retainer.keep(client(), answered(50001, false));
+        let retainer = Retainer::new();
+        let defaults = ClientSettings::default();
+        retainer.keep(client(), &defaults, answered(50000, false));
+        retainer.keep(client(), &defaults, answered(50001, false));
         assert_eq!(retainer.len(), 2);
         retainer.clear();
         assert!(retainer.is_empty());

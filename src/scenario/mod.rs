@@ -7,37 +7,36 @@
 //! a fix means its setting, the code where it takes effect, and one entry
 //! here.
 
+pub mod effect;
 pub mod verdict;
 
-use std::fmt;
+use crate::settings::knobs::{Knob, Knobs, Side};
 
+pub use effect::{amounts_to, in_effect};
 pub use verdict::Expectation;
 
-/// Which server a setting is given to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// The one that answers `/hello`.
-    Server1,
-    /// The one whose `/forward` builds a client per request.
-    Server2,
-}
-
-impl fmt::Display for Side {
-    /// `server1` or `server2`, as the scripts read it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Side::Server1 => "server1",
-            Side::Server2 => "server2",
-        })
-    }
-}
-
-/// An env var, the value a scenario gives it, and the server it is set on.
+/// A knob and the value a scenario gives it, in Go's spelling, on the
+/// server the knob acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setting {
-    pub side: Side,
-    pub env: &'static str,
+    pub knob: Knob,
     pub value: &'static str,
+}
+
+impl Setting {
+    /// The server it is given to.
+    pub fn side(self) -> Side {
+        self.knob.side()
+    }
+
+    /// The knobs of that server: Go's defaults, but this one.
+    pub fn knobs(self) -> Knobs {
+        let mut knobs = Knobs::default();
+        self.knob
+            .set(&mut knobs, self.value)
+            .expect("the registry's values parse (tested below)");
+        knobs
+    }
 }
 
 /// One way to run the pair.
@@ -51,16 +50,14 @@ pub struct Scenario {
     pub go: &'static str,
     /// What reqwest and hyper do here.
     pub rust: &'static str,
-    /// What the counts should show.
-    pub expectation: Expectation,
 }
 
-const fn on(side: Side, env: &'static str, value: &'static str) -> Option<Setting> {
-    Some(Setting { side, env, value })
+const fn on(knob: Knob, value: &'static str) -> Option<Setting> {
+    Some(Setting { knob, value })
 }
 
 /// Every scenario, in the order the demo runs them.
-pub const ALL: [Scenario; 7] = [
+pub const ALL: &[Scenario] = &[
     Scenario {
         name: "leak",
         setting: None,
@@ -70,59 +67,52 @@ pub const ALL: [Scenario; 7] = [
         rust: "Dropping a reqwest::Client closes its idle connection, so the retainer \
                (CLIENT_LIFETIME=connection) keeps each client as long as Go would keep \
                its transport.",
-        expectation: Expectation::Leaks,
     },
     Scenario {
         name: "disable-keep-alives",
-        setting: on(Side::Server2, "DISABLE_KEEP_ALIVES", "true"),
+        setting: on(Knob::DisableKeepAlives, "true"),
         go: "Transport.DisableKeepAlives sends Connection: close and never pools the \
              connection.",
         rust: "Every request says Connection: close and the pool keeps no idle \
                connection, so hyper closes it after the answer.",
-        expectation: Expectation::Flat,
     },
     Scenario {
         name: "idle-conn-timeout",
-        setting: on(Side::Server2, "IDLE_CONN_TIMEOUT", "1s"),
+        setting: on(Knob::IdleConnTimeout, "1s"),
         go: "Transport.IdleConnTimeout closes a pooled connection idle this long; its \
              goroutines end and the transport is collected.",
         rust: "hyper-util's pool evicts an idle connection on a timer whose period is \
                the timeout, so it closes between one and two timeouts idle.",
-        expectation: Expectation::ReclaimedAfterIdle,
     },
     Scenario {
         name: "connection-close",
-        setting: on(Side::Server1, "CONNECTION_CLOSE", "true"),
+        setting: on(Knob::ConnectionClose, "true"),
         go: "A handler that answers Connection: close makes the server close the \
              connection, and the client does not pool it.",
         rust: "hyper closes the connection after an answer that says Connection: close, \
                and the client, reading the header, does not pool it.",
-        expectation: Expectation::Flat,
     },
     Scenario {
         name: "client-lifetime-request",
-        setting: on(Side::Server2, "CLIENT_LIFETIME", "request"),
+        setting: on(Knob::ClientLifetime, "request"),
         go: "Go has no such choice: its garbage collector decides when a transport goes.",
         rust: "Rust's ownership: the client is dropped when the handler returns, which \
                closes its idle connection at once.",
-        expectation: Expectation::Flat,
     },
     Scenario {
         name: "client-lifetime-process",
-        setting: on(Side::Server2, "CLIENT_LIFETIME", "process"),
+        setting: on(Knob::ClientLifetime, "process"),
         go: "The idiomatic Go fix: one http.Client, built once and shared.",
         rust: "One reqwest::Client, built at start and shared: its pool reuses one \
                connection.",
-        expectation: Expectation::Flat,
     },
     Scenario {
         name: "server-idle-timeout",
-        setting: on(Side::Server1, "SERVER_IDLE_TIMEOUT", "1s"),
+        setting: on(Knob::ServerIdleTimeout, "1s"),
         go: "http.Server.IdleTimeout closes a keep-alive connection whose next request \
              has not come within the timeout.",
         rust: "hyper's header read timeout runs while a connection waits for its next \
                request head, so it closes a connection idle this long.",
-        expectation: Expectation::ReclaimedAfterIdle,
     },
 ];
 
@@ -138,17 +128,23 @@ impl Scenario {
         })
     }
 
+    /// What the counts should show: what its setting amounts to, read
+    /// from the value itself ([`effect::effect`]); the leak without one.
+    pub fn expectation(&self) -> Expectation {
+        self.setting.map_or(Expectation::Leaks, |setting| {
+            effect::effect(setting.knob, &setting.knobs())
+        })
+    }
+
     /// The name shown in the table and the chart: the setting, and the
     /// server it is set on when that is server 1.
     pub fn label(&self) -> String {
         match self.setting {
             None => "leak (defaults)".to_owned(),
-            Some(Setting {
-                side: Side::Server1,
-                env,
-                value,
-            }) => format!("{env}={value} (server 1)"),
-            Some(Setting { env, value, .. }) => format!("{env}={value}"),
+            Some(setting) if setting.side() == Side::Server1 => {
+                format!("{}={} (server 1)", setting.knob.env(), setting.value)
+            }
+            Some(setting) => format!("{}={}", setting.knob.env(), setting.value),
         }
     }
 
@@ -156,8 +152,8 @@ impl Scenario {
     pub fn env(&self, side: Side) -> Vec<(&'static str, &'static str)> {
         self.setting
             .iter()
-            .filter(|setting| setting.side == side)
-            .map(|setting| (setting.env, setting.value))
+            .filter(|setting| setting.side() == side)
+            .map(|setting| (setting.knob.env(), setting.value))
             .collect()
     }
 
@@ -165,10 +161,14 @@ impl Scenario {
     /// by tabs (`-` for no setting).
     pub fn tab_separated(&self) -> String {
         match self.setting {
-            None => format!("{}\t-\t-\t{}", self.name, self.expectation),
+            None => format!("{}\t-\t-\t{}", self.name, self.expectation()),
             Some(setting) => format!(
                 "{}\t{}\t{}={}\t{}",
-                self.name, setting.side, setting.env, setting.value, self.expectation
+                self.name,
+                setting.side(),
+                setting.knob.env(),
+                setting.value,
+                self.expectation()
             ),
         }
     }
@@ -178,10 +178,10 @@ impl Scenario {
 pub fn ways_out() -> String {
     let fixes_on = |side: Side| -> Vec<String> {
         ALL.iter()
-            .filter(|scenario| scenario.expectation != Expectation::Leaks)
+            .filter(|scenario| scenario.expectation() != Expectation::Leaks)
             .filter_map(|scenario| scenario.setting)
-            .filter(|setting| setting.side == side)
-            .map(|setting| format!("{}={}", setting.env, setting.value))
+            .filter(|setting| setting.side() == side)
+            .map(|setting| format!("{}={}", setting.knob.env(), setting.value))
             .collect()
     };
     format!(
@@ -206,12 +206,21 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_found() {
-        for scenario in &ALL {
+        for scenario in ALL {
             assert_eq!(Scenario::named(scenario.name), Ok(scenario));
         }
         let err = Scenario::named("nope").unwrap_err();
         assert!(err.contains("\"nope\""), "{err}");
         assert!(err.contains("leak, disable-keep-alives"), "{err}");
+    }
+
+    #[test]
+    fn every_value_parses_and_changes_its_knob() {
+        for setting in ALL.iter().filter_map(|scenario| scenario.setting) {
+            let mut knobs = Knobs::default();
+            assert_eq!(setting.knob.set(&mut knobs, setting.value), Ok(()));
+            assert_ne!(knobs, Knobs::default(), "{setting:?}");
+        }
     }
 
     #[test]
@@ -228,10 +237,10 @@ mod tests {
 
     #[test]
     fn only_the_leak_changes_nothing_and_only_it_leaks() {
-        for scenario in &ALL {
+        for scenario in ALL {
             assert_eq!(
                 scenario.setting.is_none(),
-                scenario.expectation == Expectation::Leaks,
+                scenario.expectation() == Expectation::Leaks,
                 "{}",
                 scenario.name
             );
@@ -240,11 +249,19 @@ mod tests {
 
     #[test]
     fn the_ways_out_name_every_fix_on_its_side() {
-        assert_eq!(
-            ways_out(),
-            "DISABLE_KEEP_ALIVES=true, IDLE_CONN_TIMEOUT=1s, CLIENT_LIFETIME=request or \
-             CLIENT_LIFETIME=process here, or CONNECTION_CLOSE=true or \
-             SERVER_IDLE_TIMEOUT=1s on server 1, stop the leak"
+        let sentence = ways_out();
+        let (here, server1) = sentence.split_once(" here, or ").expect("both sides");
+        for setting in ALL.iter().filter_map(|scenario| scenario.setting) {
+            let part = match setting.side() {
+                Side::Server2 => here,
+                Side::Server1 => server1,
+            };
+            let given = format!("{}={}", setting.knob.env(), setting.value);
+            assert!(part.contains(&given), "{given} in {sentence}");
+        }
+        assert!(
+            server1.ends_with(" on server 1, stop the leak"),
+            "{sentence}"
         );
     }
 

@@ -84,8 +84,23 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// What a scenario should show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl Verdict {
+    /// Its name in one word, for a CSS class: `leaks`, `flat`,
+    /// `reclaimed-after-idle` or `unexplained`.
+    pub fn class(self) -> &'static str {
+        match self {
+            Verdict::Leaks => "leaks",
+            Verdict::Flat => "flat",
+            Verdict::ReclaimedAfterIdle => "reclaimed-after-idle",
+            Verdict::Unexplained => "unexplained",
+        }
+    }
+}
+
+/// What a scenario should show. On the wire (`/watch`), `leaks`, `flat`
+/// or `reclaimed-after-idle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Expectation {
     Leaks,
     Flat,

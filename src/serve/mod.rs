@@ -13,4 +13,4 @@ pub mod server;
 pub mod shutdown;
 pub mod watch;
 
-pub use server::{StartError, Stopped, run};
+pub use server::{Server, StartError, Stopped};

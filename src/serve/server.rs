@@ -6,7 +6,7 @@
 //! go of the clients the retainer holds.
 
 use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,9 +24,7 @@ use crate::roles::hello::HelloOptions;
 use crate::serve::router::app;
 use crate::serve::watch::{UpstreamWatch, Watched};
 use crate::settings::Config;
-
-/// How long a shutdown waits for requests in flight.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+use crate::settings::go_syntax::zero_means_none;
 
 /// How long the accept loop rests after an error such as running out of
 /// file descriptors, instead of spinning on it.
@@ -61,75 +59,113 @@ pub fn listen(config: &Config) -> Result<TcpListener, StartError> {
         })
 }
 
-/// Serves on an already bound `listener`, with `settings` (the settings in
-/// effect as `VAR=value`, for the dashboard) until the future `shutdown`
-/// makes completes. Then it stops accepting, drops the retained clients, which
-/// closes their idle connections, and lets requests in flight finish for
-/// up to 10 s, unless a second `shutdown` completes first.
-///
-/// Once it is ready to accept, it writes the listener's address, and
-/// nothing else, as one line to standard output: how a program that started
-/// it on port 0 learns the real port.
-pub async fn run<F: Future<Output = ()>>(
-    listener: TcpListener,
-    config: &Config,
-    settings: &[String],
-    shutdown: impl Fn() -> F,
-) -> Result<Stopped, StartError> {
-    #[cfg(feature = "tls")]
-    crate::roles::tls::init(config.upstream_ca_file.as_ref()).map_err(StartError::Tls)?;
-    let metrics = Arc::new(Metrics::new());
-    let forwarder = Arc::new(
-        Forwarder::new(
-            config.upstream_url.clone(),
-            ClientSettings::from(config),
-            config.client_lifetime,
-            metrics.forward.clone(),
-        )
-        .map_err(StartError::BuildClient)?,
-    );
-    let hello_options = HelloOptions {
-        connection_close: config.connection_close,
-    };
-    let watched = Watched {
-        metrics: metrics.clone(),
-        forwarder: forwarder.clone(),
-        settings: settings.into(),
-        upstream: Arc::new(UpstreamWatch::new(&config.upstream_url)),
-    };
-    let router = app(hello_options, watched);
-    let service = TowerToHyperService::new(router);
-    let http = http_builder(config.server_idle_timeout());
-    let address = listener
-        .local_addr()
-        .map_or_else(|_| config.bind_address.to_string(), |a| a.to_string());
-    tracing::info!(%address, "listening");
-    // A closed standard output is no reason not to serve.
-    let _ = writeln!(io::stdout().lock(), "{address}");
+/// One server, both roles, built from its configuration and ready to
+/// serve on a listener.
+pub struct Server {
+    service: Service,
+    metrics: Arc<Metrics>,
+    forwarder: Arc<Forwarder>,
+    http: http1::Builder,
+    grace: Duration,
+}
 
-    let connections = GracefulShutdown::new();
-    let mut accept_trouble = AcceptTrouble::default();
-    let first_signal = shutdown();
-    tokio::pin!(first_signal);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut first_signal => break,
+type Service = TowerToHyperService<axum::Router>;
+
+impl Server {
+    /// The routes of both roles, with what they share; `settings` are the
+    /// settings in effect as `VAR=value`, for the dashboard.
+    pub fn build(config: &Config, settings: &[String]) -> Result<Server, StartError> {
+        #[cfg(feature = "tls")]
+        crate::roles::tls::init(config.upstream_ca_file.as_ref()).map_err(StartError::Tls)?;
+        let metrics = Arc::new(Metrics::new());
+        let forwarder = Arc::new(
+            Forwarder::new(
+                config.upstream_url.clone(),
+                ClientSettings::from(&config.knobs),
+                config.knobs.client_lifetime,
+                metrics.forward.clone(),
+            )
+            .map_err(StartError::BuildClient)?,
+        );
+        let hello_options = HelloOptions {
+            connection_close: config.knobs.connection_close,
         };
-        let stream = match accepted {
-            Ok((stream, _peer)) => {
-                accept_trouble.recovered();
-                stream
-            }
-            Err(err) => {
-                accept_trouble.failed(&err);
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-                continue;
-            }
+        let watched = Watched {
+            metrics: metrics.clone(),
+            forwarder: forwarder.clone(),
+            settings: settings.into(),
+            upstream: Arc::new(UpstreamWatch::new(&config.upstream_url)),
         };
-        let open = metrics.connection_opened();
-        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
-        let connection = connections.watch(connection);
+        Ok(Server {
+            service: TowerToHyperService::new(app(hello_options, watched)),
+            metrics,
+            forwarder,
+            http: http_builder(zero_means_none(config.knobs.server_idle_timeout)),
+            grace: config.shutdown_grace,
+        })
+    }
+
+    /// Serves on an already bound `listener` until the future `shutdown`
+    /// makes completes. Then it stops accepting, drops the retained
+    /// clients, which closes their idle connections, and lets requests in
+    /// flight finish for up to `SHUTDOWN_GRACE`, unless a second
+    /// `shutdown` completes first.
+    pub async fn run<F: Future<Output = ()>>(
+        self,
+        listener: TcpListener,
+        shutdown: impl Fn() -> F,
+    ) -> Stopped {
+        let listener = Listener {
+            listener,
+            http: self.http,
+            metrics: self.metrics,
+            connections: GracefulShutdown::new(),
+            trouble: AcceptTrouble::default(),
+        };
+        let connections = listener.run(self.service, shutdown()).await;
+        self.forwarder.release_clients();
+        drain(connections, self.grace, shutdown()).await
+    }
+}
+
+/// The accept loop: a task for each inbound connection.
+struct Listener {
+    listener: TcpListener,
+    http: http1::Builder,
+    metrics: Arc<Metrics>,
+    /// Every connection, so that the shutdown can wait for them.
+    connections: GracefulShutdown,
+    trouble: AcceptTrouble,
+}
+
+impl Listener {
+    /// Accepts until `stop` completes; then hands over the connections
+    /// still open. Dropping the listener stops accepting.
+    async fn run(mut self, service: Service, stop: impl Future<Output = ()>) -> GracefulShutdown {
+        tokio::pin!(stop);
+        loop {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = &mut stop => return self.connections,
+            };
+            match accepted {
+                Ok((stream, _peer)) => {
+                    self.trouble.recovered();
+                    self.serve(stream, service.clone());
+                }
+                Err(err) => {
+                    self.trouble.failed(&err);
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            }
+        }
+    }
+
+    /// Serves one connection on a task of its own.
+    fn serve(&self, stream: tokio::net::TcpStream, service: Service) {
+        let open = self.metrics.connection_opened();
+        let connection = self.http.serve_connection(TokioIo::new(stream), service);
+        let connection = self.connections.watch(connection);
         tokio::spawn(async move {
             // The connection counts as open for as long as this task runs.
             let _open = open;
@@ -140,26 +176,32 @@ pub async fn run<F: Future<Output = ()>>(
             }
         });
     }
+}
 
-    drop(listener);
-    forwarder.release_clients();
+/// Lets the requests in flight finish, for up to `grace`, unless `now`
+/// completes first.
+async fn drain(
+    connections: GracefulShutdown,
+    grace: Duration,
+    now: impl Future<Output = ()>,
+) -> Stopped {
     let in_flight = connections.count();
     tracing::info!(
         in_flight,
-        grace = ?SHUTDOWN_GRACE,
+        ?grace,
         "shutting down: stopped accepting, finishing requests in flight; \
          Ctrl-C again stops at once"
     );
     tokio::select! {
-        finished = tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown()) => {
+        finished = tokio::time::timeout(grace, connections.shutdown()) => {
             if finished.is_err() {
-                tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period");
+                tracing::warn!(?grace, "connections still open after the grace period");
             }
-            Ok(Stopped::Gracefully)
+            Stopped::Gracefully
         }
-        () = shutdown() => {
+        () = now => {
             tracing::warn!("stopping at once");
-            Ok(Stopped::AtOnce)
+            Stopped::AtOnce
         }
     }
 }

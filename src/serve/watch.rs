@@ -23,8 +23,8 @@ use crate::roles::forward::Forwarder;
 use crate::roles::forward_error::cause_chain;
 use crate::roles::hello::Hello;
 use crate::roles::upstream::read_body;
-use crate::scenario::{self, Expectation, Scenario, Setting, Side};
-use crate::settings::go_syntax::{parse_bool, parse_duration};
+use crate::scenario::{Expectation, Scenario, amounts_to, in_effect};
+use crate::settings::knobs::{Knobs, Side};
 use crate::settings::redact::redacted;
 
 /// How long a fetch of server 1's figures may take.
@@ -44,17 +44,18 @@ pub struct Figures {
 /// What `/watch` answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Watch {
-    /// The role this server plays: 1 when its `UPSTREAM_URL` leads back to
-    /// itself (the walkthrough's server 1, on the defaults), 2 otherwise.
-    pub role: u8,
+    /// The role this server plays: `server1` when its `UPSTREAM_URL` leads
+    /// back to itself (the walkthrough's server 1, on the defaults),
+    /// `server2` otherwise.
+    pub role: Side,
     pub this: Figures,
     /// Server 1, seen from server 2; `None` on server 1.
     pub upstream: Option<Upstream>,
     /// The registry's entries that the settings of both servers put in
     /// effect; the leak itself when none.
     pub in_effect: Vec<Entry>,
-    /// What they amount to: `leaks`, `flat` or `reclaimed after idle`.
-    pub amounts_to: String,
+    /// What they amount to.
+    pub amounts_to: Expectation,
 }
 
 /// Server 1's figures, or what could be had of them.
@@ -74,7 +75,7 @@ pub struct Entry {
     pub label: String,
     pub go: &'static str,
     pub rust: &'static str,
-    pub expectation: String,
+    pub expectation: Expectation,
 }
 
 impl From<&Scenario> for Entry {
@@ -84,7 +85,7 @@ impl From<&Scenario> for Entry {
             label: scenario.label(),
             go: scenario.go,
             rust: scenario.rust,
-            expectation: scenario.expectation.to_string(),
+            expectation: scenario.expectation(),
         }
     }
 }
@@ -114,19 +115,23 @@ impl Watched {
     pub async fn watch(&self) -> Result<Watch, std::fmt::Error> {
         let this = self.figures()?;
         let upstream = self.upstream.fetch(&this.instance).await;
-        let role = if upstream.is_some() { 2 } else { 1 };
-        let upstream_settings = upstream
+        let role = if upstream.is_some() {
+            Side::Server2
+        } else {
+            Side::Server1
+        };
+        let this_knobs = Knobs::read(&this.settings);
+        let upstream_knobs = upstream
             .as_ref()
             .and_then(|upstream| upstream.figures.as_ref())
-            .map(|figures| figures.settings.as_slice());
-        let (server1, server2) = match role {
-            1 => (Some(this.settings.as_slice()), None),
-            _ => (upstream_settings, Some(this.settings.as_slice())),
+            .map(|figures| Knobs::read(&figures.settings));
+        let effective = match role {
+            Side::Server1 => in_effect(Some(&this_knobs), None),
+            Side::Server2 => in_effect(upstream_knobs.as_ref(), Some(&this_knobs)),
         };
-        let effective = in_effect(server1, server2);
         Ok(Watch {
             role,
-            amounts_to: amounts_to(&effective).to_string(),
+            amounts_to: amounts_to(&effective),
             in_effect: effective.into_iter().map(Entry::from).collect(),
             this,
             upstream,
@@ -239,106 +244,4 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         .await
         .map_err(|err| cause_chain(&err))?;
     serde_json::from_slice(&body).map_err(|err| err.to_string())
-}
-
-/// The registry's entries that the settings put in effect: each side's
-/// settings, where known, against the entries set on that side.
-pub fn in_effect(server1: Option<&[String]>, server2: Option<&[String]>) -> Vec<&'static Scenario> {
-    let settings_of = |side| match side {
-        Side::Server1 => server1,
-        Side::Server2 => server2,
-    };
-    let fixes: Vec<&Scenario> = scenario::ALL
-        .iter()
-        .filter(|scenario| {
-            scenario.setting.is_some_and(|setting| {
-                settings_of(setting.side)
-                    .is_some_and(|given| given.iter().any(|given| same_meaning(given, &setting)))
-            })
-        })
-        .collect();
-    if fixes.is_empty() {
-        scenario::ALL
-            .iter()
-            .filter(|scenario| scenario.setting.is_none())
-            .collect()
-    } else {
-        fixes
-    }
-}
-
-/// Whether `given`, a `VAR=value`, sets what `setting` sets: the same
-/// value, the same boolean however spelled, or a duration other than zero
-/// where the registry gives one.
-fn same_meaning(given: &str, setting: &Setting) -> bool {
-    let Some((env, value)) = given.split_once('=') else {
-        return false;
-    };
-    if env != setting.env {
-        return false;
-    }
-    if let (Ok(given), Ok(expected)) = (parse_bool(value), parse_bool(setting.value)) {
-        return given == expected;
-    }
-    if let (Ok(given), Ok(_)) = (parse_duration(value), parse_duration(setting.value)) {
-        return !given.is_zero();
-    }
-    value == setting.value
-}
-
-/// What entries in effect amount to together: the best that any of them
-/// promises.
-pub fn amounts_to(entries: &[&Scenario]) -> Expectation {
-    let promises = |expectation| entries.iter().any(|s| s.expectation == expectation);
-    if promises(Expectation::Flat) {
-        Expectation::Flat
-    } else if promises(Expectation::ReclaimedAfterIdle) {
-        Expectation::ReclaimedAfterIdle
-    } else {
-        Expectation::Leaks
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(entries: &[&Scenario]) -> Vec<&'static str> {
-        entries.iter().map(|s| s.name).collect()
-    }
-
-    fn list(settings: &[&str]) -> Vec<String> {
-        settings.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn the_defaults_are_the_leak() {
-        let defaults = list(&["DISABLE_KEEP_ALIVES=false", "IDLE_CONN_TIMEOUT=0"]);
-        let effective = in_effect(Some(&defaults), Some(&defaults));
-        assert_eq!(names(&effective), ["leak"]);
-        assert_eq!(amounts_to(&effective), Expectation::Leaks);
-    }
-
-    #[test]
-    fn each_side_is_read_for_its_own_fixes_in_any_spelling() {
-        let server1 = list(&["CONNECTION_CLOSE=T", "IDLE_CONN_TIMEOUT=5s"]);
-        let server2 = list(&["IDLE_CONN_TIMEOUT=2s", "CONNECTION_CLOSE=false"]);
-        let effective = in_effect(Some(&server1), Some(&server2));
-        assert_eq!(names(&effective), ["idle-conn-timeout", "connection-close"]);
-        assert_eq!(amounts_to(&effective), Expectation::Flat);
-        let effective = in_effect(None, Some(&server2));
-        assert_eq!(names(&effective), ["idle-conn-timeout"]);
-        assert_eq!(amounts_to(&effective), Expectation::ReclaimedAfterIdle);
-    }
-
-    #[test]
-    fn a_lifetime_is_matched_by_its_value() {
-        let server2 = list(&["CLIENT_LIFETIME=process"]);
-        assert_eq!(
-            names(&in_effect(None, Some(&server2))),
-            ["client-lifetime-process"]
-        );
-        let server2 = list(&["CLIENT_LIFETIME=connection"]);
-        assert_eq!(names(&in_effect(None, Some(&server2))), ["leak"]);
-    }
 }

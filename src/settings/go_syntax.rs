@@ -2,7 +2,8 @@
 //!
 //! The settings mirror Go's `http.Transport` fields, so they accept Go's
 //! spelling: durations as `time.ParseDuration` reads them (`1s`, `500ms`,
-//! `1m30s`, `1.5s`) and booleans as `strconv.ParseBool` reads them.
+//! `1m30s`, `1.5s`), booleans as `strconv.ParseBool` reads them and whole
+//! numbers as `strconv.Atoi` does.
 
 use std::time::Duration;
 
@@ -95,6 +96,18 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
     }
 }
 
+/// Reads a whole number exactly as Go's `strconv.Atoi` does on a 64-bit
+/// machine: an optional sign, then decimal digits, leading zeros allowed.
+pub fn parse_int(text: &str) -> Result<i64, String> {
+    use std::num::IntErrorKind;
+    text.parse().map_err(|err: std::num::ParseIntError| match err.kind() {
+        IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => {
+            format!("invalid whole number {text:?}: out of range for a 64-bit integer")
+        }
+        _ => format!("invalid whole number {text:?}: expected digits with an optional sign, such as -1, 0 or 2"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +165,23 @@ mod tests {
         for text in ["", "yes", "on", "tRUE", "2", " true"] {
             assert!(parse_bool(text).unwrap_err().contains("expected one of"));
         }
+    }
+
+    #[test]
+    fn whole_numbers_as_strconv_atoi() {
+        assert_eq!(parse_int("-01"), Ok(-1));
+        assert_eq!(parse_int("+2"), Ok(2));
+        assert_eq!(parse_int("0"), Ok(0));
+        for text in ["", "-", "1e3", "0x10", "1 ", "--1"] {
+            assert!(
+                parse_int(text).unwrap_err().contains("expected digits"),
+                "{text}"
+            );
+        }
+        assert!(
+            parse_int("-9223372036854775809")
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! What a user sets: the command line and every setting it reads.
 //!
-//! - [`cli`]: serve, run the demo, or list the scenarios.
 //! - [`config`]: every setting, from env vars or flags, checked at start.
-//! - [`go_syntax`]: Go's spelling of durations and booleans.
+//! - [`knobs`]: the settings that cause the leak or stop it, typed.
+//! - [`go_syntax`]: Go's spelling of durations, booleans and whole numbers.
 //! - [`bind_address`]: Go's `:PORT` listen addresses.
 //! - [`redact`]: passwords in URLs, replaced wherever they would show.
 //! - `ca_file` (with the `tls` feature): `UPSTREAM_CA_FILE`'s certificates.
@@ -10,9 +10,10 @@
 pub mod bind_address;
 #[cfg(feature = "tls")]
 pub mod ca_file;
-pub mod cli;
 pub mod config;
 pub mod go_syntax;
+pub mod knobs;
 pub mod redact;
 
-pub use config::{ClientLifetime, Config};
+pub use config::Config;
+pub use knobs::{ClientLifetime, Knob, Knobs, Side};

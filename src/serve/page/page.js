@@ -40,9 +40,12 @@ document.addEventListener("visibilitychange", () => {
   else clearTimeout(timer);
 });
 
+// What the server's expectations are called on the page, by their id.
+const EXPECTATIONS = { leaks: "leaks", flat: "flat", "reclaimed-after-idle": "reclaimed after idle" };
+
 // The figures of each server, by its number: null where unknown.
 function figuresOf(watch) {
-  if (watch.role === 1) return { 1: watch.this, 2: null };
+  if (watch.role === "server1") return { 1: watch.this, 2: null };
   return { 1: watch.upstream && watch.upstream.figures, 2: watch.this };
 }
 
@@ -58,23 +61,23 @@ function show(watch) {
     const bytes = server ? server.samples.process_resident_memory_bytes : undefined;
     element.textContent = bytes === undefined ? "–" : (bytes / 1048576).toFixed(1);
   }
-  byId("whoami").textContent = watch.role === 1
+  byId("whoami").textContent = watch.role === "server1"
     ? "This server plays server 1: its UPSTREAM_URL leads back to itself. Open server 2's page to watch both."
     : `This server plays server 2; server 1 is ${watch.upstream.url}`;
-  note("missing1", watch.role === 2 ? watch.upstream.missing : null);
-  note("missing2", watch.role === 1 ? "Not known from here: this page belongs to server 1." : null);
-  byId("control").hidden = watch.role === 1;
+  note("missing1", watch.role === "server2" ? watch.upstream.missing : null);
+  note("missing2", watch.role === "server1" ? "Not known from here: this page belongs to server 1." : null);
+  byId("control").hidden = watch.role === "server1";
 
   const amounts = byId("amounts");
-  amounts.textContent = watch.amounts_to;
-  amounts.className = "verdict " + watch.amounts_to.split(" ")[0];
+  amounts.textContent = EXPECTATIONS[watch.amounts_to];
+  amounts.className = `verdict ${watch.amounts_to}`;
 
   const entries = byId("in-effect");
   entries.replaceChildren(...watch.in_effect.map((entry) => {
     const block = document.createElement("div");
     block.className = "entry";
     const title = document.createElement("b");
-    title.textContent = `${entry.label}: ${entry.expectation}`;
+    title.textContent = `${entry.label}: ${EXPECTATIONS[entry.expectation]}`;
     const go = document.createElement("p");
     go.textContent = `Go: ${entry.go}`;
     const rust = document.createElement("p");

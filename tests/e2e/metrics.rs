@@ -1,8 +1,6 @@
 //! `/metrics` shows the leak as operators see it.
 
-mod common;
-
-use common::{PairExt, ServerExt, get, sample, scrape, start_pair, start_server};
+use crate::common::{PairExt, ServerExt, get, sample, scrape, start_pair, start_server};
 
 #[test]
 fn metrics_count_leaked_connections_and_retained_clients() {
@@ -58,8 +56,8 @@ fn without_keep_alives_nothing_stays_open_or_retained() {
 
 #[test]
 fn failed_requests_are_counted_by_outcome() {
-    let closed = common::closed_address();
-    let url = format!("http://{closed}/hello");
+    let closed = crate::common::ClosedPort::new();
+    let url = format!("http://{}/hello", closed.address);
     let server2 = start_server("server2", &[("UPSTREAM_URL", &url)]);
     assert_eq!(get(server2.address, "/forward").status, 502);
     let samples = scrape(&server2);

@@ -31,7 +31,7 @@ fn the_demo_runs_every_scenario_and_draws_one_line_per_scenario_and_role() {
             .unwrap_or_else(|| panic!("no row for {label}: {stdout}"));
         // 30 requests at full speed outrun a 1 s idle timeout: each
         // scenario shows exactly what it promises, not a milder verdict.
-        assert!(row.ends_with(&scenario.expectation.to_string()), "{row}");
+        assert!(row.ends_with(&scenario.expectation().to_string()), "{row}");
     }
     assert!(stdout.contains(&format!("chart: {}", chart.display())));
 

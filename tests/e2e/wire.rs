@@ -1,8 +1,7 @@
-//! What both roles send on the wire: the Go original's exact shapes.
+//! What both roles send on the wire: the Go original's exact shapes. In
+//! process: the wire is the subject, not the process.
 
-mod common;
-
-use common::{get, request, start_pair, start_server, start_server_with};
+use crate::common::{get, request, serve, serve_pair};
 
 /// `{"msg":"Hello World","goRoutines":N}`, byte for byte apart from N.
 fn assert_hello_body(body: &str) -> u64 {
@@ -17,7 +16,7 @@ fn assert_hello_body(body: &str) -> u64 {
 
 #[test]
 fn hello_answers_every_method_with_the_go_shape() {
-    let server = start_server("server1", &[]);
+    let server = serve(&[]);
     for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
         let answer = request(server.address, method, "/hello");
         assert_eq!(answer.status, 200, "{method}: {answer:?}");
@@ -29,7 +28,7 @@ fn hello_answers_every_method_with_the_go_shape() {
 
 #[test]
 fn forward_nests_server_1s_answer_in_the_go_shape() {
-    let pair = start_pair(&[], &[]);
+    let pair = serve_pair(&[], &[]);
     for method in ["GET", "POST"] {
         let answer = request(pair.server2.address, method, "/forward");
         assert_eq!(answer.status, 200, "{method}: {answer:?}");
@@ -47,7 +46,7 @@ fn forward_nests_server_1s_answer_in_the_go_shape() {
 
 #[test]
 fn connection_close_is_said_by_hello_when_asked() {
-    let server = start_server("server1", &[("CONNECTION_CLOSE", "1")]);
+    let server = serve(&[("CONNECTION_CLOSE", "1")]);
     let answer = get(server.address, "/hello");
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("connection"), Some("close"));
@@ -55,13 +54,13 @@ fn connection_close_is_said_by_hello_when_asked() {
 
 #[test]
 fn unknown_paths_are_not_found() {
-    let server = start_server("server1", &[]);
+    let server = serve(&[]);
     assert_eq!(get(server.address, "/nope").status, 404);
 }
 
 #[test]
 fn a_go_style_port_listens_on_every_interface() {
-    let server = start_server_with("server1", &[("BIND_ADDRESS", ":0")]);
+    let server = serve(&[("BIND_ADDRESS", ":0")]);
     assert!(
         server.listening_on.ip().is_unspecified(),
         "{}",

@@ -1,12 +1,10 @@
 //! The retainer holds a client exactly as long as its connection is open,
 //! as Go keeps a transport, whoever closes the connection.
 
-mod common;
-
 use std::thread;
 use std::time::Duration;
 
-use common::{Pair, PairExt, Server, eventually, sample, scrape, start_pair};
+use crate::common::{Pair, PairExt, Server, eventually, sample, scrape, start_pair};
 
 /// Requests per test.
 const N: usize = 40;

@@ -1,98 +1,67 @@
-//! What the end-to-end tests share: the library's harness, started with
-//! this package's binary, and plain HTTP over loopback to drive it.
-//!
-//! The harness starts each server with a clean environment on
-//! `127.0.0.1:0` and learns its address from the line it writes to standard
-//! output; see `reqwest_connection_leak::harness`.
+//! What the end-to-end tests share: servers started as processes
+//! ([`spawn`]) or in this process ([`in_process`]), and plain HTTP over
+//! loopback to drive either.
 
-#![allow(dead_code)] // Each test file uses its own part of the harness.
+#![allow(dead_code)] // Each test module uses its own part.
 
-use std::collections::HashMap;
+pub mod in_process;
+pub mod spawn;
+
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use reqwest_connection_leak::harness::Launcher;
-pub use reqwest_connection_leak::harness::{Pair, Server};
+pub use in_process::{InProcess, InProcessPair, serve, serve_pair};
+use reqwest_connection_leak::observe::metrics::samples;
 // The demo's counts: the tests hold the servers to the rule it reports.
 pub use reqwest_connection_leak::scenario::verdict::Counts;
 use serde_json::Value;
-
-pub const BINARY: &str = env!("CARGO_BIN_EXE_reqwest-connection-leak");
+pub use spawn::{
+    BINARY, Pair, Server, Signals, launcher, server2_for, start_limited, start_pair, start_server,
+    start_server_with,
+};
 
 /// How long a request may take to be answered. Generous: the machine is
 /// shared and debug builds are slow.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// Servers of this package's binary, logging every answer.
-pub fn launcher() -> Launcher {
-    Launcher::new(BINARY, "info")
-}
-
-/// A server on a free loopback port, unless `env` sets `BIND_ADDRESS`.
-pub fn start_server(name: &str, env: &[(&str, &str)]) -> Server {
-    launcher().server(name, env).expect("start the server")
-}
-
-/// A server with exactly these variables set (and RUST_LOG=info).
-pub fn start_server_with(name: &str, env: &[(&str, &str)]) -> Server {
-    launcher().server_with(name, env).expect("start the server")
-}
-
-/// A server started under `ulimit` with `limit`, e.g. `-n 64`.
-pub fn start_limited(name: &str, limit: &str, env: &[(&str, &str)]) -> Server {
-    launcher()
-        .server_limited(name, limit, env)
-        .expect("start the server")
-}
-
-/// Server 1, and server 2 pointed at it.
-pub fn start_pair(server1_env: &[(&str, &str)], server2_env: &[(&str, &str)]) -> Pair {
-    launcher()
-        .pair(server1_env, server2_env)
-        .expect("start the pair")
-}
-
-/// What the tests ask of a server.
+/// What the tests ask of a server, wherever it runs.
 pub trait ServerExt {
-    /// `GET /hello`'s task count.
-    fn hello_tasks(&self) -> usize;
-    /// Sends a signal to the server, e.g. `TERM`.
-    fn signal(&self, signal: &str);
-}
+    /// Where to reach it.
+    fn address(&self) -> SocketAddr;
 
-impl ServerExt for Server {
+    /// `GET /hello`'s task count.
     fn hello_tasks(&self) -> usize {
-        let answer = get(self.address, "/hello");
+        let answer = get(self.address(), "/hello");
         assert_eq!(answer.status, 200, "{answer:?}");
         count(&answer.json(), "goRoutines")
     }
+}
 
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &self.pid().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+impl ServerExt for Server {
+    fn address(&self) -> SocketAddr {
+        self.address
     }
 }
 
-/// What the tests ask of a pair: the curl loop.
-pub trait PairExt {
-    /// One `/forward` request, as one turn of the curl loop.
-    fn forward(&self) -> Counts;
-    /// `requests` sequential `/forward` requests; the counts of each.
-    fn forward_many(&self, requests: usize) -> Vec<Counts>;
-    /// Both roles' own count now, from `/hello` on each. Each includes the
-    /// connection that asks.
-    fn idle_counts(&self) -> Counts;
+impl ServerExt for InProcess {
+    fn address(&self) -> SocketAddr {
+        self.address
+    }
 }
 
-impl PairExt for Pair {
+/// What the tests ask of a pair, wherever it runs: the curl loop.
+pub trait PairExt {
+    type Server: ServerExt;
+
+    /// Server 1 and server 2.
+    fn servers(&self) -> (&Self::Server, &Self::Server);
+
+    /// One `/forward` request, as one turn of the curl loop.
     fn forward(&self) -> Counts {
-        let answer = get(self.server2.address, "/forward");
+        let answer = get(self.servers().1.address(), "/forward");
         assert_eq!(answer.status, 200, "{answer:?}");
         let body = answer.json();
         Counts {
@@ -101,15 +70,33 @@ impl PairExt for Pair {
         }
     }
 
+    /// `requests` sequential `/forward` requests; the counts of each.
     fn forward_many(&self, requests: usize) -> Vec<Counts> {
         (0..requests).map(|_| self.forward()).collect()
     }
 
+    /// Both roles' own count now, from `/hello` on each. Each includes the
+    /// connection that asks.
     fn idle_counts(&self) -> Counts {
+        let (server1, server2) = self.servers();
         Counts {
-            server2: self.server2.hello_tasks(),
-            server1: self.server1.hello_tasks(),
+            server2: server2.hello_tasks(),
+            server1: server1.hello_tasks(),
         }
+    }
+}
+
+impl PairExt for Pair {
+    type Server = Server;
+    fn servers(&self) -> (&Server, &Server) {
+        (&self.server1, &self.server2)
+    }
+}
+
+impl PairExt for InProcessPair {
+    type Server = InProcess;
+    fn servers(&self) -> (&InProcess, &InProcess) {
+        (&self.server1, &self.server2)
     }
 }
 
@@ -254,36 +241,92 @@ pub fn hello_answer() -> Vec<u8> {
     .into_bytes()
 }
 
-/// An address nothing listens on: bound, then released.
-pub fn closed_address() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("address")
+/// A loopback port that refuses connections: bound, so that no one else
+/// can take it, but not listening. It stays refused while this is kept.
+pub struct ClosedPort {
+    _socket: socket2::Socket,
+    pub address: SocketAddr,
+}
+
+impl ClosedPort {
+    pub fn new() -> ClosedPort {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .expect("bind");
+        let address = socket
+            .local_addr()
+            .ok()
+            .and_then(|address| address.as_socket())
+            .expect("an address");
+        ClosedPort {
+            _socket: socket,
+            address,
+        }
+    }
 }
 
 /// The samples of a scrape, by name with labels, e.g.
 /// `forward_requests_total{outcome="ok"}`.
-pub fn scrape(server: &Server) -> HashMap<String, f64> {
-    let answer = get(server.address, "/metrics");
+pub fn scrape(server: &impl ServerExt) -> BTreeMap<String, f64> {
+    let answer = get(server.address(), "/metrics");
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(
         answer.header("content-type"),
         Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
     );
     assert!(answer.body.ends_with("# EOF\n"), "{}", answer.body);
-    answer
-        .body
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let (name, value) = line.rsplit_once(' ')?;
-            Some((name.to_owned(), value.parse().ok()?))
-        })
-        .collect()
+    samples(&answer.body)
 }
 
 /// One sample of a scrape; the test fails if it is missing.
-pub fn sample(samples: &HashMap<String, f64>, name: &str) -> f64 {
+pub fn sample(samples: &BTreeMap<String, f64>, name: &str) -> f64 {
     *samples
         .get(name)
         .unwrap_or_else(|| panic!("no {name} in {samples:?}"))
+}
+
+/// A TCP relay on loopback that passes every connection on to a target
+/// given later: a way to point a server at itself (or at a server started
+/// after it) without knowing its port in advance. Its threads end with the
+/// test process.
+pub struct Relay {
+    pub address: SocketAddr,
+    target: std::sync::Arc<std::sync::OnceLock<SocketAddr>>,
+}
+
+impl Relay {
+    pub fn new() -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let address = listener.local_addr().expect("address");
+        let target = std::sync::Arc::new(std::sync::OnceLock::<SocketAddr>::new());
+        let to = target.clone();
+        thread::spawn(move || {
+            for inbound in listener.incoming().flatten() {
+                let Some(outbound) = to.get().and_then(|at| TcpStream::connect(at).ok()) else {
+                    continue;
+                };
+                pipe(&inbound, &outbound);
+                pipe(&outbound, &inbound);
+            }
+        });
+        Relay { address, target }
+    }
+
+    /// Where every connection goes from now on.
+    pub fn forward_to(&self, target: SocketAddr) {
+        self.target.set(target).expect("one target");
+    }
+}
+
+/// Copies `from` into `to` on a thread, until `from` ends.
+fn pipe(from: &TcpStream, to: &TcpStream) {
+    let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
+        return;
+    };
+    thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
 }

@@ -1,18 +1,12 @@
 //! A failing server 1 gives a 502 with a JSON error, and never takes
-//! server 2 down.
+//! server 2 down. In process: the wire is the subject, not the process.
 
-mod common;
-
-use common::{Answer, Server, closed_address, fake_upstream, get, start_server};
-
-fn server2_for(upstream: std::net::SocketAddr) -> Server {
-    let url = format!("http://{upstream}/hello");
-    start_server("server2", &[("UPSTREAM_URL", &url)])
-}
+use crate::common::in_process::serve_server2_for;
+use crate::common::{Answer, ClosedPort, InProcess, fake_upstream, get};
 
 /// Asserts a 502 whose JSON error mentions `cause`, then that server 2
 /// still answers.
-fn assert_bad_gateway(server2: &Server, answer: &Answer, cause: &str) {
+fn assert_bad_gateway(server2: &InProcess, answer: &Answer, cause: &str) {
     assert_eq!(answer.status, 502, "{answer:?}");
     assert_eq!(answer.header("content-type"), Some("application/json"));
     let error = answer.json()["error"]
@@ -36,14 +30,15 @@ fn raw_answer(head: &str, body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_refused_connection_is_a_bad_gateway() {
-    let server2 = server2_for(closed_address());
+    let closed = ClosedPort::new();
+    let server2 = serve_server2_for(closed.address, &[]);
     let answer = get(server2.address, "/forward");
     assert_bad_gateway(&server2, &answer, "Connection refused");
 }
 
 #[test]
 fn garbage_instead_of_http_is_a_bad_gateway() {
-    let server2 = server2_for(fake_upstream(b"this is not http\r\n\r\n".to_vec(), 1));
+    let server2 = serve_server2_for(fake_upstream(b"this is not http\r\n\r\n".to_vec(), 1), &[]);
     let answer = get(server2.address, "/forward");
     assert_bad_gateway(&server2, &answer, "upstream request failed");
 }
@@ -51,7 +46,7 @@ fn garbage_instead_of_http_is_a_bad_gateway() {
 #[test]
 fn a_body_that_is_not_hello_json_is_a_bad_gateway() {
     let head = "HTTP/1.1 200 OK\nContent-Length: 9\nContent-Type: application/json\n";
-    let server2 = server2_for(fake_upstream(raw_answer(head, b"not json!"), 1));
+    let server2 = serve_server2_for(fake_upstream(raw_answer(head, b"not json!"), 1), &[]);
     let answer = get(server2.address, "/forward");
     assert_bad_gateway(&server2, &answer, "not the expected JSON");
 }
@@ -59,7 +54,7 @@ fn a_body_that_is_not_hello_json_is_a_bad_gateway() {
 #[test]
 fn a_non_2xx_status_is_a_bad_gateway() {
     let head = "HTTP/1.1 503 Service Unavailable\nContent-Length: 0\n";
-    let server2 = server2_for(fake_upstream(raw_answer(head, b""), 1));
+    let server2 = serve_server2_for(fake_upstream(raw_answer(head, b""), 1), &[]);
     let answer = get(server2.address, "/forward");
     assert_bad_gateway(&server2, &answer, "status 503 Service Unavailable");
 }
@@ -89,7 +84,7 @@ fn an_oversized_body_is_refused_however_it_is_framed() {
         ),
     ];
     for (framing, bytes) in framings {
-        let server2 = server2_for(fake_upstream(bytes, 1));
+        let server2 = serve_server2_for(fake_upstream(bytes, 1), &[]);
         let answer = get(server2.address, "/forward");
         eprintln!("framing: {framing}");
         assert_bad_gateway(&server2, &answer, "larger than 1048576 bytes");

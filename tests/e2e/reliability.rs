@@ -2,39 +2,27 @@
 //! limit, failure floods, abandoned requests, passwords in URLs and a
 //! second Ctrl-C. Each test names what it would catch.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{
-    Server, ServerExt, closed_address, eventually, fake_upstream, get, hello_answer, sample,
-    scrape, slow_upstream, start_limited, start_server, start_server_with,
+use crate::common::{
+    ClosedPort, Relay, Signals, eventually, fake_upstream, get, hello_answer, sample, scrape,
+    server2_for, slow_upstream, start_limited, start_server,
 };
 
-/// Server 2 pointed at `upstream`'s `/hello`, plus `env`.
-fn server2_for(upstream: std::net::SocketAddr, env: &[(&str, &str)]) -> Server {
-    let url = format!("http://{upstream}/hello");
-    let mut all_env = vec![("UPSTREAM_URL", url.as_str())];
-    all_env.extend_from_slice(env);
-    start_server("server2", &all_env)
-}
-
 /// The `error` text of a JSON error answer.
-fn error_of(answer: &common::Answer) -> String {
+fn error_of(answer: &crate::common::Answer) -> String {
     answer.json()["error"].as_str().unwrap_or("").to_owned()
 }
 
 #[test]
 fn a_forward_to_itself_stops_at_once_with_508() {
-    let address = closed_address().to_string();
-    let url = format!("http://{address}/forward");
-    let server = start_server_with(
-        "looping",
-        &[("BIND_ADDRESS", &address), ("UPSTREAM_URL", &url)],
-    );
+    let itself = Relay::new();
+    let url = format!("http://{}/forward", itself.address);
+    let server = start_server("looping", &[("UPSTREAM_URL", &url)]);
+    itself.forward_to(server.address);
     let started = Instant::now();
     let answer = get(server.address, "/forward");
     // The inner request is refused; the outer one reports it.
@@ -55,17 +43,23 @@ fn a_forward_to_itself_stops_at_once_with_508() {
 
 #[test]
 fn a_loop_through_two_servers_is_caught_where_it_closes() {
-    let (first, second) = (closed_address().to_string(), closed_address().to_string());
-    let to_second = format!("http://{second}/forward");
-    let to_first = format!("http://{first}/forward");
-    let a = start_server_with(
+    let (to_first, to_second) = (Relay::new(), Relay::new());
+    let a = start_server(
         "a",
-        &[("BIND_ADDRESS", &first), ("UPSTREAM_URL", &to_second)],
+        &[(
+            "UPSTREAM_URL",
+            &format!("http://{}/forward", to_second.address),
+        )],
     );
-    let b = start_server_with(
+    let b = start_server(
         "b",
-        &[("BIND_ADDRESS", &second), ("UPSTREAM_URL", &to_first)],
+        &[(
+            "UPSTREAM_URL",
+            &format!("http://{}/forward", to_first.address),
+        )],
     );
+    to_first.forward_to(a.address);
+    to_second.forward_to(b.address);
     let answer = get(a.address, "/forward");
     assert_eq!(answer.status, 502, "{answer:?}");
     let samples = scrape(&a);
@@ -116,16 +110,15 @@ fn a_request_that_already_came_through_is_answered_508_naming_the_loop() {
 
 #[test]
 fn a_redirect_back_to_forward_is_caught_and_names_no_password() {
-    let address = closed_address().to_string();
+    let itself = Relay::new();
     let redirect = format!(
-        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{address}/forward\r\nContent-Length: 0\r\n\r\n"
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{}/forward\r\nContent-Length: 0\r\n\r\n",
+        itself.address
     );
     let upstream = fake_upstream(redirect.into_bytes(), 1);
     let url = format!("http://user:secret@{upstream}/hello");
-    let server = start_server_with(
-        "server2",
-        &[("BIND_ADDRESS", &address), ("UPSTREAM_URL", &url)],
-    );
+    let server = start_server("server2", &[("UPSTREAM_URL", &url)]);
+    itself.forward_to(server.address);
     let answer = get(server.address, "/forward");
     assert_eq!(answer.status, 502, "{answer:?}");
     assert!(error_of(&answer).contains("508"), "{answer:?}");
@@ -134,7 +127,8 @@ fn a_redirect_back_to_forward_is_caught_and_names_no_password() {
 
 #[test]
 fn an_error_after_a_redirect_names_the_url_that_failed() {
-    let nowhere = closed_address();
+    let closed = ClosedPort::new();
+    let nowhere = closed.address;
     let redirect = format!(
         "HTTP/1.1 302 Found\r\nLocation: http://{nowhere}/elsewhere\r\nContent-Length: 0\r\n\r\n"
     );
@@ -160,7 +154,8 @@ fn the_soft_descriptor_limit_is_raised_to_the_hard_one_as_go_does() {
 
 #[test]
 fn a_flood_of_the_same_failure_logs_about_one_line_a_second() {
-    let server2 = server2_for(closed_address(), &[("RUST_LOG", "warn")]);
+    let closed = ClosedPort::new();
+    let server2 = server2_for(closed.address, &[("RUST_LOG", "warn")]);
     let started = Instant::now();
     let mut sent = 0;
     while started.elapsed() < Duration::from_millis(1500) {
@@ -213,7 +208,8 @@ fn every_request_is_counted_in_exactly_one_outcome_cancelled_ones_too() {
 
 #[test]
 fn no_password_is_logged_shown_in_help_or_served() {
-    let url = format!("http://user:secret@{}/hello", closed_address());
+    let closed = ClosedPort::new();
+    let url = format!("http://user:secret@{}/hello", closed.address);
     let server2 = start_server("server2", &[("UPSTREAM_URL", &url)]);
     let answer = get(server2.address, "/forward");
     assert_eq!(answer.status, 502);
@@ -223,7 +219,7 @@ fn no_password_is_logged_shown_in_help_or_served() {
     let log = server2.log().join("\n");
     assert!(log.contains("user:redacted@"), "{log}");
     assert!(!log.contains("secret"), "{log}");
-    let help = std::process::Command::new(common::BINARY)
+    let help = std::process::Command::new(crate::common::BINARY)
         .arg("--help")
         .env("UPSTREAM_URL", &url)
         .output()

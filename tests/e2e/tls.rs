@@ -1,15 +1,12 @@
 //! With the `tls` feature, `/forward` reaches an https server 1, trusting a
 //! certificate given in UPSTREAM_CA_FILE, and refuses one it cannot verify.
-#![cfg(feature = "tls")]
-
-mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread;
 
-use common::{get, hello_answer, start_server};
+use crate::common::{get, hello_answer, start_server};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// A self-signed certificate for `localhost`: (PEM, DER, private key).
@@ -90,7 +87,7 @@ fn forward_reaches_an_https_server_1_it_was_told_to_trust() {
 
 #[test]
 fn an_unreadable_ca_file_exits_2_naming_it() {
-    let output = std::process::Command::new(common::BINARY)
+    let output = std::process::Command::new(crate::common::BINARY)
         .env_clear()
         .env("UPSTREAM_CA_FILE", "/nonexistent/ca.pem")
         .output()

@@ -4,13 +4,13 @@
 //! virtual time budget): that needs no browser-driving crate and gives the
 //! page exactly what a person's browser gives it.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{PairExt, fake_upstream, hello_answer, sample, scrape, start_pair, start_server};
+use crate::common::{
+    PairExt, fake_upstream, hello_answer, sample, scrape, start_pair, start_server,
+};
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
 
 /// What the page shows: each value by (server, metric), and its verdict.

@@ -1,12 +1,13 @@
 //! The command line: serve (no subcommand), run the `demo`, or list the
 //! `scenarios`.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::scenario::Scenario;
-use crate::settings::config::Config;
+use crate::settings::Config;
 use crate::settings::redact::redacted_text;
 
 /// Shows how an HTTP client built per request leaks connections and tasks.
@@ -62,12 +63,15 @@ pub struct DemoArgs {
 }
 
 impl Cli {
-    /// Reads the command line and the environment, and lists every setting
-    /// in effect as `VAR=value`, spelled as it was given or as its default,
-    /// passwords hidden.
-    pub fn parse_with_settings() -> Result<(Cli, Vec<String>), clap::Error> {
+    /// Reads `args` (the program's name first) and the environment, and
+    /// lists every setting in effect as `VAR=value`, spelled as it was
+    /// given or as its default, passwords hidden.
+    pub fn parse_with_settings(
+        args: impl IntoIterator<Item = OsString>,
+    ) -> Result<(Cli, Vec<String>), clap::Error> {
+        let args: Vec<OsString> = args.into_iter().collect();
         let mut command = Cli::command();
-        if runs_a_subcommand(&command) {
+        if runs_a_subcommand(&command, &args) {
             // The demo and `scenarios` serve nothing: the server settings
             // in the environment are not theirs to refuse. (The demo's
             // servers start with a clean environment.) Only RUST_LOG,
@@ -78,7 +82,7 @@ impl Cli {
             });
         }
         check_utf8(&command)?;
-        let matches = command.clone().try_get_matches()?;
+        let matches = command.clone().try_get_matches_from(args)?;
         let cli = Cli::from_arg_matches(&matches)?;
         Ok((cli, settings_in_effect(&command, &matches)))
     }
@@ -86,8 +90,8 @@ impl Cli {
 
 /// Whether the first argument names a subcommand: top-level flags do not
 /// go with one, so a subcommand can only come first.
-fn runs_a_subcommand(command: &clap::Command) -> bool {
-    std::env::args_os().nth(1).is_some_and(|first| {
+fn runs_a_subcommand(command: &clap::Command, args: &[OsString]) -> bool {
+    args.get(1).is_some_and(|first| {
         command
             .get_subcommands()
             .any(|subcommand| first == subcommand.get_name())

@@ -2,23 +2,14 @@
 //! slow upstreams, shutdowns, descriptor exhaustion, a restarted server 1,
 //! idle connections and malformed requests.
 
-mod common;
-
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{
-    Counts, Pair, PairExt, Server, ServerExt, eventually, exchange_raw, get, hello_answer, sample,
-    scrape, slow_upstream, start_limited, start_pair, start_server, start_server_with,
+use crate::common::{
+    Counts, Pair, PairExt, ServerExt, Signals, eventually, exchange_raw, get, hello_answer, sample,
+    scrape, server2_for, slow_upstream, start_limited, start_pair, start_server, start_server_with,
 };
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
-
-fn server2_for(upstream: std::net::SocketAddr, env: &[(&str, &str)]) -> Server {
-    let url = format!("http://{upstream}/hello");
-    let mut all_env = vec![("UPSTREAM_URL", url.as_str())];
-    all_env.extend_from_slice(env);
-    start_server("server2", &all_env)
-}
 
 #[test]
 fn a_slow_upstream_gets_a_504_at_the_request_timeout() {
