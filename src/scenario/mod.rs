@@ -85,6 +85,14 @@ pub const ALL: &[Scenario] = &[
                the timeout, so it closes between one and two timeouts idle.",
     },
     Scenario {
+        name: "max-idle-conns-per-host",
+        setting: on(Knob::MaxIdleConnsPerHost, "-1"),
+        go: "A negative Transport.MaxIdleConnsPerHost keeps no idle connection: the \
+             transport closes each one when its answer is read.",
+        rust: "A pool that may keep no idle connection per host closes each one once \
+               its answer is read.",
+    },
+    Scenario {
         name: "connection-close",
         setting: on(Knob::ConnectionClose, "true"),
         go: "A handler that answers Connection: close makes the server close the \
