@@ -10,6 +10,7 @@
 //! The subject, then what drives it. Each folder only uses the ones above
 //! it, so the modules form no loop.
 //!
+//! - [`failure`]: how a failure reads, for every layer below.
 //! - [`settings`]: every setting, in Go's spelling, and the knobs that
 //!   cause the leak or stop it, each parsed once into what it means.
 //! - [`scenario`]: the registry of the leak, each fix and each client
@@ -26,6 +27,7 @@
 //! - [`demo`]: every scenario in one command, with a table and a chart.
 //! - [`cli`]: the command line: serve, run the demo, or list the scenarios.
 
+pub mod failure;
 pub mod settings;
 
 pub mod scenario;

@@ -18,8 +18,8 @@ use std::process::ExitCode;
 
 use reqwest_connection_leak::cli::{Cli, Command};
 use reqwest_connection_leak::demo;
+use reqwest_connection_leak::failure::cause_chain;
 use reqwest_connection_leak::observe::process;
-use reqwest_connection_leak::roles::forward_error::cause_chain;
 use reqwest_connection_leak::scenario;
 use reqwest_connection_leak::serve::server::{self, Server, Stopped};
 use reqwest_connection_leak::serve::shutdown::shutdown_signal;

@@ -2,7 +2,7 @@
 //! and the chart. It does what a user does with two terminals and a curl
 //! loop, and checks each scenario against what the registry expects.
 //!
-//! - [`record`]: one scenario, sampled over time.
+//! - [`record`](mod@record): one scenario, sampled over time.
 //! - [`table`], [`chart`] and [`json`]: the report.
 //! - [`error`]: why the demo could not finish.
 

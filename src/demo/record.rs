@@ -135,7 +135,7 @@ fn sample(start: Instant, requests: usize, counts: Counts, open: usize) -> Sampl
 /// How long to wait idle after the last request: 3 s, or three idle
 /// timeouts where the scenario should be reclaimed after one, enough for
 /// either side to close every connection.
-pub fn idle_wait(scenario: &Scenario) -> Duration {
+fn idle_wait(scenario: &Scenario) -> Duration {
     MIN_IDLE_WAIT.max(idle_timeout(scenario) * 3)
 }
 

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::failure::{cause_chain, is_out_of_descriptors};
 use crate::observe::metrics::Outcome;
 use crate::observe::repeats::Repeats;
 use crate::roles::upstream::UpstreamError;
@@ -90,26 +91,6 @@ impl ForwardError {
     }
 }
 
-/// Whether `err` is the process (EMFILE) or the system (ENFILE) running
-/// out of file descriptors. The numbers are the same on Linux and macOS.
-pub fn is_out_of_descriptors(err: &io::Error) -> bool {
-    const ENFILE: i32 = 23;
-    const EMFILE: i32 = 24;
-    matches!(err.raw_os_error(), Some(ENFILE | EMFILE))
-}
-
-/// `err` and each of its sources, joined by ": ".
-pub fn cause_chain(err: &dyn Error) -> String {
-    let mut chain = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
-}
-
 /// The failures logged lately, by outcome.
 static LOGGED: Repeats<Outcome> = Repeats::new();
 
@@ -140,13 +121,5 @@ mod tests {
         );
         assert_eq!(err.status(), StatusCode::BAD_GATEWAY);
         assert_eq!(err.outcome(), Outcome::upstream_error);
-    }
-
-    #[test]
-    fn running_out_of_descriptors_is_recognised() {
-        assert!(is_out_of_descriptors(&io::Error::from_raw_os_error(24)));
-        assert!(is_out_of_descriptors(&io::Error::from_raw_os_error(23)));
-        assert!(!is_out_of_descriptors(&io::Error::from_raw_os_error(111)));
-        assert!(!is_out_of_descriptors(&io::Error::other("no code")));
     }
 }

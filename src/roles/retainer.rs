@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::Client;
 
+use crate::failure::is_out_of_descriptors;
 use crate::observe::sockets::{Ends, SocketDiag};
 use crate::roles::client_settings::ClientSettings;
-use crate::roles::forward_error::is_out_of_descriptors;
 use crate::roles::upstream::Exchange;
 
 /// How often the thread looks: a client goes within this much of its

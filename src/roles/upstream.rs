@@ -9,7 +9,7 @@ use crate::roles::hello::Hello;
 
 /// The most of server 1's answer that is read. `/hello` answers about 40
 /// bytes; a larger body is refused before it is all in memory.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What the call left behind on the client's connection, which is what
 /// decides how long Go would keep the client.
@@ -52,7 +52,7 @@ pub enum UpstreamError {
     /// An answer with a status other than 2xx.
     #[error("upstream answered status {0}")]
     Status(StatusCode),
-    /// An answer larger than this many bytes ([`MAX_BODY_BYTES`] for
+    /// An answer larger than this many bytes (1 MiB for
     /// `/hello`).
     #[error("upstream answer is larger than {0} bytes")]
     TooLarge(usize),
@@ -62,7 +62,7 @@ pub enum UpstreamError {
     /// A redirect without a usable `Location`.
     #[error("upstream redirected to {0:?}, which is not a URL")]
     BadRedirect(String),
-    /// More than [`MAX_REDIRECTS`] redirects.
+    /// More redirects than Go follows.
     #[error("upstream redirected more than {MAX_REDIRECTS} times")]
     TooManyRedirects,
 }

@@ -8,8 +8,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 /// The page, its script and the look it shares with the demo's chart.
-pub const PAGE: &str = include_str!("page/index.html");
-pub const SCRIPT: &str = include_str!("page/page.js");
+const PAGE: &str = include_str!("page/index.html");
+const SCRIPT: &str = include_str!("page/page.js");
 pub const LOOK: &str = include_str!("page/look.css");
 
 /// `/`, `/page.js` and `/look.css`.

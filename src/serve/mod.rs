@@ -12,5 +12,3 @@ pub mod router;
 pub mod server;
 pub mod shutdown;
 pub mod watch;
-
-pub use server::{Server, StartError, Stopped};

@@ -16,10 +16,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
+use crate::failure::is_out_of_descriptors;
 use crate::observe::metrics::Metrics;
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::forward::Forwarder;
-use crate::roles::forward_error::is_out_of_descriptors;
 use crate::roles::hello::HelloOptions;
 use crate::serve::router::app;
 use crate::serve::watch::{UpstreamWatch, Watched};

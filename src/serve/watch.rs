@@ -17,10 +17,10 @@ use std::time::Duration;
 use reqwest::{Client, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
+use crate::failure::cause_chain;
 use crate::observe::metrics::{Metrics, samples};
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::forward::Forwarder;
-use crate::roles::forward_error::cause_chain;
 use crate::roles::hello::Hello;
 use crate::roles::upstream::read_body;
 use crate::scenario::{Expectation, Scenario, amounts_to, in_effect};

@@ -18,7 +18,7 @@ use crate::settings::redact::{redacted_text, redacted_words};
 /// The server's settings: both roles read the same ones.
 #[derive(Debug, Args)]
 pub struct Config {
-    /// Where to listen: :PORT (every interface), HOST:PORT or [IPV6]:PORT;
+    /// Where to listen: :PORT (every interface), HOST:PORT or `[IPV6]:PORT`;
     /// port 0 picks a free port.
     #[arg(
         long,
