@@ -1,10 +1,11 @@
 //! `demo` runs every scenario, reports each, draws the chart and passes.
 
 use std::process::Command;
+use std::time::Duration;
 
 use reqwest_connection_leak::scenario;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_reqwest-connection-leak");
+use crate::common::{BINARY, eventually};
 
 #[test]
 fn the_demo_runs_every_scenario_and_draws_one_line_per_scenario_and_role() {
@@ -156,7 +157,7 @@ fn an_unwritable_chart_path_fails_before_the_first_scenario() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("/nonexistent-folder/chart.svg"), "{stderr}");
     // Every scenario would take over 20 s: this took none of them.
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(5));
     assert!(output.stdout.is_empty());
 }
 
@@ -252,12 +253,11 @@ fn a_demo_ended_by_a_signal_leaves_no_server_behind() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start the demo");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let mut servers = Vec::new();
-        while servers.len() < 2 && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        eventually(Duration::from_secs(20), || {
             servers = children_of(demo.id());
-        }
+            servers.len() >= 2
+        });
         assert_eq!(servers.len(), 2, "{signal}: the demo started its pair");
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &demo.id().to_string()])
@@ -265,10 +265,9 @@ fn a_demo_ended_by_a_signal_leaves_no_server_behind() {
             .expect("kill");
         assert!(status.success());
         let _ = demo.wait();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-        while servers.iter().any(|pid| running(*pid)) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        eventually(Duration::from_secs(3), || {
+            !servers.iter().any(|pid| running(*pid))
+        });
         let _ = std::fs::remove_file(&chart);
         let left: Vec<_> = servers.iter().filter(|pid| running(**pid)).collect();
         assert!(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     ClosedPort, Relay, Signals, eventually, fake_upstream, get, hello_answer, sample, scrape,
-    server2_for, slow_upstream, start_limited, start_server,
+    server2_for, start_limited, start_server, watched_upstream,
 };
 
 /// The `error` text of a JSON error answer.
@@ -178,14 +178,16 @@ fn a_flood_of_the_same_failure_logs_about_one_line_a_second() {
 
 #[test]
 fn every_request_is_counted_in_exactly_one_outcome_cancelled_ones_too() {
-    let upstream = slow_upstream(Duration::from_secs(2), hello_answer(), 3);
+    let (upstream, arrivals) = watched_upstream(Duration::from_secs(2), hello_answer(), 3);
     let server2 = server2_for(upstream, &[]);
-    // One the caller gives up on after 300 ms ...
+    // One the caller gives up on once it reached server 1 ...
     let mut abandoned = TcpStream::connect(server2.address).unwrap();
     abandoned
         .write_all(b"GET /forward HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    thread::sleep(Duration::from_millis(300));
+    arrivals
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the request reached server 1");
     drop(abandoned);
     // ... and one that waits.
     assert_eq!(get(server2.address, "/forward").status, 200);
@@ -229,16 +231,16 @@ fn no_password_is_logged_shown_in_help_or_served() {
 
 #[test]
 fn a_second_ctrl_c_stops_at_once_with_130() {
-    let upstream = slow_upstream(Duration::from_secs(8), hello_answer(), 1);
+    let (upstream, arrivals) = watched_upstream(Duration::from_secs(8), hello_answer(), 1);
     let mut server2 = server2_for(upstream, &[]);
-    let address = server2.address;
-    let in_flight = thread::spawn(move || {
-        TcpStream::connect(address).map(|mut s| {
-            let _ = s.write_all(b"GET /forward HTTP/1.1\r\nHost: x\r\n\r\n");
-            thread::sleep(Duration::from_secs(5));
-        })
-    });
-    thread::sleep(Duration::from_millis(300));
+    // A request in flight, its connection kept open by this test.
+    let mut in_flight = TcpStream::connect(server2.address).unwrap();
+    in_flight
+        .write_all(b"GET /forward HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    arrivals
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the request reached server 1");
     server2.signal("INT");
     assert!(eventually(Duration::from_secs(3), || {
         server2

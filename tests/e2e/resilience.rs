@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::{
     Counts, Pair, PairExt, ServerExt, Signals, eventually, exchange_raw, get, hello_answer, sample,
     scrape, server2_for, slow_upstream, start_limited, start_pair, start_server, start_server_with,
+    watched_upstream,
 };
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
 
@@ -28,11 +29,13 @@ fn a_slow_upstream_gets_a_504_at_the_request_timeout() {
 
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
-    let upstream = slow_upstream(Duration::from_secs(1), hello_answer(), 1);
+    let (upstream, arrivals) = watched_upstream(Duration::from_secs(1), hello_answer(), 1);
     let mut server2 = server2_for(upstream, &[]);
     let address = server2.address;
     let in_flight = thread::spawn(move || get(address, "/forward"));
-    thread::sleep(Duration::from_millis(300));
+    arrivals
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the request reached server 1");
     server2.signal("TERM");
     let answer = in_flight.join().expect("request thread");
     assert_eq!(answer.status, 200, "{answer:?}");

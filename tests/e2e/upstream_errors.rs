@@ -1,8 +1,7 @@
 //! A failing server 1 gives a 502 with a JSON error, and never takes
 //! server 2 down. In process: the wire is the subject, not the process.
 
-use crate::common::in_process::serve_server2_for;
-use crate::common::{Answer, ClosedPort, InProcess, fake_upstream, get};
+use crate::common::{Answer, ClosedPort, InProcess, fake_upstream, get, serve_server2_for};
 
 /// Asserts a 502 whose JSON error mentions `cause`, then that server 2
 /// still answers.

@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use in_process::{InProcess, InProcessPair, serve, serve_pair};
+pub use in_process::{InProcess, InProcessPair, serve, serve_pair, serve_server2_for};
 use reqwest_connection_leak::observe::metrics::samples;
 // The demo's counts: the tests hold the servers to the rule it reports.
 pub use reqwest_connection_leak::scenario::verdict::Counts;
@@ -217,18 +217,30 @@ pub fn fake_upstream(answer: Vec<u8>, connections: usize) -> SocketAddr {
 
 /// Like [`fake_upstream`], but each answer waits `delay` first.
 pub fn slow_upstream(delay: Duration, answer: Vec<u8>, connections: usize) -> SocketAddr {
+    watched_upstream(delay, answer, connections).0
+}
+
+/// Like [`slow_upstream`], and says on the channel each time a request has
+/// arrived: how a test knows a request is in flight without sleeping.
+pub fn watched_upstream(
+    delay: Duration,
+    answer: Vec<u8>,
+    connections: usize,
+) -> (SocketAddr, std::sync::mpsc::Receiver<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake upstream");
     let address = listener.local_addr().expect("address");
+    let (arrived, arrivals) = std::sync::mpsc::channel();
     thread::spawn(move || {
         for mut stream in listener.incoming().take(connections).flatten() {
             let mut request = [0u8; 4096];
             let _ = stream.read(&mut request);
+            let _ = arrived.send(());
             thread::sleep(delay);
             // The client may stop reading early (an oversized body).
             let _ = stream.write_all(&answer);
         }
     });
-    address
+    (address, arrivals)
 }
 
 /// A complete, valid `/hello` answer, as raw bytes.
