@@ -20,6 +20,7 @@ use prometheus_client::registry::Registry;
 
 use crate::observe::process;
 use crate::observe::tasks::alive_tasks;
+use crate::settings::knobs::Knob;
 
 /// The OpenMetrics text format, which Prometheus reads.
 pub const CONTENT_TYPE_OPENMETRICS: &str =
@@ -56,6 +57,12 @@ impl Outcome {
     ];
 }
 
+/// `settings_switches_total`'s label set: the env var switched.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SwitchLabel {
+    pub setting: String,
+}
+
 /// `forward_requests_total`'s label set.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
@@ -87,6 +94,8 @@ pub struct Metrics {
     connections_accepted: Counter,
     clients_retained: Gauge,
     pub forward: ForwardMetrics,
+    /// Settings switched at runtime, by env var.
+    pub switches: Family<SwitchLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -138,8 +147,20 @@ impl Metrics {
             "/forward requests by outcome",
             forward.requests.clone(),
         );
+        let switches = Family::<SwitchLabel, Counter>::default();
+        for knob in Knob::ALL {
+            drop(switches.get_or_create(&SwitchLabel {
+                setting: knob.env().to_owned(),
+            }));
+        }
+        registry.register(
+            "settings_switches",
+            "Settings switched at runtime, by setting",
+            switches.clone(),
+        );
         registry.register_collector(Box::new(ProcessFigures));
         Metrics {
+            switches,
             registry,
             alive_tasks,
             open_connections,

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -18,7 +19,8 @@ use crate::roles::json_answer::json_answer;
 use crate::roles::retainer::Retainer;
 use crate::roles::upstream::post_hello;
 use crate::roles::via::Hop;
-use crate::settings::ClientLifetime;
+use crate::settings::knobs::ClientLifetime;
+use crate::settings::live::Live;
 
 /// `/forward`'s body: this server's count, then server 1's whole answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,56 +31,59 @@ pub struct Forwarded {
     pub server1_response: Hello,
 }
 
-/// Calls server 1 for each `/forward` request.
+/// Calls server 1 for each `/forward` request, with a client whose
+/// lifetime and knobs are the ones in effect when the request comes.
 #[derive(Debug)]
 pub struct Forwarder {
     upstream: Url,
-    settings: ClientSettings,
-    clients: Clients,
+    live: Arc<Live>,
+    /// Clients built per request and left with a connection open, held as
+    /// long as Go would hold their transports: every client built while
+    /// `CLIENT_LIFETIME=connection`, whatever the lifetime is now.
+    retainer: Retainer,
+    /// The one client of `CLIENT_LIFETIME=process`, while it is in effect.
+    shared: ArcSwapOption<Client>,
     metrics: ForwardMetrics,
     /// This server's mark on what it forwards.
     hop: Hop,
 }
 
-/// Where each request's client comes from, and where it goes afterwards.
-#[derive(Debug)]
-enum Clients {
-    /// Built per request, then held as long as Go would hold it.
-    PerRequestRetained(Retainer),
-    /// Built per request, dropped when the request is done.
-    PerRequestDropped,
-    /// Built once and shared by every request.
-    Shared(Client),
-}
-
 impl Forwarder {
     /// Builds the shared client at once when the lifetime asks for one.
-    pub fn new(
-        upstream: Url,
-        settings: ClientSettings,
-        lifetime: ClientLifetime,
-        metrics: ForwardMetrics,
-    ) -> reqwest::Result<Self> {
-        let clients = match lifetime {
-            ClientLifetime::Connection => Clients::PerRequestRetained(Retainer::new()),
-            ClientLifetime::Request => Clients::PerRequestDropped,
-            ClientLifetime::Process => Clients::Shared(settings.build()?),
-        };
-        Ok(Forwarder {
+    pub fn new(upstream: Url, live: Arc<Live>, metrics: ForwardMetrics) -> reqwest::Result<Self> {
+        let forwarder = Forwarder {
             upstream,
-            settings,
-            clients,
+            live,
+            retainer: Retainer::new(),
+            shared: ArcSwapOption::empty(),
             metrics,
             hop: Hop::default(),
-        })
+        };
+        forwarder.follow_lifetime()?;
+        Ok(forwarder)
     }
 
-    /// Lets go of every client the retainer holds, which closes their
-    /// connections: part of a clean shutdown.
-    pub fn release_clients(&self) {
-        if let Clients::PerRequestRetained(retainer) = &self.clients {
-            retainer.clear();
+    /// Builds the shared client when `CLIENT_LIFETIME` is `process` and
+    /// there is none, and drops it when it is not: at start, and after each
+    /// switch. Clients the retainer holds stay held.
+    pub fn follow_lifetime(&self) -> reqwest::Result<()> {
+        let knobs = self.live.knobs();
+        match knobs.client_lifetime {
+            ClientLifetime::Process if self.shared.load().is_none() => {
+                let client = ClientSettings::from(&knobs).build()?;
+                self.shared.store(Some(Arc::new(client)));
+            }
+            ClientLifetime::Process => {}
+            ClientLifetime::Connection | ClientLifetime::Request => self.shared.store(None),
         }
+        Ok(())
+    }
+
+    /// Lets go of every client held, which closes their connections: part
+    /// of a clean shutdown.
+    pub fn release_clients(&self) {
+        self.retainer.clear();
+        self.shared.store(None);
     }
 
     /// This process's name, as it marks `Via`.
@@ -88,10 +93,7 @@ impl Forwarder {
 
     /// How many clients the retainer holds now.
     pub fn retained_clients(&self) -> usize {
-        match &self.clients {
-            Clients::PerRequestRetained(retainer) => retainer.len(),
-            Clients::PerRequestDropped | Clients::Shared(_) => 0,
-        }
+        self.retainer.len()
     }
 
     /// POSTs to server 1 and nests its answer in this server's, and counts
@@ -115,25 +117,29 @@ impl Forwarder {
         if let Some(via) = self.hop.seen_in(headers) {
             return Err(ForwardError::Loop { via });
         }
-        let client = match &self.clients {
-            Clients::Shared(client) => client.clone(),
-            Clients::PerRequestRetained(_) | Clients::PerRequestDropped => {
+        let knobs = self.live.knobs();
+        let settings = ClientSettings::from(&knobs);
+        let shared = match knobs.client_lifetime {
+            ClientLifetime::Process => self.shared.load_full(),
+            ClientLifetime::Connection | ClientLifetime::Request => None,
+        };
+        let client = match &shared {
+            Some(client) => Client::clone(client),
+            None => {
                 self.metrics.clients_built.inc();
-                self.settings.build().map_err(ForwardError::BuildClient)?
+                settings.build().map_err(ForwardError::BuildClient)?
             }
         };
         let via = self.hop.via_upstream(headers);
         let (exchange, answer) = post_hello(&client, &self.upstream, &via).await;
-        match &self.clients {
+        match (shared, knobs.client_lifetime) {
+            (Some(_), _) => {}
             // The Go original's lifetime: see the retainer for why Rust
             // needs this to leak at all.
-            Clients::PerRequestRetained(retainer) => {
-                retainer.keep(client, &self.settings, exchange);
-            }
+            (None, ClientLifetime::Connection) => self.retainer.keep(client, &settings, exchange),
             // Rust's own lifetime: dropping the last handle to a client
             // drops its pool, which closes the idle connection now.
-            Clients::PerRequestDropped => drop(client),
-            Clients::Shared(_) => {}
+            (None, _) => drop(client),
         }
         Ok(Forwarded {
             go_routines: alive_tasks(),

@@ -1,5 +1,7 @@
 //! Server 1's role: `/hello`.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
@@ -8,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::observe::tasks::alive_tasks;
 use crate::roles::json_answer::json_answer;
+use crate::settings::live::Live;
 
 /// `/hello`'s body, `{"msg":"Hello World","goRoutines":N}`, in that order.
 /// The field keeps its Go name so that a Go and a Rust server can stand in
@@ -19,23 +22,19 @@ pub struct Hello {
     pub go_routines: usize,
 }
 
-/// How `/hello` answers.
-#[derive(Debug, Clone, Copy)]
-pub struct HelloOptions {
-    /// The connection-close fix: say `Connection: close`. hyper then closes the connection
-    /// after this answer, and the client, reading the header, does not pool
-    /// it: in Go and in Rust alike the leaked connection never forms.
-    pub connection_close: bool,
-}
-
-/// Answers any method with the live task count.
-pub async fn hello(State(options): State<HelloOptions>) -> Response {
+/// Answers any method with the live task count, and with `Connection:
+/// close` while the connection-close fix is in effect: hyper then closes
+/// the connection after this answer, and the client, reading the header,
+/// does not pool it; in Go and in Rust alike the leaked connection never
+/// forms. The knob is read for each answer, so a switch applies to the
+/// answers after it.
+pub async fn hello(State(live): State<Arc<Live>>) -> Response {
     let body = Hello {
         msg: "Hello World".to_owned(),
         go_routines: alive_tasks(),
     };
     let mut response = json_answer("/hello", &body);
-    if options.connection_close {
+    if live.knobs().connection_close {
         response
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));

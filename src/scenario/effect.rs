@@ -32,9 +32,20 @@ pub fn effect(knob: Knob, knobs: &Knobs) -> Expectation {
         Knob::ConnectionClose => flat_if(knobs.connection_close),
         Knob::ClientLifetime => flat_if(knobs.client_lifetime != ClientLifetime::Connection),
         Knob::ServerIdleTimeout => reclaimed_if(!knobs.server_idle_timeout.is_zero()),
+        Knob::ServerKeepAlives => flat_if(!knobs.server_keep_alives),
         // It bounds a call in flight, not an idle connection.
         Knob::RequestTimeout => Expectation::Leaks,
     }
+}
+
+/// Whether switching `knob` on a running pair takes back the connections
+/// already leaked, as Go's would. Only `SERVER_KEEP_ALIVES=false`, which
+/// closes the connections waiting for a next request at once, does; every
+/// other knob acts on what is built, answered or waited on after the
+/// switch, so growth stops or new connections are reclaimed, and what
+/// leaked stays.
+pub fn takes_back_what_leaked(knob: Knob) -> bool {
+    knob == Knob::ServerKeepAlives
 }
 
 impl Scenario {

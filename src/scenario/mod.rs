@@ -12,7 +12,7 @@ pub mod verdict;
 
 use crate::settings::knobs::{Knob, Knobs, Side};
 
-pub use effect::{amounts_to, in_effect};
+pub use effect::{amounts_to, in_effect, takes_back_what_leaked};
 pub use verdict::Expectation;
 
 /// A knob and the value a scenario gives it, in Go's spelling, on the
@@ -99,6 +99,15 @@ pub const ALL: &[Scenario] = &[
              connection, and the client does not pool it.",
         rust: "hyper closes the connection after an answer that says Connection: close, \
                and the client, reading the header, does not pool it.",
+    },
+    Scenario {
+        name: "server-keep-alives",
+        setting: on(Knob::ServerKeepAlives, "false"),
+        go: "http.Server.SetKeepAlivesEnabled(false) closes the idle connections at \
+             once, and every later answer closes its connection.",
+        rust: "Every answer says Connection: close, so hyper closes the connection \
+               after it; switched at runtime, the connections waiting idle are closed \
+               at once.",
     },
     Scenario {
         name: "client-lifetime-request",

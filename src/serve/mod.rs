@@ -2,13 +2,20 @@
 //! figures that let a person watch.
 //!
 //! - [`server`]: listening, the accept loop and a bounded graceful shutdown.
+//! - [`inbound`]: inbound connections between requests: the idle timeout,
+//!   and closing them when keep-alives are switched off.
 //! - [`router`]: which route answers what.
 //! - [`shutdown`]: Ctrl-C, SIGTERM and SIGHUP.
+//! - [`switches`]: settings switched on a running server, `/settings`.
+//! - [`switch_guard`]: who may switch.
 //! - [`watch`]: the figures a person watches, `/figures` and `/watch`.
 //! - [`dashboard`]: the page at `/` that polls them.
 
 pub mod dashboard;
+pub mod inbound;
 pub mod router;
 pub mod server;
 pub mod shutdown;
+pub mod switch_guard;
+pub mod switches;
 pub mod watch;

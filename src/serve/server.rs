@@ -7,24 +7,26 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hyper::Request;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::failure::is_out_of_descriptors;
 use crate::observe::metrics::Metrics;
-use crate::roles::client_settings::ClientSettings;
 use crate::roles::forward::Forwarder;
-use crate::roles::hello::HelloOptions;
+use crate::serve::inbound::Inbound;
 use crate::serve::router::app;
+use crate::serve::switch_guard::Peer;
+use crate::serve::switches::Switchboard;
 use crate::serve::watch::{UpstreamWatch, Watched};
 use crate::settings::Config;
-use crate::settings::go_syntax::zero_means_none;
+use crate::settings::live::Live;
 
 /// How long the accept loop rests after an error such as running out of
 /// file descriptors, instead of spinning on it.
@@ -65,7 +67,7 @@ pub struct Server {
     service: Service,
     metrics: Arc<Metrics>,
     forwarder: Arc<Forwarder>,
-    http: http1::Builder,
+    inbound: Arc<Inbound>,
     grace: Duration,
 }
 
@@ -73,34 +75,40 @@ type Service = TowerToHyperService<axum::Router>;
 
 impl Server {
     /// The routes of both roles, with what they share; `settings` are the
-    /// settings in effect as `VAR=value`, for the dashboard.
+    /// settings given at start as `VAR=value`, for the dashboard.
     pub fn build(config: &Config, settings: &[String]) -> Result<Server, StartError> {
         #[cfg(feature = "tls")]
         crate::roles::tls::init(config.upstream_ca_file.as_ref()).map_err(StartError::Tls)?;
         let metrics = Arc::new(Metrics::new());
+        let live = Arc::new(Live::new(config.knobs, settings));
         let forwarder = Arc::new(
             Forwarder::new(
                 config.upstream_url.clone(),
-                ClientSettings::from(&config.knobs),
-                config.knobs.client_lifetime,
+                live.clone(),
                 metrics.forward.clone(),
             )
             .map_err(StartError::BuildClient)?,
         );
-        let hello_options = HelloOptions {
-            connection_close: config.knobs.connection_close,
-        };
+        let inbound = Arc::new(Inbound::new(live.clone()));
+        let board = Arc::new(Switchboard {
+            live,
+            forwarder: forwarder.clone(),
+            inbound: inbound.clone(),
+            upstream: Arc::new(UpstreamWatch::new(&config.upstream_url)),
+            counted: metrics.switches.clone(),
+            switches: config.switches,
+            history: Mutex::default(),
+        });
         let watched = Watched {
             metrics: metrics.clone(),
-            forwarder: forwarder.clone(),
             settings: settings.into(),
-            upstream: Arc::new(UpstreamWatch::new(&config.upstream_url)),
+            board,
         };
         Ok(Server {
-            service: TowerToHyperService::new(app(hello_options, watched)),
+            service: TowerToHyperService::new(app(watched)),
             metrics,
             forwarder,
-            http: http_builder(zero_means_none(config.knobs.server_idle_timeout)),
+            inbound,
             grace: config.shutdown_grace,
         })
     }
@@ -117,8 +125,9 @@ impl Server {
     ) -> Stopped {
         let listener = Listener {
             listener,
-            http: self.http,
+            http: http_builder(),
             metrics: self.metrics,
+            inbound: self.inbound,
             connections: GracefulShutdown::new(),
             trouble: AcceptTrouble::default(),
         };
@@ -133,6 +142,8 @@ struct Listener {
     listener: TcpListener,
     http: http1::Builder,
     metrics: Arc<Metrics>,
+    /// Each connection's waits between requests.
+    inbound: Arc<Inbound>,
     /// Every connection, so that the shutdown can wait for them.
     connections: GracefulShutdown,
     trouble: AcceptTrouble,
@@ -149,9 +160,17 @@ impl Listener {
                 () = &mut stop => return self.connections,
             };
             match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, remote)) => {
                     self.trouble.recovered();
-                    self.serve(stream, service.clone());
+                    let local = stream.local_addr().unwrap_or(remote);
+                    let peer = Peer { remote, local };
+                    self.serve(
+                        stream,
+                        WithPeer {
+                            service: service.clone(),
+                            peer,
+                        },
+                    );
                 }
                 Err(err) => {
                     self.trouble.failed(&err);
@@ -162,19 +181,42 @@ impl Listener {
     }
 
     /// Serves one connection on a task of its own.
-    fn serve(&self, stream: tokio::net::TcpStream, service: Service) {
+    fn serve(&self, stream: tokio::net::TcpStream, service: WithPeer) {
         let open = self.metrics.connection_opened();
+        let stream = self.inbound.watch(stream);
         let connection = self.http.serve_connection(TokioIo::new(stream), service);
         let connection = self.connections.watch(connection);
         tokio::spawn(async move {
             // The connection counts as open for as long as this task runs.
             let _open = open;
             if let Err(err) = connection.await {
-                // Resets, malformed requests, idle timeouts: the client's
-                // business, not the server's.
+                // Resets, malformed requests: the client's business, not
+                // the server's.
                 tracing::debug!(%err, "connection ended with an error");
             }
         });
+    }
+}
+
+/// The service, with the connection's two ends handed to every request
+/// (for the switches' guard).
+#[derive(Clone)]
+struct WithPeer {
+    service: Service,
+    peer: Peer,
+}
+
+impl<Body> hyper::service::Service<Request<Body>> for WithPeer
+where
+    Service: hyper::service::Service<Request<Body>>,
+{
+    type Response = <Service as hyper::service::Service<Request<Body>>>::Response;
+    type Error = <Service as hyper::service::Service<Request<Body>>>::Error;
+    type Future = <Service as hyper::service::Service<Request<Body>>>::Future;
+
+    fn call(&self, mut request: Request<Body>) -> Self::Future {
+        request.extensions_mut().insert(self.peer);
+        self.service.call(request)
     }
 }
 
@@ -215,23 +257,15 @@ pub enum Stopped {
     AtOnce,
 }
 
-/// The HTTP/1 settings of every inbound connection.
-fn http_builder(idle_timeout: Option<Duration>) -> http1::Builder {
+/// The HTTP/1 settings of every inbound connection: no timer, so no
+/// timeout of hyper's own. hyper 1 applies a 30 s header-read timeout to
+/// every connection once it has a timer, which would end the leak on its
+/// own after 30 s idle; Go's zero `http.Server` waits for ever. The idle
+/// timeout is `SERVER_IDLE_TIMEOUT`'s, read as each wait begins (see
+/// [`crate::serve::inbound`]).
+fn http_builder() -> http1::Builder {
     let mut http = http1::Builder::new();
-    match idle_timeout {
-        // Go's `http.Server.IdleTimeout`. hyper's header read timeout runs
-        // from the moment it waits for a request head, between requests
-        // too, so it closes a keep-alive connection idle this long, and one
-        // whose head trickles in slower than this. It needs a timer.
-        Some(timeout) => {
-            http.timer(TokioTimer::new()).header_read_timeout(timeout);
-        }
-        // Go's default: an idle connection stays open for ever. That is the
-        // lesson on server 1, so no timer and no header timeout.
-        None => {
-            http.header_read_timeout(None);
-        }
-    }
+    http.header_read_timeout(None);
     http
 }
 

@@ -14,16 +14,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use axum::body::Bytes;
+use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
 use crate::failure::cause_chain;
 use crate::observe::metrics::{Metrics, samples};
 use crate::roles::client_settings::ClientSettings;
-use crate::roles::forward::Forwarder;
 use crate::roles::hello::Hello;
 use crate::roles::upstream::read_body;
 use crate::scenario::{Expectation, Scenario, amounts_to, in_effect};
+use crate::serve::switches::{Switchboard, Switched};
 use crate::settings::knobs::{Knobs, Side};
 use crate::settings::redact::redacted;
 
@@ -37,6 +39,9 @@ pub struct Figures {
     pub instance: String,
     /// Its settings in effect, as `VAR=value`.
     pub settings: Vec<String>,
+    /// Its last settings switched at runtime, oldest first.
+    #[serde(default)]
+    pub switches: Vec<Switched>,
     /// Every sample of its `/metrics`, by name with labels.
     pub samples: BTreeMap<String, f64>,
 }
@@ -94,27 +99,46 @@ impl From<&Scenario> for Entry {
 #[derive(Debug, Clone)]
 pub struct Watched {
     pub metrics: Arc<Metrics>,
-    pub forwarder: Arc<Forwarder>,
-    /// The settings in effect, as `VAR=value`.
+    /// The settings given at start, as `VAR=value`.
     pub settings: Arc<[String]>,
-    pub upstream: Arc<UpstreamWatch>,
+    /// The knobs now, and how they were switched.
+    pub board: Arc<Switchboard>,
 }
 
 impl Watched {
     /// This server's figures now.
     pub fn figures(&self) -> Result<Figures, std::fmt::Error> {
-        let text = self.metrics.render(self.forwarder.retained_clients())?;
+        let forwarder = &self.board.forwarder;
+        let text = self.metrics.render(forwarder.retained_clients())?;
         Ok(Figures {
-            instance: self.forwarder.instance().to_owned(),
-            settings: self.settings.to_vec(),
+            instance: forwarder.instance().to_owned(),
+            settings: self.settings_now(),
+            switches: self.board.history(),
             samples: samples(&text),
         })
+    }
+
+    /// The settings given at start, each knob's as it is now.
+    fn settings_now(&self) -> Vec<String> {
+        let current = self.board.live.current();
+        self.settings
+            .iter()
+            .map(|setting| {
+                let env = setting
+                    .split_once('=')
+                    .map_or(setting.as_str(), |(env, _)| env);
+                match current.given.get(env) {
+                    Some(value) => format!("{env}={value}"),
+                    None => setting.clone(),
+                }
+            })
+            .collect()
     }
 
     /// This server's figures, server 1's, and what the settings amount to.
     pub async fn watch(&self) -> Result<Watch, std::fmt::Error> {
         let this = self.figures()?;
-        let upstream = self.upstream.fetch(&this.instance).await;
+        let upstream = self.board.upstream.fetch(&this.instance).await;
         let role = if upstream.is_some() {
             Side::Server2
         } else {
@@ -216,6 +240,28 @@ impl UpstreamWatch {
         }
     }
 
+    /// Sends `body`, a switch, to server 1's `/settings`: its status and
+    /// its answer.
+    pub async fn relay_settings(&self, body: Bytes) -> Result<(StatusCode, Bytes), String> {
+        let client = self.client()?;
+        let url = self
+            .origin
+            .join("settings")
+            .map_err(|err| err.to_string())?;
+        let mut response = client
+            .put(url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| format!("server 1 did not answer: {}", cause_chain(&err)))?;
+        let status = response.status();
+        let answer = read_body(&mut response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|err| format!("server 1's answer is not readable: {}", cause_chain(&err)))?;
+        Ok((status, Bytes::from(answer)))
+    }
+
     /// What can be had from any server 1: its count, from `/hello`.
     async fn fetch_hello(&self) -> Option<Figures> {
         let client = self.client().ok()?;
@@ -228,6 +274,7 @@ impl UpstreamWatch {
         Some(Figures {
             instance: String::new(),
             settings: Vec::new(),
+            switches: Vec::new(),
             samples: BTreeMap::from([("tokio_alive_tasks".to_owned(), hello.go_routines as f64)]),
         })
     }

@@ -4,6 +4,7 @@
 //! input ends the program with one line that names the variable, the value
 //! and what is accepted.
 
+use std::fmt;
 use std::time::Duration;
 
 use clap::Args;
@@ -55,6 +56,17 @@ pub struct Config {
     #[command(flatten)]
     pub knobs: Knobs,
 
+    /// Who may switch a setting at runtime (PUT /settings): loopback (peers
+    /// on this machine), off (nobody) or any (any peer, for a lab network).
+    #[arg(
+        long,
+        env = "SWITCHES",
+        value_name = "SWITCHES",
+        default_value = "loopback",
+        value_parser = parse_switches
+    )]
+    pub switches: Switches,
+
     /// How long a shutdown lets requests in flight finish, in Go syntax.
     #[arg(
         long,
@@ -77,16 +89,73 @@ pub struct Config {
     pub log_filter: String,
 }
 
-/// clap's error on one line, for a bad env var or flag: it names the
-/// variable, the value (any password hidden) and what is accepted.
+/// Whose switches are accepted: the `SWITCHES` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switches {
+    Loopback,
+    Off,
+    Any,
+}
+
+impl fmt::Display for Switches {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Switches::Loopback => "loopback",
+            Switches::Off => "off",
+            Switches::Any => "any",
+        })
+    }
+}
+
+/// Reads `SWITCHES`: `loopback`, `off` or `any`.
+pub fn parse_switches(text: &str) -> Result<Switches, String> {
+    match text {
+        "loopback" => Ok(Switches::Loopback),
+        "off" => Ok(Switches::Off),
+        "any" => Ok(Switches::Any),
+        _ => Err(format!(
+            "invalid value {text:?}: expected loopback, off or any"
+        )),
+    }
+}
+
+/// The one line a bad setting gets, at start and when switched: the
+/// variable first, then what was wrong with the value and what is
+/// accepted, as its parser says (which names the value, any password
+/// hidden).
+pub fn bad_setting(env: &str, reason: &str) -> String {
+    format!("{env}: {reason}")
+}
+
+/// clap's error on one line. A bad value of a setting, from its env var or
+/// its flag, reads as [`bad_setting`] says, with the flag after it; any
+/// other error as clap words it.
 pub fn one_line(err: &clap::Error) -> String {
-    let line = err
-        .to_string()
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
-        .collect::<Vec<_>>()
-        .join(" ");
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind| match err.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.as_str()),
+        _ => None,
+    };
+    // The argument reads `--flag <ENV>` or `--flag [<ENV>]`.
+    let argument = context(ContextKind::InvalidArg);
+    let env = argument
+        .and_then(|argument| argument.split_once('<'))
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map(|(env, _)| env);
+    let flag = argument.and_then(|argument| argument.split_whitespace().next());
+    let reason = std::error::Error::source(err).map(ToString::to_string);
+    let line = match (err.kind(), env, flag, reason) {
+        (ErrorKind::ValueValidation, Some(env), Some(flag), Some(reason)) => {
+            format!("error: {} (flag {flag})", bad_setting(env, &reason))
+        }
+        _ => err
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
     redacted_words(&line)
 }
 
@@ -158,6 +227,16 @@ mod tests {
         assert_eq!(knobs.client_lifetime, ClientLifetime::Process);
         assert_eq!(knobs.idle_conn_timeout, Duration::from_millis(1500));
         assert_eq!(knobs.max_idle_conns_per_host, IdleConnsPerHost(3));
+    }
+
+    #[test]
+    fn switches_is_one_of_three_words() {
+        assert_eq!(parse_switches("any"), Ok(Switches::Any));
+        assert!(
+            parse_switches("all")
+                .unwrap_err()
+                .contains("loopback, off or any")
+        );
     }
 
     #[test]

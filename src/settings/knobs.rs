@@ -90,13 +90,15 @@ pub struct Knobs {
     )]
     pub connection_close: bool,
 
-    /// How long each /forward client lives.
+    /// How long each /forward client lives: connection (as long as its
+    /// connection is open, Go's lifetime: the leak), request (dropped when
+    /// the request is done, Rust's) or process (one client, shared).
     #[arg(
         long,
         env = "CLIENT_LIFETIME",
         value_name = "CLIENT_LIFETIME",
-        value_enum,
-        default_value_t = ClientLifetime::Connection
+        default_value = "connection",
+        value_parser = parse_client_lifetime
     )]
     pub client_lifetime: ClientLifetime,
 
@@ -113,6 +115,22 @@ pub struct Knobs {
         value_parser = parse_server_idle_timeout
     )]
     pub server_idle_timeout: Duration,
+
+    /// A fix on server 1, the opposite of Go's
+    /// http.Server.SetKeepAlivesEnabled(false): false answers every request
+    /// with `Connection: close`, and, switched at runtime, also closes the
+    /// connections waiting idle for their next request.
+    #[arg(
+        long,
+        env = "SERVER_KEEP_ALIVES",
+        value_name = "SERVER_KEEP_ALIVES",
+        default_value = "true",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = ArgAction::Set,
+        value_parser = parse_bool
+    )]
+    pub server_keep_alives: bool,
 
     /// A total deadline for each upstream call, in Go syntax; past it
     /// /forward answers 504. 0 means none, like the Go original.
@@ -136,6 +154,7 @@ impl Default for Knobs {
             connection_close: false,
             client_lifetime: ClientLifetime::Connection,
             server_idle_timeout: Duration::ZERO,
+            server_keep_alives: true,
             request_timeout: Duration::ZERO,
         }
     }
@@ -187,6 +206,7 @@ pub enum Knob {
     ConnectionClose,
     ClientLifetime,
     ServerIdleTimeout,
+    ServerKeepAlives,
     RequestTimeout,
 }
 
@@ -199,6 +219,7 @@ impl Knob {
         Knob::ConnectionClose,
         Knob::ClientLifetime,
         Knob::ServerIdleTimeout,
+        Knob::ServerKeepAlives,
         Knob::RequestTimeout,
     ];
 
@@ -211,6 +232,7 @@ impl Knob {
             Knob::ConnectionClose => "CONNECTION_CLOSE",
             Knob::ClientLifetime => "CLIENT_LIFETIME",
             Knob::ServerIdleTimeout => "SERVER_IDLE_TIMEOUT",
+            Knob::ServerKeepAlives => "SERVER_KEEP_ALIVES",
             Knob::RequestTimeout => "REQUEST_TIMEOUT",
         }
     }
@@ -224,7 +246,9 @@ impl Knob {
     /// server's on server 1.
     pub fn side(self) -> Side {
         match self {
-            Knob::ConnectionClose | Knob::ServerIdleTimeout => Side::Server1,
+            Knob::ConnectionClose | Knob::ServerIdleTimeout | Knob::ServerKeepAlives => {
+                Side::Server1
+            }
             Knob::DisableKeepAlives
             | Knob::IdleConnTimeout
             | Knob::MaxIdleConnsPerHost
@@ -247,6 +271,7 @@ impl Knob {
             Knob::ServerIdleTimeout => {
                 knobs.server_idle_timeout = parse_server_idle_timeout(text)?;
             }
+            Knob::ServerKeepAlives => knobs.server_keep_alives = parse_bool(text)?,
             Knob::RequestTimeout => knobs.request_timeout = parse_duration(text)?,
         }
         Ok(())
@@ -347,6 +372,7 @@ mod tests {
     fn other_value(knob: Knob) -> &'static str {
         match knob {
             Knob::DisableKeepAlives | Knob::ConnectionClose => "T",
+            Knob::ServerKeepAlives => "F",
             Knob::IdleConnTimeout | Knob::ServerIdleTimeout | Knob::RequestTimeout => "1500ms",
             Knob::MaxIdleConnsPerHost => "-01",
             Knob::ClientLifetime => "process",

@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: every setting, from env vars or flags, checked at start.
 //! - [`knobs`]: the settings that cause the leak or stop it, typed.
+//! - [`live`]: the knobs in effect now, switchable at runtime.
 //! - [`go_syntax`]: Go's spelling of durations, booleans and whole numbers.
 //! - [`bind_address`]: Go's `:PORT` listen addresses.
 //! - [`redact`]: passwords in URLs, replaced wherever they would show.
@@ -13,6 +14,7 @@ pub mod ca_file;
 pub mod config;
 pub mod go_syntax;
 pub mod knobs;
+pub mod live;
 pub mod redact;
 
 pub use config::Config;

@@ -19,6 +19,7 @@ mod registry;
 mod reliability;
 mod resilience;
 mod retainer;
+mod switches;
 #[cfg(feature = "tls")]
 mod tls;
 mod upstream_errors;

@@ -130,6 +130,7 @@ fn other_spelling(setting: Setting) -> String {
     match setting.knob {
         Knob::DisableKeepAlives => boolean(knobs.disable_keep_alives),
         Knob::ConnectionClose => boolean(knobs.connection_close),
+        Knob::ServerKeepAlives => boolean(knobs.server_keep_alives),
         Knob::IdleConnTimeout => millis(knobs.idle_conn_timeout),
         Knob::ServerIdleTimeout => millis(knobs.server_idle_timeout),
         Knob::RequestTimeout => millis(knobs.request_timeout),

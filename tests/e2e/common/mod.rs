@@ -139,8 +139,39 @@ pub fn get(address: SocketAddr, path: &str) -> Answer {
 /// the request asks for nothing about the connection, and the answer is
 /// read by its `Content-Length`.
 pub fn request(address: SocketAddr, method: &str, path: &str) -> Answer {
+    send(address, method, path, &[], "")
+}
+
+/// `PUT path` with a JSON `body`, as curl sends it, with `headers` more
+/// (a `Host` among them replaces curl's).
+pub fn put_json(address: SocketAddr, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    send(address, "PUT", path, &all, body)
+}
+
+/// `method path` with `headers` and `body`.
+pub fn send(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
     let mut stream = connect(address);
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n");
+    let host = address.to_string();
+    let host = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+        .map_or(host.as_str(), |(_, value)| value);
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");
+    for (name, value) in headers
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+    {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     stream.write_all(head.as_bytes()).expect("write request");
     let mut raw = Vec::new();
     let mut buffer = [0u8; 16 * 1024];

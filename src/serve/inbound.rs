@@ -1,0 +1,226 @@
+//! Inbound connections between requests: Go's `http.Server.IdleTimeout`
+//! and `SetKeepAlivesEnabled(false)`, both switchable at runtime.
+//!
+//! A connection waits for its next request from the moment its answer is
+//! written until a byte of the next request arrives. Each wait reads
+//! `SERVER_IDLE_TIMEOUT` as it begins, as Go reads `IdleTimeout`, so a
+//! switch applies from each connection's next wait, and a connection
+//! already waiting keeps the deadline it set (none, by default: the leak).
+//! Switching `SERVER_KEEP_ALIVES` to false closes every connection waiting
+//! now, as Go's `closeIdleConns` does.
+//!
+//! The watch lives in the connection's own task, in its socket's reads and
+//! writes, and its timer is a tokio timer, not a task: watching adds
+//! nothing to the task count. A connection closed while waiting reads as
+//! closed by its client, so hyper ends it as it would any finished
+//! keep-alive connection. One that has not had a first answer yet is not
+//! waiting, as in Go: its first request may take its time.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+use crate::settings::go_syntax::zero_means_none;
+use crate::settings::live::Live;
+
+/// Every inbound connection of one server, as far as waiting goes.
+#[derive(Debug)]
+pub struct Inbound {
+    live: Arc<Live>,
+    open: Mutex<HashMap<u64, Arc<Wait>>>,
+    next_id: AtomicU64,
+}
+
+/// One connection's wait, as the switch sees it.
+#[derive(Debug, Default)]
+struct Wait {
+    /// Whether it is waiting for its next request now.
+    waiting: AtomicBool,
+    /// Set to end the wait, and the connection with it.
+    close: AtomicBool,
+    /// Wakes the connection's task to see `close`.
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Inbound {
+    pub fn new(live: Arc<Live>) -> Inbound {
+        Inbound {
+            live,
+            open: Mutex::default(),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    /// Watches `io`, a newly accepted connection's socket.
+    pub fn watch<IO>(self: &Arc<Self>, io: IO) -> Watched<IO> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let wait = Arc::new(Wait::default());
+        self.lock().insert(id, wait.clone());
+        Watched {
+            io,
+            id,
+            wait,
+            inbound: self.clone(),
+            answered: false,
+            timer: None,
+        }
+    }
+
+    /// Closes every connection waiting for its next request now; returns
+    /// how many.
+    pub fn close_waiting(&self) -> usize {
+        let open = self.lock();
+        let waiting = open
+            .values()
+            .filter(|wait| wait.waiting.load(Ordering::Acquire));
+        let mut closed = 0;
+        for wait in waiting {
+            wait.close.store(true, Ordering::Release);
+            if let Some(waker) = lock(&wait.waker).take() {
+                waker.wake();
+            }
+            closed += 1;
+        }
+        closed
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Wait>>> {
+        lock(&self.open)
+    }
+}
+
+/// A std mutex: never held across an `.await`, and a poisoned one still
+/// holds a valid value.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A connection's socket, watched between requests.
+#[derive(Debug)]
+pub struct Watched<IO> {
+    io: IO,
+    id: u64,
+    wait: Arc<Wait>,
+    inbound: Arc<Inbound>,
+    /// An answer was written and no byte of a next request read since.
+    answered: bool,
+    /// The idle deadline of this wait, read when it began: `Some(None)`
+    /// for none, `None` before the wait began.
+    timer: Option<Option<Pin<Box<Sleep>>>>,
+}
+
+impl<IO> Watched<IO> {
+    /// Whether this wait is over without a next request: the switch closed
+    /// the connection, or its idle deadline passed.
+    fn wait_is_over(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.answered {
+            return false;
+        }
+        if self.timer.is_none() {
+            // The wait begins: read the timeout now, as Go does.
+            let timeout = zero_means_none(self.inbound.live.knobs().server_idle_timeout);
+            self.timer = Some(timeout.map(|timeout| Box::pin(tokio::time::sleep(timeout))));
+            self.wait.waiting.store(true, Ordering::Release);
+        }
+        *lock(&self.wait.waker) = Some(cx.waker().clone());
+        if self.wait.close.load(Ordering::Acquire) {
+            return true;
+        }
+        match &mut self.timer {
+            Some(Some(timer)) => timer.as_mut().poll(cx).is_ready(),
+            _ => false,
+        }
+    }
+
+    /// A byte of the next request came, or an answer is being written:
+    /// not waiting.
+    fn busy(&mut self, answered: bool) {
+        self.answered = answered;
+        if self.timer.take().is_some() {
+            self.wait.waiting.store(false, Ordering::Release);
+        }
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.io).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {
+                this.busy(false);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(result) => Poll::Ready(result),
+            // Read as the client closing the connection.
+            Poll::Pending if this.wait_is_over(cx) => Poll::Ready(Ok(())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.io).poll_write(cx, bytes);
+        if matches!(written, Poll::Ready(Ok(count)) if count > 0) {
+            this.busy(true);
+        }
+        written
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        if matches!(written, Poll::Ready(Ok(count)) if count > 0) {
+            this.busy(true);
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut this.io).poll_flush(cx);
+        // The answer is out: the wait begins now. hyper may not read again
+        // until the socket has something to read, so the wait's timer and
+        // its waker for a switch are set up here, to wake the task that
+        // then reads, and finds the wait over.
+        if this.answered && matches!(flushed, Poll::Ready(Ok(()))) {
+            let _ = this.wait_is_over(cx);
+        }
+        flushed
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+impl<IO> Drop for Watched<IO> {
+    fn drop(&mut self) {
+        self.inbound.lock().remove(&self.id);
+    }
+}

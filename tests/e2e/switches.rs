@@ -1,0 +1,294 @@
+//! Settings switched on a running pair, end to end: for every entry of the
+//! registry, switch its setting on a leaking pair and see what Go would
+//! do. Growth stops (or new connections are reclaimed once idle), and what
+//! already leaked stays, held clients included, except for
+//! `SERVER_KEEP_ALIVES=false`, which takes it all back at once. Then who
+//! may switch, and what a bad switch gets.
+
+use std::thread;
+use std::time::Duration;
+
+use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
+use reqwest_connection_leak::scenario::{ALL, Expectation, Scenario, takes_back_what_leaked};
+use reqwest_connection_leak::settings::knobs::Side;
+use serde_json::json;
+
+use crate::common::{
+    Counts, PairExt, ServerExt, eventually, get, launcher, put_json, sample, scrape, send, serve,
+    serve_pair,
+};
+
+/// Leaking requests before the switch, and requests after it.
+const N: usize = 30;
+
+/// How long what leaked is watched after a switch that keeps it.
+const KEPT_FOR: Duration = Duration::from_secs(2);
+
+/// Idle timeouts of 1 s: closed within 2 s, swept within half a second
+/// more, and a second for a busy machine.
+const RECLAIMED_WITHIN: Duration = Duration::from_secs(4);
+
+#[test]
+fn every_switch_acts_on_a_leaking_pair_as_go_would() {
+    let failures: Vec<&str> = thread::scope(|scope| {
+        let runs: Vec<_> = ALL
+            .iter()
+            .filter(|scenario| scenario.setting.is_some())
+            .map(|scenario| (scenario.name, scope.spawn(move || check(scenario))))
+            .collect();
+        runs.into_iter()
+            .filter_map(|(name, run)| run.join().err().map(|_| name))
+            .collect()
+    });
+    assert!(failures.is_empty(), "failed: {failures:?} (see above)");
+}
+
+fn check(scenario: &Scenario) {
+    let setting = scenario.setting.expect("a setting");
+    let name = scenario.name;
+    let pair = launcher().pair(&[], &[]).expect("a leaking pair");
+    let retained = || sample(&scrape(&pair.server2), "forward_clients_retained");
+    let first = pair.forward();
+    pair.forward_many(N);
+    let leaked = pair.idle_counts();
+    assert!(
+        leaked.leaked_since(first, N),
+        "{name}: no leak to switch: {leaked:?}"
+    );
+    let held = retained();
+    assert_eq!(held, (N + 1) as f64, "{name}");
+
+    // Server 1's settings go through server 2, as the dashboard sends them.
+    let path = match setting.side() {
+        Side::Server2 => "/settings",
+        Side::Server1 => "/upstream/settings",
+    };
+    let env = setting.knob.env();
+    let body = json!({ env: setting.value }).to_string();
+    let answer = put_json(pair.server2.address, path, &body, &[]);
+    assert_eq!(answer.status, 200, "{name}: {answer:?}");
+    assert_eq!(answer.json()[env], setting.value, "{name}");
+
+    if takes_back_what_leaked(setting.knob) {
+        let mut now = leaked;
+        let fell = eventually(RECLAIMED_WITHIN, || {
+            now = pair.idle_counts();
+            now.is_flat()
+        });
+        assert!(fell, "{name}: still {now:?} after the switch");
+        let released = eventually(RECLAIMED_WITHIN, || retained() == 0.0);
+        assert!(released, "{name}: {} clients still held", retained());
+    } else {
+        let shrank = eventually(KEPT_FOR, || !pair.idle_counts().leaked_since(first, N));
+        assert!(!shrank, "{name}: what leaked did not stay");
+    }
+
+    // Requests after the switch leak no more, at once or once idle.
+    let last = *pair.forward_many(N).last().expect("N answers");
+    let ceiling = |counts: Counts| Counts {
+        server2: counts.server2 + FLAT_BELOW,
+        server1: counts.server1 + FLAT_BELOW,
+    };
+    let base = if takes_back_what_leaked(setting.knob) {
+        Counts::default()
+    } else {
+        leaked
+    };
+    let under = |now: Counts| now.max(ceiling(base)) == ceiling(base);
+    match scenario.expectation() {
+        Expectation::Flat => assert!(under(last), "{name}: grew from {base:?} to {last:?}"),
+        Expectation::ReclaimedAfterIdle => {
+            let mut now = last;
+            let back = eventually(RECLAIMED_WITHIN, || {
+                now = pair.idle_counts();
+                under(now)
+            });
+            assert!(back, "{name}: from {base:?}, still {now:?} when idle");
+        }
+        Expectation::Leaks => unreachable!("{name}: only fixes have settings"),
+    }
+    // Clients already held stay held; none of the later ones is.
+    let expected = if takes_back_what_leaked(setting.knob) {
+        0.0
+    } else {
+        held
+    };
+    let settled = eventually(RECLAIMED_WITHIN, || retained() == expected);
+    assert!(
+        settled,
+        "{name}: {} clients held, not {expected}",
+        retained()
+    );
+}
+
+#[test]
+fn settings_read_back_as_given_and_a_bad_switch_changes_nothing() {
+    let server = serve(&[("IDLE_CONN_TIMEOUT", "1500ms")]);
+    let before = get(server.address, "/settings");
+    assert_eq!(before.status, 200);
+    assert_eq!(before.json()["IDLE_CONN_TIMEOUT"], "1500ms");
+    assert_eq!(before.json()["SERVER_KEEP_ALIVES"], "true");
+    for (body, names) in [
+        (
+            r#"{"DISABLE_KEEP_ALIVES":"true","IDLE_CONN_TIMEOUT":"5"}"#,
+            "IDLE_CONN_TIMEOUT: invalid duration \"5\"",
+        ),
+        (
+            r#"{"BIND_ADDRESS":":9090"}"#,
+            "BIND_ADDRESS: not a setting that can be switched",
+        ),
+        (
+            r#"{"DISABLE_KEEP_ALIVES":true}"#,
+            "DISABLE_KEEP_ALIVES: invalid value true",
+        ),
+        ("DISABLE_KEEP_ALIVES=true", "invalid JSON"),
+    ] {
+        let answer = put_json(server.address, "/settings", body, &[]);
+        assert_eq!(answer.status, 400, "{body}: {answer:?}");
+        let error = answer.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(error.starts_with(names), "{body}: {error}");
+        assert_eq!(get(server.address, "/settings").body, before.body, "{body}");
+    }
+}
+
+#[test]
+fn a_switch_is_refused_from_another_site_host_method_or_type() {
+    let server = serve(&[]);
+    let own = server.address.to_string();
+    let switch = r#"{"DISABLE_KEEP_ALIVES":"true"}"#;
+    let cases: [(&str, &[(&str, &str)], u16); 5] = [
+        (
+            "PUT",
+            vec![
+                ("Content-Type", "application/json"),
+                ("Origin", "http://evil.example"),
+            ],
+            403,
+        ),
+        (
+            "PUT",
+            vec![
+                ("Content-Type", "application/json"),
+                ("Host", "evil.example:9090"),
+            ],
+            403,
+        ),
+        (
+            "POST",
+            vec![("Content-Type", "application/x-www-form-urlencoded")],
+            405,
+        ),
+        ("PUT", &[("Content-Type", "text/plain")], 415),
+        (
+            "PUT",
+            vec![("Content-Type", "application/json"), ("Origin", "null")],
+            403,
+        ),
+    ];
+    for (method, headers, status) in cases {
+        let answer = send(server.address, method, "/settings", headers, switch);
+        assert_eq!(answer.status, status, "{method} {headers:?}: {answer:?}");
+        assert_eq!(
+            get(server.address, "/settings").json()["DISABLE_KEEP_ALIVES"],
+            "false"
+        );
+    }
+    let origin = format!("http://{own}");
+    let answer = put_json(server.address, "/settings", switch, &[("Origin", &origin)]);
+    assert_eq!(answer.status, 200, "its own origin: {answer:?}");
+}
+
+#[test]
+fn switches_off_refuses_every_switch_and_says_how_to_allow_them() {
+    let pair = serve_pair(&[("SWITCHES", "off")], &[("SWITCHES", "off")]);
+    let switch = r#"{"CONNECTION_CLOSE":"true"}"#;
+    for path in ["/settings", "/upstream/settings"] {
+        let answer = put_json(pair.server2.address, path, switch, &[]);
+        assert_eq!(answer.status, 403, "{path}: {answer:?}");
+        assert!(answer.body.contains("SWITCHES=loopback"), "{answer:?}");
+    }
+    assert_eq!(
+        get(pair.server1.address, "/settings").json()["CONNECTION_CLOSE"],
+        "false"
+    );
+}
+
+#[test]
+fn switching_adds_no_task_and_shows_in_figures_and_metrics() {
+    let pair = serve_pair(&[], &[]);
+    let switch = r#"{"IDLE_CONN_TIMEOUT":"1s","CLIENT_LIFETIME":"request"}"#;
+    assert_eq!(
+        put_json(pair.server2.address, "/settings", switch, &[]).status,
+        200
+    );
+    let relayed = put_json(
+        pair.server2.address,
+        "/upstream/settings",
+        r#"{"SERVER_IDLE_TIMEOUT":"2s"}"#,
+        &[],
+    );
+    assert_eq!(relayed.status, 200, "{relayed:?}");
+    // At rest: each count is the asking connection's task alone.
+    assert_eq!(
+        pair.idle_counts(),
+        Counts {
+            server2: 1,
+            server1: 1
+        }
+    );
+    let figures = get(pair.server2.address, "/figures").json();
+    let settings: Vec<&str> = figures["settings"]
+        .as_array()
+        .map(|all| all.iter().filter_map(|s| s.as_str()).collect())
+        .unwrap_or_default();
+    assert!(settings.contains(&"IDLE_CONN_TIMEOUT=1s"), "{settings:?}");
+    let switched: Vec<(&str, &str)> = figures["switches"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|s| {
+                    (
+                        s["setting"].as_str().unwrap_or(""),
+                        s["value"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        switched,
+        [("CLIENT_LIFETIME", "request"), ("IDLE_CONN_TIMEOUT", "1s")]
+    );
+    let samples = scrape(&pair.server2);
+    assert_eq!(
+        sample(
+            &samples,
+            r#"settings_switches_total{setting="IDLE_CONN_TIMEOUT"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            r#"settings_switches_total{setting="DISABLE_KEEP_ALIVES"}"#
+        ),
+        0.0
+    );
+    let server1 = scrape(&pair.server1);
+    assert_eq!(
+        sample(
+            &server1,
+            r#"settings_switches_total{setting="SERVER_IDLE_TIMEOUT"}"#
+        ),
+        1.0
+    );
+    let watch = get(pair.server2.address, "/watch").json();
+    assert_eq!(
+        watch["upstream"]["figures"]["switches"][0]["setting"],
+        "SERVER_IDLE_TIMEOUT"
+    );
+    assert_eq!(pair.servers().0.hello_tasks(), 1);
+}
