@@ -154,15 +154,18 @@ fn settings_read_back_as_given_and_a_bad_switch_changes_nothing() {
     }
 }
 
+/// A switch's method and headers, and the status it should get.
+type Attempt<'a> = (&'a str, &'a [(&'a str, &'a str)], u16);
+
 #[test]
 fn a_switch_is_refused_from_another_site_host_method_or_type() {
     let server = serve(&[]);
     let own = server.address.to_string();
     let switch = r#"{"DISABLE_KEEP_ALIVES":"true"}"#;
-    let cases: [(&str, &[(&str, &str)], u16); 5] = [
+    let cases: [Attempt; 5] = [
         (
             "PUT",
-            vec![
+            &[
                 ("Content-Type", "application/json"),
                 ("Origin", "http://evil.example"),
             ],
@@ -170,7 +173,7 @@ fn a_switch_is_refused_from_another_site_host_method_or_type() {
         ),
         (
             "PUT",
-            vec![
+            &[
                 ("Content-Type", "application/json"),
                 ("Host", "evil.example:9090"),
             ],
@@ -178,13 +181,13 @@ fn a_switch_is_refused_from_another_site_host_method_or_type() {
         ),
         (
             "POST",
-            vec![("Content-Type", "application/x-www-form-urlencoded")],
+            &[("Content-Type", "application/x-www-form-urlencoded")],
             405,
         ),
         ("PUT", &[("Content-Type", "text/plain")], 415),
         (
             "PUT",
-            vec![("Content-Type", "application/json"), ("Origin", "null")],
+            &[("Content-Type", "application/json"), ("Origin", "null")],
             403,
         ),
     ];
