@@ -96,6 +96,8 @@ pub struct Metrics {
     pub forward: ForwardMetrics,
     /// Settings switched at runtime, by env var.
     pub switches: Family<SwitchLabel, Counter>,
+    /// `/hello` answers given.
+    pub hello_answers: Counter,
 }
 
 impl Default for Metrics {
@@ -158,9 +160,16 @@ impl Metrics {
             "Settings switched at runtime, by setting",
             switches.clone(),
         );
+        let hello_answers = Counter::default();
+        registry.register(
+            "hello_answers",
+            "/hello answers given: this server played server 1",
+            hello_answers.clone(),
+        );
         registry.register_collector(Box::new(ProcessFigures));
         Metrics {
             switches,
+            hello_answers,
             registry,
             alive_tasks,
             open_connections,

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
 use axum::response::Response;
+use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
 
 use crate::observe::tasks::alive_tasks;
@@ -22,19 +23,28 @@ pub struct Hello {
     pub go_routines: usize,
 }
 
+/// What `/hello` reads and counts.
+#[derive(Debug, Clone)]
+pub struct HelloState {
+    pub live: Arc<Live>,
+    /// Every answer: how a server knows it plays server 1.
+    pub answers: Counter,
+}
+
 /// Answers any method with the live task count, and with `Connection:
 /// close` while the connection-close fix is in effect: hyper then closes
 /// the connection after this answer, and the client, reading the header,
 /// does not pool it; in Go and in Rust alike the leaked connection never
 /// forms. The knob is read for each answer, so a switch applies to the
 /// answers after it.
-pub async fn hello(State(live): State<Arc<Live>>) -> Response {
+pub async fn hello(State(hello): State<HelloState>) -> Response {
+    hello.answers.inc();
     let body = Hello {
         msg: "Hello World".to_owned(),
         go_routines: alive_tasks(),
     };
     let mut response = json_answer("/hello", &body);
-    if live.knobs().connection_close {
+    if hello.live.knobs().connection_close {
         response
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));

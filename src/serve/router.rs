@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::header::{CONNECTION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
@@ -12,8 +12,9 @@ use axum::{Router, middleware};
 
 use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
 use crate::roles::forward::forward;
-use crate::roles::hello::hello;
+use crate::roles::hello::{HelloState, hello};
 use crate::serve::dashboard;
+use crate::serve::switch_guard::Peer;
 use crate::serve::switches;
 use crate::serve::watch::Watched;
 use crate::settings::live::Live;
@@ -26,7 +27,10 @@ pub fn app(watched: Watched) -> Router {
     let board = watched.board.clone();
     Router::new()
         .route("/hello", any(hello))
-        .with_state(board.live.clone())
+        .with_state(HelloState {
+            live: board.live.clone(),
+            answers: watched.metrics.hello_answers.clone(),
+        })
         .merge(
             Router::new()
                 .route("/forward", any(forward))
@@ -81,8 +85,8 @@ async fn figures(State(watched): State<Watched>) -> Response {
 }
 
 /// This server's figures, server 1's, and what the settings amount to.
-async fn watch(State(watched): State<Watched>) -> Response {
-    match watched.watch().await {
+async fn watch(State(watched): State<Watched>, Extension(peer): Extension<Peer>) -> Response {
+    match watched.watch(peer.local).await {
         Ok(watch) => Json(watch).into_response(),
         Err(err) => encoding_failed(err),
     }

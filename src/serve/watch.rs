@@ -10,7 +10,7 @@
 //! that asks `/hello` counts in its answer.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use crate::observe::metrics::{Metrics, samples};
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::hello::Hello;
 use crate::roles::upstream::read_body;
-use crate::scenario::{Expectation, Scenario, amounts_to, in_effect};
+use crate::scenario::{self, Expectation, Scenario, amounts_to, in_effect};
 use crate::serve::switches::{Switchboard, Switched};
 use crate::settings::knobs::{Knobs, Side};
 use crate::settings::redact::redacted;
@@ -49,9 +49,10 @@ pub struct Figures {
 /// What `/watch` answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Watch {
-    /// The role this server plays: `server1` when its `UPSTREAM_URL` leads
-    /// back to itself (the walkthrough's server 1, on the defaults),
-    /// `server2` otherwise.
+    /// The role this server plays, decided at each poll from what it can
+    /// know itself: `server2` once it has forwarded, `server1` once it has
+    /// answered `/hello` (and never forwarded); before either, `server1`
+    /// when its `UPSTREAM_URL` is its own socket, `server2` otherwise.
     pub role: Side,
     pub this: Figures,
     /// Server 1, seen from server 2; `None` on server 1.
@@ -59,8 +60,22 @@ pub struct Watch {
     /// The registry's entries that the settings of both servers put in
     /// effect; the leak itself when none.
     pub in_effect: Vec<Entry>,
-    /// What they amount to.
+    /// What they amount to: the settings' prediction, not what was seen.
     pub amounts_to: Expectation,
+    /// The registry's settings, for the page's switches.
+    pub switchable: Vec<Switchable>,
+}
+
+/// One registry entry's setting, as a switch on the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Switchable {
+    pub name: &'static str,
+    pub side: Side,
+    pub setting: &'static str,
+    /// The entry's value: the fix.
+    pub value: &'static str,
+    /// The value it has when not given.
+    pub default: &'static str,
 }
 
 /// Server 1's figures, or what could be had of them.
@@ -135,14 +150,15 @@ impl Watched {
             .collect()
     }
 
-    /// This server's figures, server 1's, and what the settings amount to.
-    pub async fn watch(&self) -> Result<Watch, std::fmt::Error> {
+    /// This server's figures, server 1's, and what the settings amount
+    /// to. `local` is the address the asking connection came to: this
+    /// server's own socket.
+    pub async fn watch(&self, local: SocketAddr) -> Result<Watch, std::fmt::Error> {
         let this = self.figures()?;
-        let upstream = self.board.upstream.fetch(&this.instance).await;
-        let role = if upstream.is_some() {
-            Side::Server2
-        } else {
-            Side::Server1
+        let role = self.role(&this, local);
+        let upstream = match role {
+            Side::Server1 => None,
+            Side::Server2 => Some(self.board.upstream.fetch().await),
         };
         let this_knobs = Knobs::read(&this.settings);
         let upstream_knobs = upstream
@@ -157,10 +173,50 @@ impl Watched {
             role,
             amounts_to: amounts_to(&effective),
             in_effect: effective.into_iter().map(Entry::from).collect(),
+            switchable: switchable(),
             this,
             upstream,
         })
     }
+
+    /// The role this server plays, from its own figures: see [`Watch::role`].
+    fn role(&self, this: &Figures, local: SocketAddr) -> Side {
+        let forwarded: f64 = this
+            .samples
+            .iter()
+            .filter(|(name, _)| name.starts_with("forward_requests_total{"))
+            .map(|(_, count)| count)
+            .sum();
+        let answered = this
+            .samples
+            .get("hello_answers_total")
+            .copied()
+            .unwrap_or(0.0);
+        if forwarded > 0.0 {
+            Side::Server2
+        } else if answered > 0.0 || self.board.upstream.is_at(local) {
+            Side::Server1
+        } else {
+            Side::Server2
+        }
+    }
+}
+
+/// Every registry entry that sets something, as a switch.
+fn switchable() -> Vec<Switchable> {
+    scenario::ALL
+        .iter()
+        .filter_map(|scenario| {
+            let setting = scenario.setting?;
+            Some(Switchable {
+                name: scenario.name,
+                side: setting.side(),
+                setting: setting.knob.env(),
+                value: setting.value,
+                default: setting.knob.default_value(),
+            })
+        })
+        .collect()
 }
 
 /// Server 1, as this server reaches it.
@@ -170,8 +226,6 @@ pub struct UpstreamWatch {
     origin: Url,
     /// Built on the first watch, kept for every later one.
     client: OnceLock<reqwest::Result<Client>>,
-    /// Set once `UPSTREAM_URL` turned out to lead back to this server.
-    is_this_server: AtomicBool,
 }
 
 impl UpstreamWatch {
@@ -182,29 +236,38 @@ impl UpstreamWatch {
         UpstreamWatch {
             origin,
             client: OnceLock::new(),
-            is_this_server: AtomicBool::new(false),
         }
     }
 
-    /// Server 1's figures; `None` when the upstream is this very server.
-    async fn fetch(&self, this_instance: &str) -> Option<Upstream> {
-        if self.is_this_server.load(Ordering::Relaxed) {
-            return None;
-        }
+    /// Whether `UPSTREAM_URL` is `local`, this server's own socket: its
+    /// port, on a loopback host or on `local`'s own address.
+    fn is_at(&self, local: SocketAddr) -> bool {
+        let same_port = self.origin.port_or_known_default() == Some(local.port());
+        let host = self.origin.host_str().unwrap_or_default();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|host| host.strip_suffix(']'))
+            .unwrap_or(host);
+        let same_host = host.eq_ignore_ascii_case("localhost")
+            || host.parse::<IpAddr>().is_ok_and(|address| {
+                let address = address.to_canonical();
+                address.is_loopback() || address == local.ip().to_canonical()
+            });
+        same_port && same_host
+    }
+
+    /// Server 1's figures, or what can be had of them.
+    async fn fetch(&self) -> Upstream {
         let url = redacted(&self.origin).to_string();
         let (figures, missing) = match self.fetch_figures().await {
-            Ok(figures) if figures.instance == this_instance => {
-                self.is_this_server.store(true, Ordering::Relaxed);
-                return None;
-            }
             Ok(figures) => (Some(figures), None),
             Err(missing) => (self.fetch_hello().await, Some(missing)),
         };
-        Some(Upstream {
+        Upstream {
             url,
             figures,
             missing,
-        })
+        }
     }
 
     /// The kept client: a new connection for each fetch, closed after it,

@@ -242,6 +242,20 @@ impl Knob {
         Knob::ALL.iter().copied().find(|knob| knob.env() == env)
     }
 
+    /// Its value when not given, spelled as `--help` shows it: Go's zero
+    /// value, but `SERVER_KEEP_ALIVES`, which is on unless switched off.
+    pub fn default_value(self) -> &'static str {
+        match self {
+            Knob::DisableKeepAlives | Knob::ConnectionClose => "false",
+            Knob::ServerKeepAlives => "true",
+            Knob::IdleConnTimeout
+            | Knob::MaxIdleConnsPerHost
+            | Knob::ServerIdleTimeout
+            | Knob::RequestTimeout => "0",
+            Knob::ClientLifetime => "connection",
+        }
+    }
+
     /// The server it acts on: the client's knobs on server 2, the
     /// server's on server 1.
     pub fn side(self) -> Side {
@@ -382,6 +396,22 @@ mod tests {
     #[test]
     fn the_defaults_are_the_command_lines_defaults() {
         assert_eq!(from_flags(&[]), Knobs::default());
+    }
+
+    #[test]
+    fn each_default_value_is_the_default() {
+        let mut knobs = Knobs::default();
+        for &knob in Knob::ALL {
+            assert_eq!(knob.set(&mut knobs, knob.default_value()), Ok(()));
+        }
+        assert_eq!(knobs, Knobs::default());
+        let settings = crate::cli::Cli::parse_with_settings(["reqwest-connection-leak".into()])
+            .expect("the defaults")
+            .1;
+        for &knob in Knob::ALL {
+            let given = format!("{}={}", knob.env(), knob.default_value());
+            assert!(settings.contains(&given), "{given} in {settings:?}");
+        }
     }
 
     #[test]

@@ -1,22 +1,32 @@
-//! The dashboard in a real browser: headless Chromium loads server 2's page,
-//! lets it poll for two seconds of its own clock, and hands back the page
-//! as it then stands. Driven from the command line (`--dump-dom` with a
-//! virtual time budget): that needs no browser-driving crate and gives the
-//! page exactly what a person's browser gives it.
+//! The dashboard in a real browser. Headless Chromium loads server 2's
+//! page, lets it poll for two seconds of its own clock, and hands back the
+//! page as it then stands (`--dump-dom` with a virtual time budget): that
+//! needs no browser-driving crate and gives the page exactly what a
+//! person's browser gives it. Where time must be real, requests come while
+//! the page watches, or a switch is clicked, `scripts/lib/drive.mjs` drives
+//! Chromium over the DevTools protocol.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
 
 use crate::common::{
-    PairExt, fake_upstream, hello_answer, sample, scrape, start_pair, start_server,
+    PairExt, Server, eventually, fake_upstream, get, hello_answer, sample, scrape, start_pair,
+    start_server,
 };
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
 
-/// What the page shows: each value by (server, metric), and its verdict.
+/// What the page shows: each value by (server, metric), what the counts
+/// showed, and what the settings predict.
 struct Shown {
     values: HashMap<(String, String), String>,
-    verdict: String,
+    seen: String,
+    predicted: String,
     dom: String,
 }
 
@@ -82,14 +92,16 @@ fn open(url: &str) -> Shown {
             text.to_owned(),
         );
     }
-    let verdict = dom
-        .split_once("id=\"amounts\"")
-        .and_then(|(_, rest)| rest.split_once('>'))
-        .and_then(|(_, rest)| rest.split_once('<'))
-        .map_or(String::new(), |(text, _)| text.to_owned());
+    let text_of = |id: &str| {
+        dom.split_once(&format!("id=\"{id}\""))
+            .and_then(|(_, rest)| rest.split_once('>'))
+            .and_then(|(_, rest)| rest.split_once('<'))
+            .map_or(String::new(), |(text, _)| text.to_owned())
+    };
     Shown {
+        seen: text_of("seen"),
+        predicted: text_of("amounts"),
         values,
-        verdict,
         dom,
     }
 }
@@ -104,7 +116,9 @@ fn a_leaking_pair_shows_both_servers_counts_as_metrics_has_them() {
     let pair = start_pair(&[], &[]);
     pair.forward_many(60);
     let shown = open(&format!("http://{}/", pair.server2.address));
-    assert_eq!(shown.verdict, "leaks");
+    assert_eq!(shown.predicted, "leaks");
+    // No request came while it watched: nothing seen, whatever predicted.
+    assert_eq!(shown.seen, "not measured yet");
     for (server, label) in [(&pair.server2, "2"), (&pair.server1, "1")] {
         let metrics = scrape(server);
         for metric in [
@@ -135,7 +149,8 @@ fn a_fixed_pair_shows_flat_counts() {
     let pair = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
     pair.forward_many(60);
     let shown = open(&format!("http://{}/", pair.server2.address));
-    assert_eq!(shown.verdict, "flat");
+    assert_eq!(shown.predicted, "flat");
+    assert_eq!(shown.seen, "not measured yet");
     for server in ["2", "1"] {
         let tasks = shown.number(server, "tokio_alive_tasks");
         assert!(tasks < FLAT_BELOW as f64, "server {server}: {tasks} tasks");
@@ -159,4 +174,103 @@ fn a_server_1_without_figures_shows_what_it_can_and_says_what_is_missing() {
         shown.dom
     );
     assert!(shown.number("2", "tokio_alive_tasks") >= 1.0);
+}
+
+/// Drives server 2's page in real time with `scripts/lib/drive.mjs` and
+/// its `args`: what the page then shows.
+fn drive(server2: &Server, args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lib/drive.mjs");
+    let output = Command::new("node")
+        .args(["--experimental-websocket", "--no-warnings"])
+        .arg(script)
+        .arg(format!("http://{}/", server2.address))
+        .args(args)
+        .output()
+        .expect("node is needed to drive the browser");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(said.trim()).unwrap_or_else(|err| panic!("{err}: {said}"))
+}
+
+/// The page's per-request figure of `server`, as a number.
+fn per_request(shown: &Value, server: &str) -> f64 {
+    let text = shown["per_request"][server].as_str().unwrap_or("");
+    text.parse()
+        .unwrap_or_else(|_| panic!("server {server} shows {text:?}: {shown}"))
+}
+
+/// Requests sent as fast as answered while the page watches: the figure is
+/// read over a window of requests, however many come between two polls.
+fn watched_while_sending(server2_env: &[(&str, &str)]) -> Value {
+    let pair = start_pair(&[], server2_env);
+    let accepted = || {
+        sample(
+            &scrape(&pair.server2),
+            "http_server_connections_accepted_total",
+        )
+    };
+    let before = accepted();
+    thread::scope(|scope| {
+        let page = scope.spawn(|| drive(&pair.server2, &["--wait", "6"]));
+        // Once the page polls, 300 requests as fast as they are answered.
+        assert!(eventually(Duration::from_secs(10), || accepted() >= before + 4.0));
+        pair.forward_many(300);
+        page.join().expect("the page")
+    })
+}
+
+#[test]
+fn the_per_request_figure_reads_about_one_for_a_leak_sent_fast() {
+    let shown = watched_while_sending(&[]);
+    for server in ["2", "1"] {
+        let per = per_request(&shown, server);
+        assert!(
+            (0.8..=1.2).contains(&per),
+            "server {server}: {per}: {shown}"
+        );
+    }
+    assert_eq!(shown["seen"], "leaks", "{shown}");
+}
+
+#[test]
+fn the_per_request_figure_reads_about_zero_for_a_fix_sent_fast() {
+    let shown = watched_while_sending(&[("DISABLE_KEEP_ALIVES", "true")]);
+    for server in ["2", "1"] {
+        let per = per_request(&shown, server);
+        assert!(
+            (-0.2..=0.2).contains(&per),
+            "server {server}: {per}: {shown}"
+        );
+    }
+    assert_eq!(shown["seen"], "flat", "{shown}");
+}
+
+#[test]
+fn a_click_on_a_switch_switches_it_and_marks_the_chart() {
+    let pair = start_pair(&[], &[]);
+    pair.forward_many(20);
+    let shown = drive(
+        &pair.server2,
+        &[
+            "--wait",
+            "2",
+            "--click",
+            r#"[data-switch="disable-keep-alives"] button"#,
+            "--then",
+            "2",
+        ],
+    );
+    assert_eq!(shown["switches"]["disable-keep-alives"], "true", "{shown}");
+    let marks: Vec<&str> = shown["marks"]
+        .as_array()
+        .map(|marks| marks.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(marks.contains(&"DISABLE_KEEP_ALIVES=true"), "{shown}");
+    assert_eq!(shown["predicted"], "flat", "{shown}");
+    let settings = get(pair.server2.address, "/settings").json();
+    assert_eq!(settings["DISABLE_KEEP_ALIVES"], "true");
 }

@@ -1,18 +1,29 @@
 // The dashboard: polls this server's /watch twice a second while the tab is
-// visible, shows the figures of both servers, and keeps their history here,
-// in the page, so that the servers run nothing for it.
+// visible, shows the figures of both servers, keeps their history here, in
+// the page, so that the servers run nothing for it, and sends switches.
 "use strict";
 
 const POLL_EVERY_MS = 500;
 // The chart spans the history it has, from half a minute up to five.
 const WINDOW_SECONDS = 300;
 const SHORTEST_SPAN_SECONDS = 30;
-// The slope is read over this many of the last requests.
-const SLOPE_REQUESTS = 50;
+// The per-request figure is read over at least this many requests...
+const MIN_REQUESTS = 20;
+// ... and over the last this many, when there are that many.
+const WINDOW_REQUESTS = 100;
+// Tasks per request at or over this, on both servers, is a leak.
+const LEAKS_FROM = 0.5;
+// Fewer tasks than this is nothing held (the registry's FLAT_BELOW).
+const FLAT_BELOW = 8;
+
+// What the expectations are called on the page, by their id.
+const EXPECTATIONS = { leaks: "leaks", flat: "flat", "reclaimed-after-idle": "reclaimed after idle" };
 
 let history = [];
+let marks = [];
 let timer = null;
 let sending = false;
+let lastWatch = null;
 
 const byId = (id) => document.getElementById(id);
 
@@ -21,6 +32,7 @@ async function poll() {
     const answer = await fetch("/watch", { cache: "no-store" });
     if (!answer.ok) throw new Error(`/watch answered ${answer.status}`);
     const watch = await answer.json();
+    lastWatch = watch;
     show(watch);
     record(watch);
     draw();
@@ -40,9 +52,6 @@ document.addEventListener("visibilitychange", () => {
   else clearTimeout(timer);
 });
 
-// What the server's expectations are called on the page, by their id.
-const EXPECTATIONS = { leaks: "leaks", flat: "flat", "reclaimed-after-idle": "reclaimed after idle" };
-
 // The figures of each server, by its number: null where unknown.
 function figuresOf(watch) {
   if (watch.role === "server1") return { 1: watch.this, 2: null };
@@ -52,6 +61,7 @@ function figuresOf(watch) {
 function show(watch) {
   const figures = figuresOf(watch);
   for (const element of document.querySelectorAll("[data-server][data-metric]")) {
+    if (element.dataset.metric === "tasks_per_request") continue;
     const server = figures[element.dataset.server];
     const value = server ? server.samples[element.dataset.metric] : undefined;
     element.textContent = value === undefined ? "–" : String(value);
@@ -62,15 +72,16 @@ function show(watch) {
     element.textContent = bytes === undefined ? "–" : (bytes / 1048576).toFixed(1);
   }
   byId("whoami").textContent = watch.role === "server1"
-    ? "This server plays server 1: its UPSTREAM_URL leads back to itself. Open server 2's page to watch both."
+    ? "This server plays server 1: it has answered /hello and forwarded nothing, or its UPSTREAM_URL is its own socket. Open server 2's page to watch both."
     : `This server plays server 2; server 1 is ${watch.upstream.url}`;
   note("missing1", watch.role === "server2" ? watch.upstream.missing : null);
   note("missing2", watch.role === "server1" ? "Not known from here: this page belongs to server 1." : null);
   byId("control").hidden = watch.role === "server1";
+  byId("switches-panel").hidden = watch.role === "server1";
 
   const amounts = byId("amounts");
   amounts.textContent = EXPECTATIONS[watch.amounts_to];
-  amounts.className = `verdict ${watch.amounts_to}`;
+  amounts.className = `prediction ${watch.amounts_to}`;
 
   const entries = byId("in-effect");
   entries.replaceChildren(...watch.in_effect.map((entry) => {
@@ -88,12 +99,73 @@ function show(watch) {
   byId("settings2").textContent = figures[2] ? `server 2: ${figures[2].settings.join(" ")}` : "";
   byId("settings1").textContent = figures[1] && figures[1].settings.length
     ? `server 1: ${figures[1].settings.join(" ")}` : "";
+  showSwitches(watch, figures);
 }
 
 function note(id, text) {
   const element = byId(id);
   element.hidden = !text;
   element.textContent = text || "";
+}
+
+// A setting's value now on one server, from its settings list.
+function valueOf(figures, setting) {
+  const given = figures && figures.settings.find((s) => s.startsWith(`${setting}=`));
+  return given === undefined ? null : given.slice(setting.length + 1);
+}
+
+// One row per registry entry: where it acts, its value now, and a button
+// that switches it on, or back to the default when it is on.
+function showSwitches(watch, figures) {
+  const rows = watch.switchable.map((entry) => {
+    const server = entry.side === "server1" ? 1 : 2;
+    const now = valueOf(figures[server], entry.setting);
+    const row = document.createElement("div");
+    row.className = "switch";
+    row.dataset.switch = entry.name;
+    const label = document.createElement("span");
+    label.textContent = `server ${server} · ${entry.setting} = `;
+    const value = document.createElement("b");
+    value.className = "now";
+    value.textContent = now === null ? "?" : now;
+    const on = now === entry.value;
+    const button = document.createElement("button");
+    button.textContent = on ? `back to ${entry.default}` : `switch to ${entry.value}`;
+    button.disabled = now === null;
+    button.addEventListener("click", () => switchTo(entry.side, { [entry.setting]: on ? entry.default : entry.value }));
+    row.append(label, value, " ", button);
+    return row;
+  });
+  byId("switches").replaceChildren(...rows);
+}
+
+// Sends a switch to this server, or, for server 1, through it.
+async function switchTo(side, settings) {
+  const path = side === "server1" ? "/upstream/settings" : "/settings";
+  const said = byId("switch-said");
+  try {
+    const answer = await fetch(path, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(settings),
+    });
+    const body = await answer.json();
+    said.textContent = answer.ok
+      ? `switched: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(" ")}`
+      : `refused (${answer.status}): ${body.error}`;
+  } catch (err) {
+    said.textContent = `not sent: ${err.message}`;
+  }
+  poll();
+}
+
+// Every registry setting of both servers back to its default.
+async function backToDefaults() {
+  if (!lastWatch) return;
+  const bySide = { server1: {}, server2: {} };
+  for (const entry of lastWatch.switchable) bySide[entry.side][entry.setting] = entry.default;
+  await switchTo("server2", bySide.server2);
+  await switchTo("server1", bySide.server1);
 }
 
 function requestsOf(figures) {
@@ -109,20 +181,68 @@ function record(watch) {
   const now = Date.now() / 1000;
   history.push({ at: now, server2: tasks(2), server1: tasks(1), requests: requestsOf(figures[2]) });
   history = history.filter((sample) => sample.at >= now - WINDOW_SECONDS);
-  byId("slope").textContent = slope();
+  for (const [server, side] of [[1, "server1"], [2, "server2"]]) {
+    for (const s of (figures[server] && figures[server].switches) || []) {
+      const key = `${side} ${s.at_ms} ${s.setting}`;
+      if (!marks.some((mark) => mark.key === key)) {
+        marks.push({ key, at: s.at_ms / 1000, label: `${s.setting}=${s.value}`, side });
+      }
+    }
+  }
+  marks = marks.filter((mark) => mark.at >= now - WINDOW_SECONDS);
+  const perRequest = tasksPerRequest();
+  byId("window").textContent = perRequest ? String(perRequest.requests) : "–";
+  for (const element of document.querySelectorAll('[data-metric="tasks_per_request"]')) {
+    const value = perRequest && perRequest[`server${element.dataset.server}`];
+    element.textContent = value === null || value === undefined ? "–" : value.toFixed(2);
+  }
+  showSeen(perRequest);
 }
 
-// Tasks gained per request on each side over the last requests.
-function slope() {
-  const last = history[history.length - 1];
-  if (!last || last.requests === null) return "tasks gained per request: –";
-  const first = history.find((sample) => sample.requests !== null
-    && sample.requests >= last.requests - SLOPE_REQUESTS);
-  const requests = last.requests - first.requests;
-  if (requests === 0) return "tasks gained per request: – (no requests lately)";
-  const per = (side) => (last[side] === null || first[side] === null
-    ? "–" : ((last[side] - first[side]) / requests).toFixed(2));
-  return `tasks gained per request, last ${requests}: server 2 ${per("server2")}, server 1 ${per("server1")}`;
+// Tasks gained per request on each side, over the last requests: over the
+// polls since the newest one at least WINDOW_REQUESTS requests back (or the
+// oldest there is), however many requests came between two polls, adding
+// up only the steps in which requests came: tasks given back while idle
+// are no one request's doing. Null until MIN_REQUESTS have come.
+function tasksPerRequest() {
+  const counted = history.filter((s) => s.requests !== null);
+  const last = counted[counted.length - 1];
+  if (!last) return null;
+  const back = counted.filter((s) => s.requests <= last.requests - WINDOW_REQUESTS);
+  const first = back.length ? back[back.length - 1] : counted[0];
+  const steps = counted.slice(counted.indexOf(first));
+  let requests = 0;
+  const gained = { server2: 0, server1: 0 };
+  const known = { server2: true, server1: true };
+  for (let i = 1; i < steps.length; i++) {
+    const came = steps[i].requests - steps[i - 1].requests;
+    if (came <= 0) continue;
+    requests += came;
+    for (const side of ["server2", "server1"]) {
+      if (steps[i][side] === null || steps[i - 1][side] === null) known[side] = false;
+      else gained[side] += steps[i][side] - steps[i - 1][side];
+    }
+  }
+  if (requests < MIN_REQUESTS) return null;
+  const per = (side) => (known[side] ? gained[side] / requests : null);
+  return { requests, server2: per("server2"), server1: per("server1"), first, last };
+}
+
+// The badge: what the counts showed, never what the settings predict.
+function showSeen(perRequest) {
+  const seen = byId("seen");
+  const counted = history.filter((s) => s.requests !== null && s.server2 !== null);
+  const last = counted[counted.length - 1];
+  let verdict = null;
+  if (perRequest) {
+    const grew = [perRequest.server2, perRequest.server1].every((v) => v !== null && v >= LEAKS_FROM);
+    const peak = Math.max(...counted.filter((s) => s.at >= perRequest.first.at).map((s) => s.server2));
+    if (grew) verdict = "leaks";
+    else if (peak >= FLAT_BELOW && last.server2 < FLAT_BELOW) verdict = "reclaimed-after-idle";
+    else verdict = "flat";
+  }
+  seen.textContent = verdict ? EXPECTATIONS[verdict] : "not measured yet";
+  seen.className = `verdict ${verdict || "unmeasured"}`;
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -134,28 +254,52 @@ function svgElement(name, attributes, text) {
   return element;
 }
 
+// A whole-number step for about `count` ticks up to `top`: 1, 2 or 5 times
+// a power of ten.
+function tickStep(top, count) {
+  const rough = Math.max(1, top / count);
+  const power = 10 ** Math.floor(Math.log10(rough));
+  return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= rough);
+}
+
 function draw() {
   const chart = byId("chart");
   const width = chart.clientWidth || 1200;
   const height = 300;
-  const margin = { left: 56, right: 16, top: 12, bottom: 32 };
+  const margin = { left: 56, right: 16, top: 30, bottom: 32 };
   const now = Date.now() / 1000;
   const span = Math.max(SHORTEST_SPAN_SECONDS, history.length ? now - history[0].at : 0);
   const values = history.flatMap((s) => [s.server2, s.server1]).filter((v) => v !== null);
-  const top = Math.max(10, ...values) * 1.1;
+  const step = tickStep(Math.max(10, ...values), 4);
+  const top = Math.ceil(Math.max(10, ...values) * 1.05 / step) * step;
   const x = (at) => margin.left + (1 - (now - at) / span) * (width - margin.left - margin.right);
   const y = (value) => height - margin.bottom - (value / top) * (height - margin.top - margin.bottom);
   const parts = [];
-  for (let i = 0; i <= 4; i++) {
-    const value = (top / 1.1) * (i / 4);
+  for (let value = 0; value <= top; value += step) {
     parts.push(svgElement("line", { x1: margin.left, x2: width - margin.right, y1: y(value), y2: y(value), class: "grid" }));
-    parts.push(svgElement("text", { x: margin.left - 6, y: y(value) + 4, "text-anchor": "end", class: "title" }, Math.round(value)));
+    parts.push(svgElement("text", { x: margin.left - 6, y: y(value) + 4, "text-anchor": "end", class: "title" }, String(value)));
   }
-  const step = [5, 10, 30, 60].find((seconds) => span / seconds <= 8) || 60;
-  for (let ago = 0; ago <= span; ago += step) {
+  const secondsStep = [5, 10, 30, 60].find((seconds) => span / seconds <= 8) || 60;
+  for (let ago = 0; ago <= span; ago += secondsStep) {
     parts.push(svgElement("text", { x: x(now - ago), y: height - 10, "text-anchor": "middle", class: "title" },
       ago === 0 ? "now" : `${ago} s ago`));
   }
+  // Switches made together stack their labels.
+  let stack = 0;
+  let previous = -Infinity;
+  for (const mark of [...marks].sort((a, b) => a.at - b.at)) {
+    stack = mark.at - previous < 1.5 ? stack + 1 : 0;
+    previous = mark.at;
+    const at = x(mark.at);
+    if (at < margin.left) continue;
+    parts.push(svgElement("line", { x1: at, x2: at, y1: margin.top - 4, y2: height - margin.bottom, class: `switch-mark ${mark.side}` }));
+    // The label on the side with room for it.
+    const right = at < width - 240;
+    parts.push(svgElement("text", { x: right ? at + 4 : at - 4, y: margin.top + 8 + stack * 14,
+      "text-anchor": right ? "start" : "end", class: "mark-label" }, mark.label));
+  }
+  // Server 2 wide and pale below, server 1 thin and dashed on top: where
+  // the two counts are the same, as in the leak, both still show.
   for (const side of ["server2", "server1"]) {
     const points = history.filter((s) => s[side] !== null).map((s) => `${x(s.at).toFixed(1)},${y(s[side]).toFixed(1)}`);
     if (points.length) parts.push(svgElement("polyline", { points: points.join(" "), class: `line ${side}` }));
@@ -163,8 +307,8 @@ function draw() {
   const legend = [["server2", "server 2 live tasks"], ["server1", "server 1 live tasks"]];
   legend.forEach(([side, label], i) => {
     const left = margin.left + 12 + i * 180;
-    parts.push(svgElement("rect", { x: left, y: margin.top + 4, width: 14, height: 14, class: `swatch ${side}` }));
-    parts.push(svgElement("text", { x: left + 20, y: margin.top + 16, class: "title" }, label));
+    parts.push(svgElement("rect", { x: left, y: 6, width: 14, height: 14, class: `swatch ${side}` }));
+    parts.push(svgElement("text", { x: left + 20, y: 18, class: "title" }, label));
   });
   chart.replaceChildren(...parts);
 }
@@ -195,5 +339,6 @@ async function send() {
 
 byId("send").addEventListener("click", send);
 byId("stop").addEventListener("click", () => { sending = false; });
-byId("clear").addEventListener("click", () => { history = []; draw(); });
+byId("clear").addEventListener("click", () => { history = []; marks = []; draw(); });
+byId("defaults").addEventListener("click", backToDefaults);
 poll();
