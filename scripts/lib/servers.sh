@@ -85,3 +85,25 @@ stop() {
 scenarios() { "$binary" scenarios; }
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# switch URL VAR=VALUE...: PUT the settings to URL (a /settings, or server
+# 2's /upstream/settings for server 1's); exits on a refusal.
+switch() {
+    local url=$1 body="" pair
+    shift
+    for pair in "$@"; do
+        body+="${body:+,}\"${pair%%=*}\":\"${pair#*=}\""
+    done
+    curl --silent --show-error --fail-with-body -X PUT \
+        -H 'Content-Type: application/json' -d "{$body}" "$url" >/dev/null
+}
+
+# counts: server 2's and server 1's /hello counts (each with the asking
+# connection's task) and the clients server 2 holds, as "S2 S1 HELD".
+counts() {
+    local s2 s1 held
+    s2=$(curl -s "http://$server2/hello" | sed 's/.*"goRoutines":\([0-9]*\).*/\1/')
+    s1=$(curl -s "http://$server1/hello" | sed 's/.*"goRoutines":\([0-9]*\).*/\1/')
+    held=$(curl -s "http://$server2/metrics" | awk '$1 == "forward_clients_retained" {print $2}')
+    echo "$s2 $s1 $held"
+}

@@ -284,14 +284,14 @@ function draw() {
     parts.push(svgElement("text", { x: x(now - ago), y: height - 10, "text-anchor": "middle", class: "title" },
       ago === 0 ? "now" : `${ago} s ago`));
   }
-  // Switches made together stack their labels.
+  // Labels that would run into the one before stack below it.
   let stack = 0;
   let previous = -Infinity;
   for (const mark of [...marks].sort((a, b) => a.at - b.at)) {
-    stack = mark.at - previous < 1.5 ? stack + 1 : 0;
-    previous = mark.at;
     const at = x(mark.at);
     if (at < margin.left) continue;
+    stack = at - previous < 8 * mark.label.length ? stack + 1 : 0;
+    previous = at;
     parts.push(svgElement("line", { x1: at, x2: at, y1: margin.top - 4, y2: height - margin.bottom, class: `switch-mark ${mark.side}` }));
     // The label on the side with room for it.
     const right = at < width - 240;
