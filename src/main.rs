@@ -17,7 +17,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use reqwest_connection_leak::cli::{Cli, Command};
-use reqwest_connection_leak::demo;
+use reqwest_connection_leak::demo::{self, DemoError};
 use reqwest_connection_leak::failure::cause_chain;
 use reqwest_connection_leak::observe::process;
 use reqwest_connection_leak::scenario;
@@ -31,7 +31,8 @@ use tracing_subscriber::prelude::*;
 
 /// Bad configuration, as with clap's own usage errors.
 const EXIT_BAD_CONFIG: u8 = 2;
-/// The server could not start, or a demo scenario misbehaved.
+/// The server could not start, or its shutdown cut requests short, or a
+/// demo scenario misbehaved.
 const EXIT_FAILED: u8 = 1;
 /// Stopped at once by a second signal, as a shell reports a Ctrl-C.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -56,6 +57,7 @@ async fn main() -> ExitCode {
         Some(Command::Demo(args)) => match demo::run(&args).await {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(EXIT_FAILED),
+            Err(DemoError::Interrupted(signal)) => ExitCode::from(signal.exit_status()),
             Err(err) => {
                 eprintln!("demo: {}", cause_chain(&err));
                 ExitCode::from(EXIT_FAILED)
@@ -123,8 +125,12 @@ async fn serve(config: Config, settings: &[String]) -> ExitCode {
     tracing::info!(%address, "listening");
     // A closed standard output is no reason not to serve.
     let _ = writeln!(std::io::stdout().lock(), "{address}");
-    match server.run(listener, shutdown_signal).await {
+    let signalled = || async {
+        shutdown_signal().await;
+    };
+    match server.run(listener, signalled).await {
         Stopped::Gracefully => ExitCode::SUCCESS,
+        Stopped::CutShort { .. } => ExitCode::from(EXIT_FAILED),
         Stopped::AtOnce => ExitCode::from(EXIT_INTERRUPTED),
     }
 }

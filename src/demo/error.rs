@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 
 use crate::harness::HarnessError;
+use crate::serve::shutdown::Signal;
 
 /// Why the demo could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,6 @@ pub enum DemoError {
     Chart { path: String, reason: String },
     #[error("cannot write the JSON report")]
     Report(#[source] serde_json::Error),
-    #[error("interrupted")]
-    Interrupted,
+    #[error("interrupted by {0:?}")]
+    Interrupted(Signal),
 }

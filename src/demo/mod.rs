@@ -56,7 +56,7 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         let run = tokio::select! {
             run = record(&launcher, scenario, pace, &client, &progress) => run?,
             // Dropping the recording future kills both children.
-            () = shutdown_signal() => return Err(DemoError::Interrupted),
+            signal = shutdown_signal() => return Err(DemoError::Interrupted(signal)),
         };
         progress.finish_with_message(run.recording.verdict().to_string());
         runs.push(run);

@@ -40,8 +40,9 @@ impl Exchange {
     }
 }
 
-/// Redirects followed at most, as Go's client follows them.
-const MAX_REDIRECTS: usize = 10;
+/// Requests made at most for one call, as Go's client makes them: the
+/// first and nine redirects; a tenth redirect is an error.
+const MAX_REQUESTS: usize = 10;
 
 /// Why server 1's answer could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -63,12 +64,16 @@ pub enum UpstreamError {
     #[error("upstream redirected to {0:?}, which is not a URL")]
     BadRedirect(String),
     /// More redirects than Go follows.
-    #[error("upstream redirected more than {MAX_REDIRECTS} times")]
+    #[error("upstream stopped after {MAX_REQUESTS} redirects")]
     TooManyRedirects,
 }
 
 /// POSTs `{}` to `url` as the Go original does, following redirects as
 /// Go's client does, and reads the answer. Each request carries `via`.
+///
+/// Go follows 301, 302, 303, 307 and 308 with a `Location`, and stops
+/// with "stopped after 10 redirects" at the tenth; any other 3xx, or one
+/// without a `Location` (or an empty one), is the answer as it is.
 ///
 /// Redirects are followed here rather than inside reqwest so that an error
 /// names the URL that failed, not the first one asked, and so that the
@@ -80,7 +85,7 @@ pub async fn post_hello(
 ) -> (Exchange, Result<Hello, UpstreamError>) {
     let mut url = url.clone();
     let mut method = Method::POST;
-    for _ in 0..=MAX_REDIRECTS {
+    for _ in 0..MAX_REQUESTS {
         let mut request = client
             .request(method.clone(), url.clone())
             .header(VIA, via.clone());
@@ -91,10 +96,19 @@ pub async fn post_hello(
             Ok(response) => response,
             Err(err) => return (Exchange::Failed, Err(UpstreamError::Request(err))),
         };
-        if !response.status().is_redirection() {
-            return read_answer(response).await;
-        }
-        let Some(location) = response.headers().get(LOCATION) else {
+        let followed = matches!(
+            response.status(),
+            StatusCode::MOVED_PERMANENTLY
+                | StatusCode::FOUND
+                | StatusCode::SEE_OTHER
+                | StatusCode::TEMPORARY_REDIRECT
+                | StatusCode::PERMANENT_REDIRECT
+        );
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .filter(|location| !location.is_empty());
+        let (true, Some(location)) = (followed, location) else {
             return read_answer(response).await;
         };
         let location = String::from_utf8_lossy(location.as_bytes()).into_owned();

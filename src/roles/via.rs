@@ -35,36 +35,43 @@ impl Hop {
     }
 
     /// The `Via` values of `headers`, joined, if any names this server.
+    /// The mark is looked for in the raw bytes: a value may carry bytes
+    /// that are not ASCII (RFC 9110 allows them in a comment, such as
+    /// `1.1 proxy (café)`), and they must not hide it.
     pub fn seen_in(&self, headers: &HeaderMap) -> Option<String> {
         let via = joined(headers)?;
-        let names_us = via.split(',').any(|entry| {
-            let mut parts = entry.split_whitespace();
+        let names_us = via.split(|&byte| byte == b',').any(|entry| {
+            let mut parts = entry
+                .split(u8::is_ascii_whitespace)
+                .filter(|part| !part.is_empty());
             let _protocol = parts.next();
-            parts.next() == Some(self.pseudonym.as_str())
+            parts.next() == Some(self.pseudonym.as_bytes())
         });
-        names_us.then_some(via)
+        names_us.then(|| String::from_utf8_lossy(&via).into_owned())
     }
 
-    /// The `Via` to send upstream: every hop so far, then this one.
+    /// The `Via` to send upstream: every hop so far, byte for byte, then
+    /// this one.
     pub fn via_upstream(&self, headers: &HeaderMap) -> HeaderValue {
-        let Some(earlier) = joined(headers) else {
+        let Some(mut via) = joined(headers) else {
             return self.entry.clone();
         };
-        let ours = self.entry.to_str().unwrap_or_default();
+        via.extend_from_slice(b", ");
+        via.extend_from_slice(self.entry.as_bytes());
         // Earlier values were valid headers, so their list is one too; were
         // it not, this server's own entry still goes: the mark is kept.
-        HeaderValue::from_str(&format!("{earlier}, {ours}")).unwrap_or_else(|_| self.entry.clone())
+        HeaderValue::from_bytes(&via).unwrap_or_else(|_| self.entry.clone())
     }
 }
 
-/// Every `Via` value, in order, as one comma-separated list.
-fn joined(headers: &HeaderMap) -> Option<String> {
-    let values: Vec<&str> = headers
+/// Every `Via` value, in order, as one comma-separated list of bytes.
+fn joined(headers: &HeaderMap) -> Option<Vec<u8>> {
+    let values: Vec<&[u8]> = headers
         .get_all(VIA)
         .iter()
-        .filter_map(|value| value.to_str().ok())
+        .map(HeaderValue::as_bytes)
         .collect();
-    (!values.is_empty()).then(|| values.join(", "))
+    (!values.is_empty()).then(|| values.join(&b", "[..]))
 }
 
 #[cfg(test)]
@@ -98,6 +105,25 @@ mod tests {
             hop.seen_in(&with_via(&["1.1 proxy", "1.0 cache (squid)"]))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_byte_that_is_not_ascii_hides_no_mark_and_is_passed_on() {
+        let hop = Hop::default();
+        let mut headers = HeaderMap::new();
+        let comment = HeaderValue::from_bytes(b"1.1 proxy (caf\xe9)").unwrap();
+        headers.append(VIA, comment);
+        assert!(hop.seen_in(&headers).is_none());
+        let upstream = hop.via_upstream(&headers);
+        assert!(
+            upstream
+                .as_bytes()
+                .starts_with(b"1.1 proxy (caf\xe9), 1.1 leak-")
+        );
+        let mut back = HeaderMap::new();
+        back.append(VIA, upstream);
+        let seen = hop.seen_in(&back).expect("its own mark");
+        assert!(seen.contains("caf\u{fffd}"), "{seen}");
     }
 
     #[test]

@@ -129,7 +129,14 @@ impl<IO> Watched<IO> {
             self.timer = Some(timeout.map(|timeout| Box::pin(tokio::time::sleep(timeout))));
             self.wait.waiting.store(true, Ordering::Release);
         }
-        *lock(&self.wait.waker) = Some(cx.waker().clone());
+        let mut waker = lock(&self.wait.waker);
+        if !waker
+            .as_ref()
+            .is_some_and(|known| known.will_wake(cx.waker()))
+        {
+            *waker = Some(cx.waker().clone());
+        }
+        drop(waker);
         if self.wait.close.load(Ordering::Acquire) {
             return true;
         }

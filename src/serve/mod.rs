@@ -2,6 +2,9 @@
 //! figures that let a person watch.
 //!
 //! - [`server`]: listening, the accept loop and a bounded graceful shutdown.
+//! - [`in_flight`]: what every request gets on its way: its connection's
+//!   ends, a place in the count of requests in flight, and `Connection:
+//!   close` while keep-alives are off.
 //! - [`inbound`]: inbound connections between requests: the idle timeout,
 //!   and closing them when keep-alives are switched off.
 //! - [`router`]: which route answers what.
@@ -12,6 +15,7 @@
 //! - [`dashboard`]: the page at `/` that polls them.
 
 pub mod dashboard;
+pub mod in_flight;
 pub mod inbound;
 pub mod router;
 pub mod server;

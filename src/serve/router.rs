@@ -1,14 +1,12 @@
 //! Which route answers what. Both roles serve every route: which one a copy
 //! plays depends only on which route is called, as in the Go original.
 
-use std::sync::Arc;
-
+use axum::Router;
 use axum::extract::{Extension, State};
-use axum::http::header::{CONNECTION, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{any, get, put};
-use axum::{Router, middleware};
 
 use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
 use crate::roles::forward::forward;
@@ -17,12 +15,10 @@ use crate::serve::dashboard;
 use crate::serve::switch_guard::Peer;
 use crate::serve::switches;
 use crate::serve::watch::Watched;
-use crate::settings::live::Live;
 
 /// `/hello` and `/forward`, any method; `GET /metrics`; the settings,
 /// `GET` and `PUT /settings` and `PUT /upstream/settings`; and for people,
-/// the dashboard at `GET /` with the figures it polls. Every answer says
-/// `Connection: close` while `SERVER_KEEP_ALIVES` is false.
+/// the dashboard at `GET /` with the figures it polls.
 pub fn app(watched: Watched) -> Router {
     let board = watched.board.clone();
     Router::new()
@@ -50,21 +46,6 @@ pub fn app(watched: Watched) -> Router {
                 .with_state(watched),
         )
         .merge(dashboard::routes())
-        .layer(middleware::map_response_with_state(
-            board.live.clone(),
-            keep_alive_or_close,
-        ))
-}
-
-/// Go's `SetKeepAlivesEnabled(false)` for the answers after it: each says
-/// `Connection: close`, and hyper closes its connection once it is sent.
-async fn keep_alive_or_close(State(live): State<Arc<Live>>, mut response: Response) -> Response {
-    if !live.knobs().server_keep_alives {
-        response
-            .headers_mut()
-            .insert(CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
 }
 
 /// Answers the scrape.

@@ -10,7 +10,6 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hyper::Request;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -20,6 +19,7 @@ use tokio::net::TcpListener;
 use crate::failure::is_out_of_descriptors;
 use crate::observe::metrics::Metrics;
 use crate::roles::forward::Forwarder;
+use crate::serve::in_flight::{InFlight, Routes, Wrapped};
 use crate::serve::inbound::Inbound;
 use crate::serve::router::app;
 use crate::serve::switch_guard::Peer;
@@ -64,14 +64,14 @@ pub fn listen(config: &Config) -> Result<TcpListener, StartError> {
 /// One server, both roles, built from its configuration and ready to
 /// serve on a listener.
 pub struct Server {
-    service: Service,
+    routes: Routes,
+    live: Arc<Live>,
     metrics: Arc<Metrics>,
     forwarder: Arc<Forwarder>,
     inbound: Arc<Inbound>,
+    in_flight: InFlight,
     grace: Duration,
 }
-
-type Service = TowerToHyperService<axum::Router>;
 
 impl Server {
     /// The routes of both roles, with what they share; `settings` are the
@@ -91,7 +91,7 @@ impl Server {
         );
         let inbound = Arc::new(Inbound::new(live.clone()));
         let board = Arc::new(Switchboard {
-            live,
+            live: live.clone(),
             forwarder: forwarder.clone(),
             inbound: inbound.clone(),
             upstream: Arc::new(UpstreamWatch::new(&config.upstream_url)),
@@ -105,7 +105,9 @@ impl Server {
             board,
         };
         Ok(Server {
-            service: TowerToHyperService::new(app(watched)),
+            routes: TowerToHyperService::new(app(watched)),
+            live,
+            in_flight: InFlight::default(),
             metrics,
             forwarder,
             inbound,
@@ -128,12 +130,14 @@ impl Server {
             http: http_builder(),
             metrics: self.metrics,
             inbound: self.inbound,
+            in_flight: self.in_flight.clone(),
+            live: self.live,
             connections: GracefulShutdown::new(),
             trouble: AcceptTrouble::default(),
         };
-        let connections = listener.run(self.service, shutdown()).await;
+        let connections = listener.run(self.routes, shutdown()).await;
         self.forwarder.release_clients();
-        drain(connections, self.grace, shutdown()).await
+        drain(connections, &self.in_flight, self.grace, shutdown()).await
     }
 }
 
@@ -144,6 +148,8 @@ struct Listener {
     metrics: Arc<Metrics>,
     /// Each connection's waits between requests.
     inbound: Arc<Inbound>,
+    in_flight: InFlight,
+    live: Arc<Live>,
     /// Every connection, so that the shutdown can wait for them.
     connections: GracefulShutdown,
     trouble: AcceptTrouble,
@@ -152,7 +158,7 @@ struct Listener {
 impl Listener {
     /// Accepts until `stop` completes; then hands over the connections
     /// still open. Dropping the listener stops accepting.
-    async fn run(mut self, service: Service, stop: impl Future<Output = ()>) -> GracefulShutdown {
+    async fn run(mut self, routes: Routes, stop: impl Future<Output = ()>) -> GracefulShutdown {
         tokio::pin!(stop);
         loop {
             let accepted = tokio::select! {
@@ -163,14 +169,13 @@ impl Listener {
                 Ok((stream, remote)) => {
                     self.trouble.recovered();
                     let local = stream.local_addr().unwrap_or(remote);
-                    let peer = Peer { remote, local };
-                    self.serve(
-                        stream,
-                        WithPeer {
-                            service: service.clone(),
-                            peer,
-                        },
-                    );
+                    let wrapped = Wrapped {
+                        routes: routes.clone(),
+                        peer: Peer { remote, local },
+                        in_flight: self.in_flight.clone(),
+                        live: self.live.clone(),
+                    };
+                    self.serve(stream, wrapped);
                 }
                 Err(err) => {
                     self.trouble.failed(&err);
@@ -181,7 +186,7 @@ impl Listener {
     }
 
     /// Serves one connection on a task of its own.
-    fn serve(&self, stream: tokio::net::TcpStream, service: WithPeer) {
+    fn serve(&self, stream: tokio::net::TcpStream, service: Wrapped) {
         let open = self.metrics.connection_opened();
         let stream = self.inbound.watch(stream);
         let connection = self.http.serve_connection(TokioIo::new(stream), service);
@@ -198,48 +203,30 @@ impl Listener {
     }
 }
 
-/// The service, with the connection's two ends handed to every request
-/// (for the switches' guard).
-#[derive(Clone)]
-struct WithPeer {
-    service: Service,
-    peer: Peer,
-}
-
-impl<Body> hyper::service::Service<Request<Body>> for WithPeer
-where
-    Service: hyper::service::Service<Request<Body>>,
-{
-    type Response = <Service as hyper::service::Service<Request<Body>>>::Response;
-    type Error = <Service as hyper::service::Service<Request<Body>>>::Error;
-    type Future = <Service as hyper::service::Service<Request<Body>>>::Future;
-
-    fn call(&self, mut request: Request<Body>) -> Self::Future {
-        request.extensions_mut().insert(self.peer);
-        self.service.call(request)
-    }
-}
-
 /// Lets the requests in flight finish, for up to `grace`, unless `now`
 /// completes first.
 async fn drain(
     connections: GracefulShutdown,
+    in_flight: &InFlight,
     grace: Duration,
     now: impl Future<Output = ()>,
 ) -> Stopped {
-    let in_flight = connections.count();
     tracing::info!(
-        in_flight,
+        connections = connections.count(),
+        requests = in_flight.now(),
         ?grace,
         "shutting down: stopped accepting, finishing requests in flight; \
          Ctrl-C again stops at once"
     );
     tokio::select! {
         finished = tokio::time::timeout(grace, connections.shutdown()) => {
-            if finished.is_err() {
-                tracing::warn!(?grace, "connections still open after the grace period");
+            let requests = in_flight.now();
+            if finished.is_ok() || requests == 0 {
+                Stopped::Gracefully
+            } else {
+                tracing::warn!(?grace, requests, "the grace period cut requests still in flight");
+                Stopped::CutShort { requests }
             }
-            Stopped::Gracefully
         }
         () = now => {
             tracing::warn!("stopping at once");
@@ -251,8 +238,10 @@ async fn drain(
 /// How the server stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stopped {
-    /// Every request in flight finished, or the grace period ran out.
+    /// Every request in flight finished within the grace period.
     Gracefully,
+    /// The grace period ran out with these requests still in flight.
+    CutShort { requests: usize },
     /// A second signal came during the grace period.
     AtOnce,
 }

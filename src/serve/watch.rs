@@ -258,7 +258,7 @@ impl UpstreamWatch {
 
     /// Server 1's figures, or what can be had of them.
     async fn fetch(&self) -> Upstream {
-        let url = redacted(&self.origin).to_string();
+        let url = redacted(&self.origin);
         let (figures, missing) = match self.fetch_figures().await {
             Ok(figures) => (Some(figures), None),
             Err(missing) => (self.fetch_hello().await, Some(missing)),

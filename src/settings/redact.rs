@@ -1,41 +1,44 @@
-//! Passwords in URLs are never printed or served: `UPSTREAM_URL` may carry
-//! one (`http://user:secret@host/...`), and it would show in the start-up
-//! log and in the errors of a bad value. (`--help` shows no value of it,
-//! and reqwest's own errors name the URL without its credentials.)
+//! Credentials in URLs are never printed or served. `UPSTREAM_URL` may
+//! carry a user and a password (`http://user:secret@host/...`), or a token
+//! as the user alone (`http://TOKEN@host/...`); any of it would show in the
+//! start-up log, in the errors of a bad value, and in `/figures`, `/watch`
+//! and the page. Requests to server 1 still send it.
+//!
+//! The user information is found in the raw text, so a URL that does not
+//! parse (a bad port, an unclosed `[`, no host, no scheme) is hidden too.
 
 use std::borrow::Cow;
 
 use reqwest::Url;
 
-/// What a password is replaced with.
+/// What the user information is replaced with.
 const HIDDEN: &str = "redacted";
 
-/// `url` with its password, if any, replaced.
-pub fn redacted(url: &Url) -> Cow<'_, Url> {
-    if url.password().is_none() {
-        return Cow::Borrowed(url);
-    }
-    let mut shown = url.clone();
-    // Only URLs that cannot have a password refuse one.
-    let _ = shown.set_password(Some(HIDDEN));
-    Cow::Owned(shown)
+/// `url` as it is shown: with any user information replaced.
+pub fn redacted(url: &Url) -> String {
+    redacted_text(url.as_str()).into_owned()
 }
 
-/// `text` with the password replaced if it is a URL that has one; any
-/// other text as it is.
+/// `text` with the user information of the URL it is, if any, replaced:
+/// everything between the scheme's `://` (or the start, when there is no
+/// scheme) and the last `@` before the host ends.
 pub fn redacted_text(text: &str) -> Cow<'_, str> {
-    match Url::parse(text) {
-        Ok(url) if url.password().is_some() => Cow::Owned(redacted(&url).to_string()),
-        _ => Cow::Borrowed(text),
+    let start = text.find("://").map_or(0, |at| at + 3);
+    let authority_end = text[start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |at| start + at);
+    match text[start..authority_end].rfind('@') {
+        Some(at) => Cow::Owned(format!("{}{HIDDEN}{}", &text[..start], &text[start + at..])),
+        None => Cow::Borrowed(text),
     }
 }
 
-/// `text` with the password of every URL in it replaced: for messages
-/// that quote a value, such as clap's errors.
+/// `text` with the user information of every URL in it replaced: for
+/// messages that quote a value, such as clap's errors.
 pub fn redacted_words(text: &str) -> String {
     text.split(' ')
         .map(|word| {
-            let quoted = word.trim_matches(|c| matches!(c, '\'' | '"' | ',' | ':' | ';'));
+            let quoted = word.trim_matches(|c| matches!(c, '\'' | '"' | ',' | ';' | '(' | ')'));
             match redacted_text(quoted) {
                 Cow::Owned(shown) => word.replace(quoted, &shown),
                 Cow::Borrowed(_) => word.to_owned(),
@@ -50,23 +53,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_password_is_replaced_and_nothing_else_changes() {
-        let text = "http://user:secret@localhost:8080/hello";
-        assert_eq!(
-            redacted_text(text),
-            "http://user:redacted@localhost:8080/hello"
-        );
-        assert_eq!(
-            redacted_words("invalid value 'ftp://u:secret@h/x' for '--upstream-url <URL>':"),
-            "invalid value 'ftp://u:redacted@h/x' for '--upstream-url <URL>':"
-        );
-        for plain in [
-            "http://user@localhost/hello",
-            "http://localhost/",
-            "info",
-            ":8080",
+    fn any_user_information_is_replaced_and_nothing_else_changes() {
+        for (text, shown) in [
+            (
+                "http://user:secret@localhost:8080/hello",
+                "http://redacted@localhost:8080/hello",
+            ),
+            (
+                "http://ghp_TOKEN123@host/hello",
+                "http://redacted@host/hello",
+            ),
+            (
+                "http://admin:S3cr3t@127.0.0.1:99999/hello",
+                "http://redacted@127.0.0.1:99999/hello",
+            ),
+            (
+                "http://admin:S3cr3t@[::1/hello",
+                "http://redacted@[::1/hello",
+            ),
+            ("http://admin:S3cr3t@/hello", "http://redacted@/hello"),
+            (
+                "admin:S3cr3t@127.0.0.1:8080/hello",
+                "redacted@127.0.0.1:8080/hello",
+            ),
+            ("http://a@b:c@host?x=1", "http://redacted@host?x=1"),
         ] {
+            assert_eq!(redacted_text(text), shown, "{text}");
+        }
+        for plain in ["http://localhost/", "http://host/path@x", "info", ":8080"] {
             assert_eq!(redacted_text(plain), plain);
         }
+        assert_eq!(
+            redacted_words("invalid URL \"ftp://u:secret@h/x\": scheme"),
+            "invalid URL \"ftp://redacted@h/x\": scheme"
+        );
+    }
+
+    #[test]
+    fn a_url_shows_without_its_user() {
+        let url = Url::parse("http://TOKEN@localhost:8080/").expect("a URL");
+        assert_eq!(redacted(&url), "http://redacted@localhost:8080/");
     }
 }

@@ -235,8 +235,9 @@ fn running(pid: u32) -> bool {
 }
 
 #[test]
-fn a_demo_ended_by_a_signal_leaves_no_server_behind() {
-    for signal in ["HUP", "KILL"] {
+fn a_demo_ended_by_a_signal_exits_as_a_shell_reports_it_and_leaves_no_server_behind() {
+    // 128 and the signal's number; SIGKILL leaves no status to exit with.
+    for (signal, status) in [("HUP", Some(129)), ("TERM", Some(143)), ("KILL", None)] {
         let chart = temp_chart(signal);
         let mut demo = Command::new(BINARY)
             .args([
@@ -259,12 +260,13 @@ fn a_demo_ended_by_a_signal_leaves_no_server_behind() {
             servers.len() >= 2
         });
         assert_eq!(servers.len(), 2, "{signal}: the demo started its pair");
-        let status = Command::new("kill")
+        let killed = Command::new("kill")
             .args([&format!("-{signal}"), &demo.id().to_string()])
             .status()
             .expect("kill");
-        assert!(status.success());
-        let _ = demo.wait();
+        assert!(killed.success());
+        let ended = demo.wait().expect("the demo's status");
+        assert_eq!(ended.code(), status, "{signal}");
         eventually(Duration::from_secs(3), || {
             !servers.iter().any(|pid| running(*pid))
         });

@@ -8,8 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    ClosedPort, Relay, Signals, eventually, fake_upstream, get, hello_answer, sample, scrape,
-    server2_for, start_limited, start_server, watched_upstream,
+    ClosedPort, Relay, Signals, eventually, exchange_raw, fake_upstream, get, hello_answer, sample,
+    scrape, serve, server2_for, start_limited, start_server, watched_upstream,
 };
 
 /// The `error` text of a JSON error answer.
@@ -209,24 +209,31 @@ fn every_request_is_counted_in_exactly_one_outcome_cancelled_ones_too() {
 }
 
 #[test]
-fn no_password_is_logged_shown_in_help_or_served() {
+fn no_credential_is_logged_shown_in_help_or_served() {
     let closed = ClosedPort::new();
-    let url = format!("http://user:secret@{}/hello", closed.address);
-    let server2 = start_server("server2", &[("UPSTREAM_URL", &url)]);
-    let answer = get(server2.address, "/forward");
-    assert_eq!(answer.status, 502);
-    // reqwest moves the credentials into an Authorization header, so the
-    // URL in its errors carries none.
-    assert!(!answer.body.contains("secret"), "{}", answer.body);
-    let log = server2.log().join("\n");
-    assert!(log.contains("user:redacted@"), "{log}");
-    assert!(!log.contains("secret"), "{log}");
-    let help = std::process::Command::new(crate::common::BINARY)
-        .arg("--help")
-        .env("UPSTREAM_URL", &url)
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&help.stdout).contains("secret"));
+    for credentials in ["user:secret", "ghp_secretTOKEN123"] {
+        let url = format!("http://{credentials}@{}/hello", closed.address);
+        let server2 = start_server("server2", &[("UPSTREAM_URL", &url)]);
+        let answer = get(server2.address, "/forward");
+        assert_eq!(answer.status, 502);
+        // reqwest moves the credentials into an Authorization header, so
+        // the URL in its errors carries none.
+        assert!(!answer.body.contains("secret"), "{}", answer.body);
+        for path in ["/figures", "/watch"] {
+            let shown = get(server2.address, path).body;
+            assert!(shown.contains("redacted@"), "{path}: {shown}");
+            assert!(!shown.contains("secret"), "{path}: {shown}");
+        }
+        let log = server2.log().join("\n");
+        assert!(log.contains("UPSTREAM_URL=http://redacted@"), "{log}");
+        assert!(!log.contains("secret"), "{log}");
+        let help = std::process::Command::new(crate::common::BINARY)
+            .arg("--help")
+            .env("UPSTREAM_URL", &url)
+            .output()
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&help.stdout).contains("secret"));
+    }
 }
 
 #[test]
@@ -254,4 +261,29 @@ fn a_second_ctrl_c_stops_at_once_with_130() {
     assert_eq!(status.and_then(|s| s.code()), Some(130), "{status:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
     drop(in_flight);
+}
+
+#[test]
+fn a_mark_in_via_is_found_whatever_bytes_are_around_it() {
+    let server = serve(&[]);
+    let instance = get(server.address, "/figures").json()["instance"]
+        .as_str()
+        .expect("an instance")
+        .to_owned();
+    // A proxy that merged Via and added a comment that is not ASCII.
+    let mut request =
+        b"GET /forward HTTP/1.1\r\nHost: x\r\nVia: 1.1 proxy (caf\xe9), 1.1 ".to_vec();
+    request.extend_from_slice(instance.as_bytes());
+    request.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    let answer = exchange_raw(server.address, &request);
+    assert!(answer.starts_with("HTTP/1.1 508"), "{answer}");
+    let samples = scrape(&server);
+    assert_eq!(
+        sample(
+            &samples,
+            r#"forward_requests_total{outcome="loop_detected"}"#
+        ),
+        1.0
+    );
+    assert_eq!(sample(&samples, "forward_clients_built_total"), 0.0);
 }

@@ -28,6 +28,27 @@ fn a_slow_upstream_gets_a_504_at_the_request_timeout() {
 }
 
 #[test]
+fn a_grace_period_that_cuts_a_request_exits_1_and_says_how_many() {
+    let (upstream, arrivals) = watched_upstream(Duration::from_secs(8), hello_answer(), 1);
+    let mut server2 = server2_for(upstream, &[("SHUTDOWN_GRACE", "300ms")]);
+    let mut in_flight = std::net::TcpStream::connect(server2.address).expect("connect");
+    std::io::Write::write_all(&mut in_flight, b"GET /forward HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    arrivals
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the request reached server 1");
+    server2.signal("TERM");
+    let status = server2.wait_for_exit(Duration::from_secs(5));
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{status:?}");
+    let log = server2.log().join("\n");
+    assert!(
+        log.contains("the grace period cut requests still in flight"),
+        "{log}"
+    );
+    assert!(log.contains("requests=1"), "{log}");
+}
+
+#[test]
 fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     let (upstream, arrivals) = watched_upstream(Duration::from_secs(1), hello_answer(), 1);
     let mut server2 = server2_for(upstream, &[]);

@@ -234,6 +234,12 @@ fn switching_adds_no_task_and_shows_in_figures_and_metrics() {
         &[],
     );
     assert_eq!(relayed.status, 200, "{relayed:?}");
+    // Before any /hello, server 2 shows server 1's switches too.
+    let watch = get(pair.server2.address, "/watch").json();
+    assert_eq!(
+        watch["upstream"]["figures"]["switches"][0]["setting"],
+        "SERVER_IDLE_TIMEOUT"
+    );
     // At rest: each count is the asking connection's task alone.
     assert_eq!(
         pair.idle_counts(),
@@ -287,11 +293,6 @@ fn switching_adds_no_task_and_shows_in_figures_and_metrics() {
             r#"settings_switches_total{setting="SERVER_IDLE_TIMEOUT"}"#
         ),
         1.0
-    );
-    let watch = get(pair.server2.address, "/watch").json();
-    assert_eq!(
-        watch["upstream"]["figures"]["switches"][0]["setting"],
-        "SERVER_IDLE_TIMEOUT"
     );
     assert_eq!(pair.servers().0.hello_tasks(), 1);
 }

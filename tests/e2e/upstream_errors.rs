@@ -1,7 +1,9 @@
 //! A failing server 1 gives a 502 with a JSON error, and never takes
 //! server 2 down. In process: the wire is the subject, not the process.
 
-use crate::common::{Answer, ClosedPort, InProcess, fake_upstream, get, serve_server2_for};
+use crate::common::{
+    Answer, ClosedPort, InProcess, fake_upstream, get, hello_answer, serve, serve_server2_for,
+};
 
 /// Asserts a 502 whose JSON error mentions `cause`, then that server 2
 /// still answers.
@@ -87,5 +89,73 @@ fn an_oversized_body_is_refused_however_it_is_framed() {
         let answer = get(server2.address, "/forward");
         eprintln!("framing: {framing}");
         assert_bad_gateway(&server2, &answer, "larger than 1048576 bytes");
+    }
+}
+
+/// A stand-in for server 1 that answers by path, each answer closing its
+/// connection: `/chain/N` redirects (302) to `/chain/N-1` and `/chain/0`
+/// is a `/hello` answer; `/status/CODE` answers CODE with a `Location` of
+/// `/chain/0`, `/bare/CODE` without one, `/empty/CODE` with an empty one.
+/// Its thread ends after `connections` connections.
+fn redirecting_upstream(connections: usize) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().take(connections).flatten() {
+            let mut request = [0u8; 4096];
+            let read = stream.read(&mut request).unwrap_or(0);
+            let request = String::from_utf8_lossy(&request[..read]).into_owned();
+            let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
+            let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            let answer = match parts.as_slice() {
+                ["chain", "0"] => String::from_utf8(hello_answer()).expect("text"),
+                ["chain", n] => {
+                    let next = n.parse::<u32>().unwrap_or(1) - 1;
+                    redirect_answer(302, Some(&format!("/chain/{next}")))
+                }
+                ["status", code] => redirect_answer(code.parse().unwrap_or(500), Some("/chain/0")),
+                ["bare", code] => redirect_answer(code.parse().unwrap_or(500), None),
+                ["empty", code] => redirect_answer(code.parse().unwrap_or(500), Some("")),
+                _ => redirect_answer(404, None),
+            };
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    address
+}
+
+fn redirect_answer(status: u16, location: Option<&str>) -> String {
+    let location = location.map_or(String::new(), |to| format!("Location: {to}\r\n"));
+    format!("HTTP/1.1 {status} Status\r\n{location}Content-Length: 0\r\nConnection: close\r\n\r\n")
+}
+
+#[test]
+fn redirects_are_followed_as_go_follows_them() {
+    let upstream = redirecting_upstream(200);
+    // (path, what Go does): 200 where it follows to /hello's answer, or the
+    // error /forward reports.
+    let cases = [
+        ("/status/301", Ok(())),
+        ("/status/302", Ok(())),
+        ("/status/303", Ok(())),
+        ("/status/307", Ok(())),
+        ("/status/308", Ok(())),
+        ("/status/300", Err("status 300")),
+        ("/status/304", Err("status 304")),
+        ("/status/305", Err("status 305")),
+        ("/status/399", Err("status 399")),
+        ("/bare/302", Err("status 302")),
+        ("/empty/302", Err("status 302")),
+        ("/chain/9", Ok(())),
+        ("/chain/10", Err("stopped after 10 redirects")),
+    ];
+    for (path, expected) in cases {
+        let server2 = serve(&[("UPSTREAM_URL", &format!("http://{upstream}{path}"))]);
+        let answer = get(server2.address, "/forward");
+        match expected {
+            Ok(()) => assert_eq!(answer.status, 200, "{path}: {answer:?}"),
+            Err(cause) => assert_bad_gateway(&server2, &answer, cause),
+        }
     }
 }
