@@ -41,16 +41,18 @@ pub enum Command {
 /// What `demo` takes.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Sequential /forward requests per scenario (the seed's loop sends 400).
+    /// Sequential /forward requests per scenario (scripts/load.sh, the
+    /// walkthrough's curl loop, sends 400).
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub requests: u32,
-    /// Requests a second: the curl loop's pace (scripts/load.sh sent about
-    /// 60 a second on the development machine). 0 sends each request as
-    /// soon as the one before is answered.
+    /// Requests a second, a steady pace a person can follow on the chart
+    /// (a curl loop's own pace depends on the machine). 0 sends each
+    /// request as soon as the one before is answered.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub rate: u32,
-    /// Where to write the SVG chart.
-    #[arg(long, default_value = "leak-demo.svg")]
+    /// Where to write the SVG chart (by default under target/, which git
+    /// ignores).
+    #[arg(long, default_value = "target/leak-demo.svg")]
     pub chart: PathBuf,
     /// Print one JSON document (every scenario's settings, verdict and
     /// samples) instead of the table.

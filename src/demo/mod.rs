@@ -92,17 +92,25 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
 }
 
 /// Fails now, not after every scenario ran, if the chart cannot be written
-/// at `path`. A file already there is left as it is until then.
+/// at `path`; makes its folder if there is none. A file already there is
+/// left as it is until then.
 fn check_writable(path: &Path) -> Result<(), DemoError> {
+    let failed = |err: std::io::Error| DemoError::Chart {
+        path: path.display().to_string(),
+        reason: err.to_string(),
+    };
+    if let Some(folder) = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder).map_err(failed)?;
+    }
     let existed = path.exists();
     std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
-        .map_err(|err| DemoError::Chart {
-            path: path.display().to_string(),
-            reason: err.to_string(),
-        })?;
+        .map_err(failed)?;
     if !existed {
         let _ = std::fs::remove_file(path);
     }

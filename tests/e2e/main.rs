@@ -13,6 +13,7 @@ mod common;
 mod config;
 mod dashboard;
 mod demo;
+mod docs;
 mod metrics;
 mod prometheus;
 mod registry;

@@ -37,7 +37,13 @@ impl Drop for Prometheus {
 
 /// `targets` as one static config: (address, pair, role).
 fn start_prometheus(targets: &[(String, &str, &str)]) -> Prometheus {
-    let folder = std::env::temp_dir().join(format!("leak-prometheus-{}", std::process::id()));
+    // A folder of its own: two tests may run a Prometheus at once.
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let folder = std::env::temp_dir().join(format!(
+        "leak-prometheus-{}-{}",
+        std::process::id(),
+        STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&folder).expect("a folder");
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("prometheus/alerts.yml");
     let mut config = format!(
@@ -173,4 +179,82 @@ fn the_task_alert_is_raised_for_the_leaking_pair_only() {
         !seen.iter().any(|(_, _, pair)| pair == "fixed"),
         "nothing even pending for the fixed pair: {seen:?}"
     );
+}
+
+/// The first PromQL block of the guide for operators, as a person would
+/// copy it.
+fn the_guides_promql() -> String {
+    let guide = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/operators.md");
+    let text = std::fs::read_to_string(&guide).expect("docs/operators.md");
+    text.split_once("```promql\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(query, _)| query.trim().to_owned())
+        .expect("a promql block in docs/operators.md")
+}
+
+/// `query` evaluated now: each result's `pair` and `role` labels and value.
+fn query(prometheus: &Prometheus, query: &str) -> Vec<(String, String, f64)> {
+    let encoded: String = query
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect();
+    let (status, body) = ask(
+        prometheus.address,
+        &format!("/api/v1/query?query={encoded}"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("JSON");
+    body["data"]["result"]
+        .as_array()
+        .map(|results| {
+            results
+                .iter()
+                .map(|result| {
+                    let label =
+                        |name: &str| result["metric"][name].as_str().unwrap_or("").to_owned();
+                    let value = result["value"][1].as_str().and_then(|v| v.parse().ok());
+                    (label("pair"), label("role"), value.unwrap_or(f64::NAN))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_guides_promql_reads_about_one_on_a_leaking_server_2_and_zero_once_fixed() {
+    let leaking = start_pair(&[], &[]);
+    let fixed = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
+    let mut targets = targets_of(&leaking, "leaking").to_vec();
+    targets.extend(targets_of(&fixed, "fixed"));
+    let prometheus = start_prometheus(&targets);
+    let promql = the_guides_promql();
+    let started = Instant::now();
+    let mut results = Vec::new();
+    // Two scrapes at least, each after requests on both pairs.
+    while started.elapsed() < PATIENCE {
+        leaking.forward_many(20);
+        fixed.forward_many(20);
+        results = query(&prometheus, &promql);
+        if results.len() == 2 && started.elapsed() > Duration::from_secs(4) {
+            break;
+        }
+        thread::sleep(Duration::from_millis(700));
+    }
+    let value_of = |pair: &str| {
+        results
+            .iter()
+            .find(|(on, role, _)| on == pair && role == "server2")
+            .map(|(_, _, value)| *value)
+            .unwrap_or_else(|| panic!("no {pair} server 2 in {results:?}"))
+    };
+    assert_eq!(results.len(), 2, "server 2 of each pair alone: {results:?}");
+    let leak = value_of("leaking");
+    assert!((0.8..=1.2).contains(&leak), "leaking: {leak} ({results:?})");
+    let fix = value_of("fixed");
+    assert!(fix.abs() <= 0.2, "fixed: {fix} ({results:?})");
 }
