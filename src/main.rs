@@ -19,13 +19,13 @@ use std::process::ExitCode;
 use reqwest_connection_leak::cli::{Cli, Command};
 use reqwest_connection_leak::demo::{self, DemoError};
 use reqwest_connection_leak::failure::cause_chain;
-use reqwest_connection_leak::observe::process;
+use reqwest_connection_leak::observe::{log, process};
 use reqwest_connection_leak::scenario;
 use reqwest_connection_leak::serve::server::{self, Server, Stopped};
 use reqwest_connection_leak::serve::shutdown::shutdown_signal;
 use reqwest_connection_leak::settings::Config;
 use reqwest_connection_leak::settings::config::one_line;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -76,26 +76,16 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Lines waiting for the log's thread at most. Each place costs its share
-/// of memory from the start (the default, 128,000, cost 3 MiB of RSS).
-const LOG_QUEUE_LINES: usize = 4096;
-
-/// Logs to standard error from a thread of its own: a request's task only
-/// hands its line over, and never waits for the terminal or the pipe. The
-/// thread writes what has queued up in one go (a buffer it flushes each
-/// time the queue runs dry), not a system call per line. No line is
-/// dropped (a full queue makes the caller wait instead), and the returned
-/// guard writes out what is queued when it is dropped, at exit.
+/// Logs to standard error from a thread of its own, which never makes a
+/// request wait (see `observe::log`); the returned guard writes out what is
+/// queued when it is dropped, at exit.
 fn init_tracing(config: &Config) -> WorkerGuard {
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(LOG_QUEUE_LINES)
-        .finish(std::io::BufWriter::new(std::io::stderr()));
-    let log = tracing_subscriber::fmt::layer()
+    let (writer, guard) = log::writer();
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(EnvFilter::new(&config.log_filter));
-    let subscriber = tracing_subscriber::registry().with(log);
+    let subscriber = tracing_subscriber::registry().with(lines);
     // tokio-console's view of every task, leaked ones included. It serves
     // on 127.0.0.1:6669 from a thread and runtime of its own, so it adds
     // nothing to the task count the servers report.

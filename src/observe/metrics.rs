@@ -12,14 +12,14 @@ use prometheus_client::encoding::{
     DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric,
 };
 use prometheus_client::metrics::MetricType;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::observe::process;
 use crate::observe::tasks::alive_tasks;
+use crate::observe::{log, process};
 use crate::settings::knobs::Knob;
 
 /// The OpenMetrics text format, which Prometheus reads.
@@ -203,7 +203,8 @@ fn gauge_value(value: impl TryInto<i64>) -> i64 {
     value.try_into().unwrap_or(i64::MAX)
 }
 
-/// The `process_*` gauges, read at each scrape. One that cannot be read
+/// The `process_*` gauges and the log's dropped lines, read at each
+/// scrape: the process's own. A gauge that cannot be read
 /// (no `/proc`, or no descriptor left to read it with) is left out of that
 /// scrape: absent, never a false zero or a stale value.
 #[derive(Debug)]
@@ -234,6 +235,13 @@ impl Collector for ProcessFigures {
                 ConstGauge::new(gauge_value(value)).encode(metric)?;
             }
         }
+        let metric = encoder.encode_descriptor(
+            "log_lines_dropped",
+            "Log lines dropped because the log's reader was not reading",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(log::dropped_lines()).encode(metric)?;
         Ok(())
     }
 }

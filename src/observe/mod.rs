@@ -7,9 +7,11 @@
 //! - [`metrics`]: `/metrics` in the OpenMetrics text format.
 //! - [`process`]: this process's memory and descriptors, and its limit.
 //! - [`repeats`]: a failure logged once a second, not once a request.
+//! - [`log`]: the log's writer, which never waits for a stuck reader.
 //! - [`sockets`]: which TCP connections are still held open, from the
 //!   kernel's own tables.
 
+pub mod log;
 pub mod metrics;
 pub mod process;
 pub mod repeats;

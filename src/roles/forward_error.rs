@@ -92,7 +92,18 @@ impl ForwardError {
 }
 
 /// The failures logged lately, by outcome.
-static LOGGED: Repeats<Outcome> = Repeats::new();
+static LOGGED: Repeats<Outcome> = Repeats::new(flood_ended);
+
+/// The line that closes a flood of one outcome: how many failed like it
+/// after the last line said so.
+fn flood_ended(outcome: &Outcome, left_out: u64) {
+    tracing::error!(
+        route = "/forward",
+        ?outcome,
+        left_out,
+        "failed; no more since"
+    );
+}
 
 impl IntoResponse for ForwardError {
     /// The answer, and a log line: the first of its kind in a second, with

@@ -46,6 +46,15 @@ impl ServerExt for Server {
     }
 }
 
+/// A server known by its address alone.
+pub struct Reached(pub SocketAddr);
+
+impl ServerExt for Reached {
+    fn address(&self) -> SocketAddr {
+        self.0
+    }
+}
+
 impl ServerExt for InProcess {
     fn address(&self) -> SocketAddr {
         self.address
