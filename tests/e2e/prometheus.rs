@@ -143,13 +143,20 @@ fn targets_of<'a>(pair: &Pair, name: &'a str) -> [(String, &'a str, &'static str
     ]
 }
 
-#[test]
-fn the_task_alert_is_raised_for_the_leaking_pair_only() {
+/// A leaking pair and a fixed one, both scraped by a Prometheus of their
+/// own.
+fn watched_pairs() -> (Pair, Pair, Prometheus) {
     let leaking = start_pair(&[], &[]);
     let fixed = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
     let mut targets = targets_of(&leaking, "leaking").to_vec();
     targets.extend(targets_of(&fixed, "fixed"));
     let prometheus = start_prometheus(&targets);
+    (leaking, fixed, prometheus)
+}
+
+#[test]
+fn the_task_alert_is_raised_for_the_leaking_pair_only() {
+    let (leaking, fixed, prometheus) = watched_pairs();
 
     let started = Instant::now();
     let mut raised_after = None;
@@ -227,11 +234,7 @@ fn query(prometheus: &Prometheus, query: &str) -> Vec<(String, String, f64)> {
 
 #[test]
 fn the_guides_promql_reads_about_one_on_a_leaking_server_2_and_zero_once_fixed() {
-    let leaking = start_pair(&[], &[]);
-    let fixed = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
-    let mut targets = targets_of(&leaking, "leaking").to_vec();
-    targets.extend(targets_of(&fixed, "fixed"));
-    let prometheus = start_prometheus(&targets);
+    let (leaking, fixed, prometheus) = watched_pairs();
     let promql = the_guides_promql();
     let started = Instant::now();
     let mut results = Vec::new();
