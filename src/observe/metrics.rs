@@ -76,6 +76,8 @@ pub struct ForwardMetrics {
     pub clients_built: Counter,
     /// Requests by outcome.
     requests: Family<OutcomeLabel, Counter>,
+    /// 1 while the retainer cannot see connections close.
+    pub retainer_blind: Gauge,
 }
 
 impl ForwardMetrics {
@@ -132,6 +134,11 @@ impl Metrics {
             "forward_clients_built",
             "Per-request clients /forward built",
             forward.clients_built.clone(),
+        );
+        registry.register(
+            "forward_retainer_blind",
+            "1 while the retainer cannot see connections close: every held client stays until shutdown",
+            forward.retainer_blind.clone(),
         );
         let clients_retained = Gauge::default();
         registry.register(

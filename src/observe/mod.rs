@@ -9,10 +9,13 @@
 //! - [`repeats`]: a failure logged once a second, not once a request.
 //! - [`log`]: the log's writer, which never waits for a stuck reader.
 //! - [`sockets`]: which TCP connections are still held open, from the
-//!   kernel's own tables.
+//!   kernel's socket diagnostics; [`proc_net`]: the same from
+//!   `/proc/net/tcp`; [`connection_check`]: which of the two to ask.
 
+pub mod connection_check;
 pub mod log;
 pub mod metrics;
+pub mod proc_net;
 pub mod process;
 pub mod repeats;
 pub mod sockets;

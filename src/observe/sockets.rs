@@ -39,6 +39,28 @@ const INODE_AT: usize = 68;
 /// buffer of 208 KiB overflowed with 512).
 const BATCH: usize = 64;
 
+/// A loopback connection of this process's own, open while kept: how a
+/// way of asking shows that it sees a connection held.
+#[derive(Debug)]
+pub struct Probe {
+    _listener: TcpListener,
+    _stream: TcpStream,
+    pub ends: Ends,
+}
+
+impl Probe {
+    pub fn open() -> io::Result<Probe> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let stream = TcpStream::connect(listener.local_addr()?)?;
+        let ends = (stream.local_addr()?, stream.peer_addr()?);
+        Ok(Probe {
+            _listener: listener,
+            _stream: stream,
+            ends,
+        })
+    }
+}
+
 /// A channel to the kernel's socket diagnostics.
 #[derive(Debug)]
 pub struct SocketDiag {
@@ -57,10 +79,8 @@ impl SocketDiag {
             Some(Protocol::from(NETLINK_SOCK_DIAG)),
         )?;
         let mut diag = SocketDiag { netlink };
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let probe = TcpStream::connect(listener.local_addr()?)?;
-        let ends = (probe.local_addr()?, probe.peer_addr()?);
-        if diag.held(&[ends])? != [true] {
+        let probe = Probe::open()?;
+        if diag.held(&[probe.ends])? != [true] {
             return Err(io::Error::other(
                 "the kernel's socket diagnostics do not see an open connection",
             ));

@@ -19,6 +19,7 @@ use crate::roles::json_answer::json_answer;
 use crate::roles::retainer::Retainer;
 use crate::roles::upstream::post_hello;
 use crate::roles::via::Hop;
+use crate::settings::config::CheckConnections;
 use crate::settings::knobs::ClientLifetime;
 use crate::settings::live::Live;
 
@@ -50,11 +51,16 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Builds the shared client at once when the lifetime asks for one.
-    pub fn new(upstream: Url, live: Arc<Live>, metrics: ForwardMetrics) -> reqwest::Result<Self> {
+    pub fn new(
+        upstream: Url,
+        live: Arc<Live>,
+        check: CheckConnections,
+        metrics: ForwardMetrics,
+    ) -> reqwest::Result<Self> {
         let forwarder = Forwarder {
             upstream,
             live,
-            retainer: Retainer::new(),
+            retainer: Retainer::new(check, metrics.retainer_blind.clone()),
             shared: ArcSwapOption::empty(),
             metrics,
             hop: Hop::default(),

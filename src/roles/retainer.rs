@@ -17,8 +17,11 @@
 //! for every held client, twice a second while the retainer holds any, and
 //! lets go of each client whose connection is gone. It is a thread, not a
 //! tokio task, for the same reason Go's collector is not a goroutine:
-//! watching must not change the task count. Where the kernel cannot be
-//! asked (not Linux), a held client stays until shutdown.
+//! watching must not change the task count. It asks the kernel's socket
+//! diagnostics, or where they cannot be asked its `/proc/net/tcp` tables
+//! ([`crate::observe::connection_check`]). Where neither can be read (not
+//! Linux, or `CONNECTION_CHECK=none`), the retainer is blind: a held client
+//! stays until shutdown, and `forward_retainer_blind` says so.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
@@ -27,17 +30,25 @@ use std::time::{Duration, Instant};
 use reqwest::Client;
 
 use crate::failure::is_out_of_descriptors;
-use crate::observe::sockets::{Ends, SocketDiag};
+use prometheus_client::metrics::gauge::Gauge;
+
+use crate::observe::connection_check::ConnectionCheck;
+use crate::observe::sockets::Ends;
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::upstream::Exchange;
+use crate::settings::config::CheckConnections;
 
 /// How often the thread looks: a client goes within this much of its
 /// connection closing.
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
 /// Holds per-request clients while their connections are open.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Retainer {
+    /// How it asks whether a connection is open.
+    how: CheckConnections,
+    /// 1 once it cannot ask.
+    blind: Gauge,
     held: Arc<Mutex<Held>>,
 }
 
@@ -62,9 +73,14 @@ struct Kept {
 }
 
 impl Retainer {
-    /// A retainer that holds nothing yet.
-    pub fn new() -> Self {
-        Retainer::default()
+    /// A retainer that holds nothing yet, and asks `how`; `blind` goes to
+    /// 1 if it cannot.
+    pub fn new(how: CheckConnections, blind: Gauge) -> Self {
+        Retainer {
+            how,
+            blind,
+            held: Arc::default(),
+        }
     }
 
     /// Takes `client`, built with `settings`, after its one request. A
@@ -126,16 +142,21 @@ impl Retainer {
     /// process holds any more; ends when no client is left, or when the
     /// kernel cannot be asked.
     fn sweep(self) {
-        let mut diag = match SocketDiag::open() {
-            Ok(diag) => diag,
+        let mut check = match ConnectionCheck::open(self.how) {
+            Ok(check) => check,
             Err(err) => {
                 // Out of descriptors is the leak's end, and passes: the
                 // next client handed over tries again. Anything else will
                 // not pass, so the thread is not started again.
                 if is_out_of_descriptors(&err) {
                     self.lock().sweeping = false;
+                } else {
+                    self.blind.set(1);
                 }
-                tracing::warn!(%err, "cannot see connections close; held clients stay held");
+                tracing::warn!(
+                    %err,
+                    "cannot see connections close: every held client stays until shutdown"
+                );
                 return;
             }
         };
@@ -148,7 +169,7 @@ impl Retainer {
                 (ends, held.cleared)
             };
             // Asked outside the lock, so requests go on meanwhile.
-            let open = match diag.held(&asked) {
+            let open = match check.held(&asked) {
                 Ok(open) => open,
                 Err(err) => {
                     self.lock().sweeping = false;
@@ -241,7 +262,7 @@ mod tests {
     #[test]
     fn a_request_that_left_nothing_open_releases_its_client_at_once() {
         let defaults = ClientSettings::default();
-        let retainer = Retainer::new();
+        let retainer = Retainer::new(CheckConnections::SockDiag, Gauge::default());
         retainer.keep(client(), &defaults, Exchange::Failed);
         retainer.keep(client(), &defaults, answered(50000, true));
         let no_ends = Exchange::Completed {
@@ -272,7 +293,7 @@ mod tests {
 
     #[test]
     fn a_connection_left_open_holds_its_client_until_cleared() {
-        let retainer = Retainer::new();
+        let retainer = Retainer::new(CheckConnections::SockDiag, Gauge::default());
         let defaults = ClientSettings::default();
         retainer.keep(client(), &defaults, answered(50000, false));
         retainer.keep(client(), &defaults, answered(50001, false));

@@ -85,6 +85,7 @@ impl Server {
             Forwarder::new(
                 config.upstream_url.clone(),
                 live.clone(),
+                config.connection_check,
                 metrics.forward.clone(),
             )
             .map_err(StartError::BuildClient)?,

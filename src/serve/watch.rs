@@ -26,7 +26,7 @@ use crate::roles::hello::Hello;
 use crate::roles::upstream::read_body;
 use crate::scenario::{self, Expectation, Scenario, amounts_to, in_effect};
 use crate::serve::switches::{Switchboard, Switched};
-use crate::settings::knobs::{Knobs, Side};
+use crate::settings::knobs::{ClientLifetime, Knobs, Side};
 use crate::settings::redact::redacted;
 
 /// How long a fetch of server 1's figures may take.
@@ -64,6 +64,9 @@ pub struct Watch {
     pub amounts_to: Expectation,
     /// The registry's settings, for the page's switches.
     pub switchable: Vec<Switchable>,
+    /// Set when this server's retainer cannot see connections close: what
+    /// that means for the prediction.
+    pub blind: Option<&'static str>,
 }
 
 /// One registry entry's setting, as a switch on the page.
@@ -169,9 +172,22 @@ impl Watched {
             Side::Server1 => in_effect(Some(&this_knobs), None),
             Side::Server2 => in_effect(upstream_knobs.as_ref(), Some(&this_knobs)),
         };
+        let mut predicted = amounts_to(&effective);
+        let blind = role == Side::Server2
+            && this.samples.get("forward_retainer_blind") == Some(&1.0)
+            && this_knobs.client_lifetime == ClientLifetime::Connection;
+        if blind && predicted == Expectation::ReclaimedAfterIdle {
+            // The connections close, but their clients stay held.
+            predicted = Expectation::Leaks;
+        }
         Ok(Watch {
             role,
-            amounts_to: amounts_to(&effective),
+            amounts_to: predicted,
+            blind: blind.then_some(
+                "this server's retainer cannot see connections close (no socket diagnostics, \
+                 no /proc/net/tcp, or CONNECTION_CHECK=none): every client it holds stays \
+                 held until shutdown, whatever closes its connection",
+            ),
             in_effect: effective.into_iter().map(Entry::from).collect(),
             switchable: switchable(),
             this,

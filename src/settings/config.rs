@@ -67,6 +67,20 @@ pub struct Config {
     )]
     pub switches: Switches,
 
+    /// How the retainer learns that a held client's connection closed:
+    /// sock_diag (the kernel's socket diagnostics, falling back to
+    /// /proc/net/tcp where they cannot be asked), proc (/proc/net/tcp
+    /// only: slower) or none (never: every held client stays until
+    /// shutdown, as where neither can be read).
+    #[arg(
+        long,
+        env = "CONNECTION_CHECK",
+        value_name = "CONNECTION_CHECK",
+        default_value = "sock_diag",
+        value_parser = parse_check_connections
+    )]
+    pub connection_check: CheckConnections,
+
     /// How long a shutdown lets requests in flight finish, in Go syntax.
     #[arg(
         long,
@@ -115,6 +129,25 @@ pub fn parse_switches(text: &str) -> Result<Switches, String> {
         "any" => Ok(Switches::Any),
         _ => Err(format!(
             "invalid value {text:?}: expected loopback, off or any"
+        )),
+    }
+}
+
+/// How the retainer asks whether a connection is open: `CONNECTION_CHECK`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckConnections {
+    SockDiag,
+    Proc,
+    None,
+}
+
+fn parse_check_connections(text: &str) -> Result<CheckConnections, String> {
+    match text {
+        "sock_diag" => Ok(CheckConnections::SockDiag),
+        "proc" => Ok(CheckConnections::Proc),
+        "none" => Ok(CheckConnections::None),
+        _ => Err(format!(
+            "invalid value {text:?}: expected sock_diag, proc or none"
         )),
     }
 }

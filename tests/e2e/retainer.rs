@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::{Pair, PairExt, Server, eventually, sample, scrape, start_pair};
+use crate::common::{Pair, PairExt, Server, eventually, get, sample, scrape, start_pair};
 
 /// Requests per test.
 const N: usize = 40;
@@ -65,4 +65,39 @@ fn server_1_stopping_releases_the_clients() {
         now < 8.0
     });
     assert!(released, "server 2 still holds {now} clients");
+}
+
+#[test]
+fn reading_proc_net_instead_of_socket_diagnostics_releases_the_clients_too() {
+    let pair = start_pair(
+        &[("SERVER_IDLE_TIMEOUT", "1s")],
+        &[("CONNECTION_CHECK", "proc")],
+    );
+    assert_released_within_3_s(&pair);
+    assert_eq!(
+        sample(&scrape(&pair.server2), "forward_retainer_blind"),
+        0.0
+    );
+}
+
+#[test]
+fn a_retainer_that_cannot_see_connections_close_holds_them_and_says_so() {
+    let pair = start_pair(
+        &[("SERVER_IDLE_TIMEOUT", "1s")],
+        &[("CONNECTION_CHECK", "none")],
+    );
+    pair.forward_many(N);
+    // Server 1 closes the connections; the clients stay held.
+    assert!(eventually(Duration::from_secs(4), || pair
+        .idle_counts()
+        .is_flat()));
+    assert_eq!(retained(&pair.server2), N as f64);
+    assert_eq!(
+        sample(&scrape(&pair.server2), "forward_retainer_blind"),
+        1.0
+    );
+    let watch = get(pair.server2.address, "/watch").json();
+    assert_eq!(watch["amounts_to"], "leaks", "{watch}");
+    let blind = watch["blind"].as_str().unwrap_or_default();
+    assert!(blind.contains("stays held until shutdown"), "{watch}");
 }

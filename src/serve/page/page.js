@@ -75,7 +75,8 @@ function show(watch) {
     ? "This server plays server 1: it has answered /hello and forwarded nothing, or its UPSTREAM_URL is its own socket. Open server 2's page to watch both."
     : `This server plays server 2; server 1 is ${watch.upstream.url}`;
   note("missing1", watch.role === "server2" ? watch.upstream.missing : null);
-  note("missing2", watch.role === "server1" ? "Not known from here: this page belongs to server 1." : null);
+  note("missing2", watch.role === "server1"
+    ? "Not known from here: this page belongs to server 1." : watch.blind);
   byId("control").hidden = watch.role === "server1";
   byId("switches-panel").hidden = watch.role === "server1";
 

@@ -1,0 +1,55 @@
+//! How the retainer asks whether a connection is still held open: the
+//! kernel's socket diagnostics (`sock_diag`), and where they cannot be
+//! asked, its `/proc/net/tcp` tables. `CONNECTION_CHECK` picks; with
+//! neither, the retainer is blind, and says so.
+
+use std::io;
+
+use crate::observe::proc_net;
+use crate::observe::sockets::{Ends, SocketDiag};
+use crate::settings::config::CheckConnections;
+
+/// One way of asking.
+#[derive(Debug)]
+pub enum ConnectionCheck {
+    SockDiag(SocketDiag),
+    ProcNet,
+}
+
+impl ConnectionCheck {
+    /// The way `how` asks for, or the fallback: socket diagnostics where
+    /// they answer, else `/proc/net`; each checked first on a connection
+    /// of its own.
+    pub fn open(how: CheckConnections) -> io::Result<ConnectionCheck> {
+        match how {
+            CheckConnections::SockDiag => match SocketDiag::open() {
+                Ok(diag) => Ok(ConnectionCheck::SockDiag(diag)),
+                Err(err) => {
+                    tracing::warn!(%err, "socket diagnostics cannot be asked; reading /proc/net/tcp instead, slower");
+                    open_proc_net()
+                }
+            },
+            CheckConnections::Proc => open_proc_net(),
+            CheckConnections::None => Err(io::Error::other("CONNECTION_CHECK=none")),
+        }
+    }
+
+    /// For each connection, whether some process still holds it open.
+    pub fn held(&mut self, connections: &[Ends]) -> io::Result<Vec<bool>> {
+        match self {
+            ConnectionCheck::SockDiag(diag) => diag.held(connections),
+            ConnectionCheck::ProcNet => proc_net::held(connections),
+        }
+    }
+}
+
+/// `/proc/net`, once it has shown that it sees a connection held.
+fn open_proc_net() -> io::Result<ConnectionCheck> {
+    let probe = crate::observe::sockets::Probe::open()?;
+    if proc_net::held(&[probe.ends])? != [true] {
+        return Err(io::Error::other(
+            "/proc/net/tcp does not show an open connection",
+        ));
+    }
+    Ok(ConnectionCheck::ProcNet)
+}
