@@ -146,6 +146,13 @@ impl<IO> Watched<IO> {
         }
     }
 
+    /// Bytes of an answer went out: not waiting.
+    fn wrote(&mut self, written: &Poll<io::Result<usize>>) {
+        if matches!(written, Poll::Ready(Ok(count)) if *count > 0) {
+            self.busy(true);
+        }
+    }
+
     /// A byte of the next request came, or an answer is being written:
     /// not waiting.
     fn busy(&mut self, answered: bool) {
@@ -185,9 +192,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.io).poll_write(cx, bytes);
-        if matches!(written, Poll::Ready(Ok(count)) if count > 0) {
-            this.busy(true);
-        }
+        this.wrote(&written);
         written
     }
 
@@ -198,9 +203,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
-        if matches!(written, Poll::Ready(Ok(count)) if count > 0) {
-            this.busy(true);
-        }
+        this.wrote(&written);
         written
     }
 

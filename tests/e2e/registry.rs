@@ -4,7 +4,6 @@
 //! spelling of it. A fix missing from the retainer's rule or from the
 //! verdict fails here.
 
-use std::thread;
 use std::time::Duration;
 
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
@@ -12,7 +11,7 @@ use reqwest_connection_leak::scenario::{ALL, Expectation, Scenario, Setting};
 use reqwest_connection_leak::settings::knobs::{Knob, Knobs, Side};
 
 use crate::common::{
-    Counts, PairExt, ServerExt, eventually, get, launcher, sample, scrape, serve_pair,
+    Counts, PairExt, ServerExt, check_each, eventually, get, launcher, sample, scrape, serve_pair,
 };
 
 /// Requests per entry.
@@ -28,16 +27,7 @@ const RECLAIMED_WITHIN: Duration = Duration::from_secs(4);
 
 #[test]
 fn every_entry_shows_what_it_promises() {
-    let failures: Vec<String> = thread::scope(|scope| {
-        let runs: Vec<_> = ALL
-            .iter()
-            .map(|scenario| (scenario.name, scope.spawn(move || check(scenario))))
-            .collect();
-        runs.into_iter()
-            .filter_map(|(name, run)| run.join().err().map(|_| name.to_owned()))
-            .collect()
-    });
-    assert!(failures.is_empty(), "failed: {failures:?} (see above)");
+    check_each(ALL.iter(), check);
 }
 
 /// One entry, on its own pair.

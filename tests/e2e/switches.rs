@@ -5,7 +5,6 @@
 //! `SERVER_KEEP_ALIVES=false`, which takes it all back at once. Then who
 //! may switch, and what a bad switch gets.
 
-use std::thread;
 use std::time::Duration;
 
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
@@ -14,8 +13,8 @@ use reqwest_connection_leak::settings::knobs::Side;
 use serde_json::json;
 
 use crate::common::{
-    Counts, PairExt, ServerExt, eventually, get, launcher, put_json, sample, scrape, send, serve,
-    serve_pair,
+    Counts, PairExt, ServerExt, check_each, eventually, get, launcher, put_json, sample, scrape,
+    send, serve, serve_pair,
 };
 
 /// Leaking requests before the switch, and requests after it.
@@ -30,17 +29,10 @@ const RECLAIMED_WITHIN: Duration = Duration::from_secs(4);
 
 #[test]
 fn every_switch_acts_on_a_leaking_pair_as_go_would() {
-    let failures: Vec<&str> = thread::scope(|scope| {
-        let runs: Vec<_> = ALL
-            .iter()
-            .filter(|scenario| scenario.setting.is_some())
-            .map(|scenario| (scenario.name, scope.spawn(move || check(scenario))))
-            .collect();
-        runs.into_iter()
-            .filter_map(|(name, run)| run.join().err().map(|_| name))
-            .collect()
-    });
-    assert!(failures.is_empty(), "failed: {failures:?} (see above)");
+    check_each(
+        ALL.iter().filter(|scenario| scenario.setting.is_some()),
+        check,
+    );
 }
 
 fn check(scenario: &Scenario) {

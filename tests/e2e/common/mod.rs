@@ -382,3 +382,21 @@ fn pipe(from: &TcpStream, to: &TcpStream) {
         let _ = to.shutdown(std::net::Shutdown::Write);
     });
 }
+
+/// Runs `check` for each of `scenarios`, each on a thread of its own, all
+/// at once; fails naming those whose check failed (their panics are
+/// printed above).
+pub fn check_each<'a>(
+    scenarios: impl Iterator<Item = &'a reqwest_connection_leak::scenario::Scenario>,
+    check: fn(&reqwest_connection_leak::scenario::Scenario),
+) {
+    let failures: Vec<&str> = thread::scope(|scope| {
+        let runs: Vec<_> = scenarios
+            .map(|scenario| (scenario.name, scope.spawn(move || check(scenario))))
+            .collect();
+        runs.into_iter()
+            .filter_map(|(name, run)| run.join().err().map(|_| name))
+            .collect()
+    });
+    assert!(failures.is_empty(), "failed: {failures:?} (see above)");
+}
