@@ -233,13 +233,12 @@ fn switching_adds_no_task_and_shows_in_figures_and_metrics() {
         "SERVER_IDLE_TIMEOUT"
     );
     // At rest: each count is the asking connection's task alone.
-    assert_eq!(
-        pair.idle_counts(),
-        Counts {
-            server2: 1,
-            server1: 1
-        }
-    );
+    let rest = Counts {
+        server2: 1,
+        server1: 1,
+    };
+    let at_rest = eventually(Duration::from_secs(3), || pair.idle_counts() == rest);
+    assert!(at_rest, "{:?}", pair.idle_counts());
     let figures = get(pair.server2.address, "/figures").json();
     let settings: Vec<&str> = figures["settings"]
         .as_array()
@@ -286,5 +285,13 @@ fn switching_adds_no_task_and_shows_in_figures_and_metrics() {
         ),
         1.0
     );
-    assert_eq!(pair.servers().0.hello_tasks(), 1);
+    // The scrapes' connections end on their own tasks' time: wait for it.
+    let at_rest = eventually(Duration::from_secs(3), || {
+        pair.servers().0.hello_tasks() == 1
+    });
+    assert!(
+        at_rest,
+        "server 1 at {} tasks",
+        pair.servers().0.hello_tasks()
+    );
 }
