@@ -25,6 +25,8 @@ use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
 /// showed, and what the settings predict.
 struct Shown {
     values: HashMap<(String, String), String>,
+    /// What the page says of the server it belongs to, or of its trouble.
+    whoami: String,
     seen: String,
     predicted: String,
     dom: String,
@@ -99,6 +101,7 @@ fn open(url: &str) -> Shown {
             .map_or(String::new(), |(text, _)| text.to_owned())
     };
     Shown {
+        whoami: text_of("whoami"),
         seen: text_of("seen"),
         predicted: text_of("amounts"),
         values,
@@ -273,4 +276,23 @@ fn a_click_on_a_switch_switches_it_and_marks_the_chart() {
     assert_eq!(shown["predicted"], "flat", "{shown}");
     let settings = get(pair.server2.address, "/settings").json();
     assert_eq!(settings["DISABLE_KEEP_ALIVES"], "true");
+}
+
+#[test]
+fn server_1s_own_page_shows_its_counts_and_says_what_it_plays() {
+    let server1 = start_server("server1", &[]);
+    // Having answered /hello and forwarded nothing, it plays server 1.
+    assert_eq!(get(server1.address, "/hello").status, 200);
+    let shown = open(&format!("http://{}/", server1.address));
+    assert!(
+        shown.whoami.starts_with("This server plays server 1"),
+        "{}",
+        shown.whoami
+    );
+    assert!(shown.number("1", "tokio_alive_tasks") >= 1.0);
+    assert!(
+        shown.dom.contains("<polyline"),
+        "the chart is drawn: {}",
+        shown.dom
+    );
 }

@@ -111,7 +111,8 @@ function note(id, text) {
 
 // A setting's value now on one server, from its settings list.
 function valueOf(figures, setting) {
-  const given = figures && figures.settings.find((s) => s.startsWith(`${setting}=`));
+  if (!figures) return null;
+  const given = figures.settings.find((s) => s.startsWith(`${setting}=`));
   return given === undefined ? null : given.slice(setting.length + 1);
 }
 
