@@ -163,7 +163,7 @@ impl Watched {
             Side::Server1 => None,
             Side::Server2 => Some(self.board.upstream.fetch().await),
         };
-        let this_knobs = Knobs::read(&this.settings);
+        let this_knobs = self.board.live.knobs();
         let upstream_knobs = upstream
             .as_ref()
             .and_then(|upstream| upstream.figures.as_ref())
