@@ -3,11 +3,14 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::scenario::Scenario;
 use crate::settings::Config;
+use crate::settings::bind_address::BindAddress;
+use crate::settings::go_syntax::parse_duration;
 use crate::settings::redact::redacted_text;
 
 /// Shows how an HTTP client built per request leaks connections and tasks.
@@ -36,6 +39,12 @@ pub enum Command {
     /// setting is given to, the setting as VAR=value ("-" for none) and
     /// what it should show, separated by tabs.
     Scenarios,
+    /// Watches the TCP connections of running processes, in any language,
+    /// from outside, and says per process, direction and peer whether they
+    /// leak: idle connections that each carried one exchange, growing.
+    /// Exits 1 if a row leaks at the end (--once, --for), 0 if none does,
+    /// 2 if a process cannot be inspected.
+    Inspect(InspectArgs),
 }
 
 /// What `demo` takes.
@@ -62,6 +71,58 @@ pub struct DemoArgs {
     /// by default.
     #[arg(long = "scenario", value_name = "NAME", value_parser = Scenario::named)]
     pub scenarios: Vec<&'static Scenario>,
+}
+
+/// What `inspect` takes.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The processes to watch, by ID.
+    #[arg(value_name = "PID", required = true, value_parser = parse_pid)]
+    pub pids: Vec<i32>,
+    /// Time between samples, in Go's spelling (1s, 500ms); at least 10ms.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = at_least_10ms)]
+    pub interval: Duration,
+    /// No data either way for this long makes a connection idle.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = at_least_10ms)]
+    pub idle: Duration,
+    /// Idle connections used once, to one peer, that are a leak however
+    /// long the watch.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub leak_count: u32,
+    /// Growth of idle connections used once, during the watch, that is a
+    /// leak.
+    #[arg(long, value_name = "G", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub leak_growth: u32,
+    /// One sample, then exit.
+    #[arg(long, conflicts_with = "watch_for")]
+    pub once: bool,
+    /// Watch this long, print the final table, and exit.
+    #[arg(long = "for", value_name = "DURATION", value_parser = at_least_10ms)]
+    pub watch_for: Option<Duration>,
+    /// One JSON object per sample, a line each.
+    #[arg(long)]
+    pub json: bool,
+    /// Serve the rows on /metrics at this address (HOST:PORT or :PORT), as
+    /// an exporter beside a service.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<BindAddress>,
+}
+
+/// A process ID: a whole number from 1.
+fn parse_pid(text: &str) -> Result<i32, String> {
+    text.parse::<i32>()
+        .ok()
+        .filter(|pid| *pid > 0)
+        .ok_or_else(|| format!("expected a process ID, a whole number from 1, not {text:?}"))
+}
+
+/// A duration in Go's spelling, no shorter than 10ms.
+fn at_least_10ms(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_millis(10) {
+        return Err(format!("{text:?} is too short: expected at least 10ms"));
+    }
+    Ok(duration)
 }
 
 impl Cli {

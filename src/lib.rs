@@ -25,6 +25,8 @@
 //! - [`harness`]: starts this binary as server 1 and server 2 on loopback,
 //!   for the demo and the tests alike.
 //! - [`demo`]: every scenario in one command, with a table and a chart.
+//! - [`inspect`]: the same leak found from outside in any running
+//!   process, from the kernel's view of its connections.
 //! - [`cli`]: the command line: serve, run the demo, or list the scenarios.
 
 pub mod failure;
@@ -38,5 +40,6 @@ pub mod serve;
 
 pub mod demo;
 pub mod harness;
+pub mod inspect;
 
 pub mod cli;

@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use reqwest_connection_leak::cli::{Cli, Command};
 use reqwest_connection_leak::demo::{self, DemoError};
 use reqwest_connection_leak::failure::cause_chain;
+use reqwest_connection_leak::inspect;
 use reqwest_connection_leak::observe::{log, process};
 use reqwest_connection_leak::scenario;
 use reqwest_connection_leak::serve::server::{self, Server, Stopped};
@@ -61,6 +62,14 @@ async fn main() -> ExitCode {
             Err(err) => {
                 eprintln!("demo: {}", cause_chain(&err));
                 ExitCode::from(EXIT_FAILED)
+            }
+        },
+        Some(Command::Inspect(args)) => match inspect::run(&args).await {
+            Ok(false) => ExitCode::SUCCESS,
+            Ok(true) => ExitCode::from(EXIT_FAILED),
+            Err(err) => {
+                eprintln!("inspect: {err}");
+                ExitCode::from(err.exit_code())
             }
         },
         Some(Command::Scenarios) => {

@@ -1,0 +1,168 @@
+//! `inspect --metrics ADDR`: the latest sample's rows on `/metrics`, in
+//! the OpenMetrics text format, so that `inspect` can run beside a service
+//! as an exporter and the rules of `prometheus/any_service.yml` can watch
+//! it. Each row's series carry its `pid`, `direction` (`out` or `in`) and
+//! `peer`; a process that exits takes its series with it.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+use super::verdict::Verdict;
+use super::watch::Row;
+use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
+
+/// The rows of the latest sample, shared with the server.
+pub type Latest = Arc<Mutex<Vec<Row>>>;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RowLabels {
+    pid: String,
+    direction: String,
+    peer: String,
+}
+
+/// Serves `/metrics` on `listener` until the program ends.
+pub fn serve(listener: TcpListener, latest: Latest) {
+    let router = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(latest);
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(%err, "inspect's /metrics stopped");
+        }
+    });
+}
+
+async fn metrics(State(latest): State<Latest>) -> impl IntoResponse {
+    let rows = latest
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    match render(&rows) {
+        Ok(text) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)],
+            text,
+        ),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "the metrics could not be encoded\n".to_owned(),
+        ),
+    }
+}
+
+/// The rows as OpenMetrics text.
+pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
+    let gauge = Family::<RowLabels, Gauge>::default;
+    let (open, idle, idle_used_once, leaking) = (gauge(), gauge(), gauge(), gauge());
+    let oldest_idle = Family::<RowLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    let (opened, gone) = (
+        Family::<RowLabels, Counter>::default(),
+        Family::<RowLabels, Counter>::default(),
+    );
+    for row in rows {
+        let labels = RowLabels {
+            pid: row.pid.to_string(),
+            direction: row.direction.to_owned(),
+            peer: row.peer.clone(),
+        };
+        open.get_or_create(&labels).set(row.open as i64);
+        idle.get_or_create(&labels).set(row.idle as i64);
+        idle_used_once
+            .get_or_create(&labels)
+            .set(row.idle_used_once as i64);
+        oldest_idle
+            .get_or_create(&labels)
+            .set(row.oldest_idle_seconds);
+        opened.get_or_create(&labels).inc_by(row.opened);
+        gone.get_or_create(&labels).inc_by(row.gone);
+        leaking
+            .get_or_create(&labels)
+            .set(i64::from(row.verdict == Verdict::Leaks));
+    }
+    let mut registry = Registry::default();
+    registry.register(
+        "inspect_connections_open",
+        "TCP connections open now, per process, direction and peer",
+        open,
+    );
+    registry.register(
+        "inspect_connections_idle",
+        "Open connections with no data either way for at least --idle",
+        idle,
+    );
+    registry.register(
+        "inspect_connections_idle_used_once",
+        "Idle connections that carried one exchange, the leak's signature",
+        idle_used_once,
+    );
+    registry.register(
+        "inspect_oldest_idle_seconds",
+        "The longest time an open connection has gone without data",
+        oldest_idle,
+    );
+    registry.register(
+        "inspect_connections_opened",
+        "Connections seen opened since the watch began (a lower bound)",
+        opened,
+    );
+    registry.register(
+        "inspect_connections_gone",
+        "Connections seen gone since the watch began (a lower bound)",
+        gone,
+    );
+    registry.register(
+        "inspect_leaking",
+        "1 while the row's verdict is leaks, else 0",
+        leaking,
+    );
+    let mut text = String::new();
+    encode(&mut text, &registry)?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::metrics::samples;
+
+    #[test]
+    fn each_row_is_a_labelled_series_of_every_metric() {
+        let row = Row {
+            pid: 4242,
+            direction: "out",
+            peer: "127.0.0.1:8080".into(),
+            open: 400,
+            idle: 398,
+            idle_used_once: 397,
+            oldest_idle_seconds: 12.5,
+            opened: 3,
+            gone: 2,
+            change_per_minute: 0.0,
+            verdict: Verdict::Leaks,
+        };
+        let scraped = samples(&render(&[row]).unwrap());
+        let labels = r#"{pid="4242",direction="out",peer="127.0.0.1:8080"}"#;
+        let value = |name: &str| scraped[&format!("{name}{labels}")];
+        assert_eq!(value("inspect_connections_open"), 400.0);
+        assert_eq!(value("inspect_connections_idle"), 398.0);
+        assert_eq!(value("inspect_connections_idle_used_once"), 397.0);
+        assert_eq!(value("inspect_oldest_idle_seconds"), 12.5);
+        assert_eq!(value("inspect_connections_opened_total"), 3.0);
+        assert_eq!(value("inspect_connections_gone_total"), 2.0);
+        assert_eq!(value("inspect_leaking"), 1.0);
+    }
+}

@@ -1,0 +1,189 @@
+//! How a sample reads: a table for people, one JSON object for programs.
+
+use std::fmt::Write;
+use std::io::IsTerminal;
+
+use serde::Serialize;
+
+use super::watch::Row;
+
+/// One sample of every process watched.
+#[derive(Debug, Serialize)]
+pub struct Sample<'a> {
+    pub elapsed_seconds: f64,
+    pub rows: &'a [Row],
+    /// Processes that exited since the sample before.
+    pub ended: &'a [i32],
+}
+
+/// What the columns mean, and what the counts cannot see.
+pub const LEGEND: &str = "\
+IDLE: no data either way for --idle. ONCE: idle ones that carried one exchange
+  (a few data segments each way), the leak's signature.
+OPENED, GONE: seen since the watch began, a lower bound: a socket is tied to a
+  process only while a descriptor holds it, so a connection that opens and
+  closes between two samples is never seen. /MIN: open connections gained per
+  minute of the watch.
+leaks: ONCE at --leak-count or more, or grown by --leak-growth. pool: a bounded
+  set, reused or idle between bursts. closing: more gone than open; they end
+  after use. watching: not watched for --idle yet.";
+
+const HEADER: [&str; 11] = [
+    "PID",
+    "DIR",
+    "PEER",
+    "OPEN",
+    "IDLE",
+    "ONCE",
+    "OLDEST IDLE",
+    "OPENED",
+    "GONE",
+    "/MIN",
+    "VERDICT",
+];
+
+/// The rows as an aligned table, its header first.
+pub fn table(rows: &[Row]) -> String {
+    let cells: Vec<[String; 11]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.pid.to_string(),
+                row.direction.to_owned(),
+                row.peer.clone(),
+                row.open.to_string(),
+                row.idle.to_string(),
+                row.idle_used_once.to_string(),
+                format!("{:.1}s", row.oldest_idle_seconds),
+                row.opened.to_string(),
+                row.gone.to_string(),
+                format!("{:+.1}", row.change_per_minute),
+                row.verdict.word().to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = HEADER.map(str::len);
+    for line in &cells {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let header = HEADER.map(str::to_owned);
+    for line in std::iter::once(&header).chain(&cells) {
+        for (column, (cell, width)) in line.iter().zip(widths).enumerate() {
+            // Names to the left, numbers to the right, the verdict last.
+            let gap = if column == 0 { "" } else { "  " };
+            match column {
+                1 | 2 | 10 => write!(text, "{gap}{cell:<width$}"),
+                _ => write!(text, "{gap}{cell:>width$}"),
+            }
+            .expect("writing to a String");
+        }
+        let trimmed = text.trim_end().len();
+        text.truncate(trimmed);
+        text.push('\n');
+    }
+    if rows.is_empty() {
+        text.push_str("(no TCP connections)\n");
+    }
+    text
+}
+
+/// Where the samples go, and so how they read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One JSON object a sample, a line each.
+    Json,
+    /// A terminal: the table redrawn in place.
+    Live,
+    /// Piped: each sample's table after a line with its time.
+    Lines,
+    /// Piped, with an end in sight (`--once`, `--for`): the final table.
+    FinalTable,
+}
+
+impl Mode {
+    pub fn for_args(json: bool, ends: bool) -> Mode {
+        match (json, std::io::stdout().is_terminal(), ends) {
+            (true, _, _) => Mode::Json,
+            (false, true, _) => Mode::Live,
+            (false, false, false) => Mode::Lines,
+            (false, false, true) => Mode::FinalTable,
+        }
+    }
+
+    /// What to write for one sample; `ended_lines` are every line that
+    /// ended a process's rows so far.
+    pub fn sample(self, sample: &Sample, ended_lines: &[String]) -> String {
+        let just_ended: String = sample
+            .ended
+            .iter()
+            .map(|pid| ended_line(*pid) + "\n")
+            .collect();
+        match self {
+            Mode::Json => serde_json::to_string(sample).expect("a sample is JSON") + "\n",
+            Mode::Live => format!(
+                "\x1b[H\x1b[2Jinspect: watched for {:.1} s\n\n{}{}\n{LEGEND}\n",
+                sample.elapsed_seconds,
+                table(sample.rows),
+                ended_lines
+                    .iter()
+                    .map(|line| format!("{line}\n"))
+                    .collect::<String>(),
+            ),
+            Mode::Lines => format!(
+                "# after {:.1} s\n{}{just_ended}",
+                sample.elapsed_seconds,
+                table(sample.rows)
+            ),
+            Mode::FinalTable => just_ended,
+        }
+    }
+
+    /// What to write once the watch is over, after its last sample.
+    pub fn end(self, rows: &[Row]) -> String {
+        match self {
+            Mode::FinalTable => format!("{}\n{LEGEND}\n", table(rows)),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The line that ends a process's rows.
+pub fn ended_line(pid: i32) -> String {
+    format!("PID {pid} exited; its rows end here")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::verdict::Verdict;
+
+    #[test]
+    fn the_table_aligns_its_columns_under_the_header() {
+        let row = Row {
+            pid: 4242,
+            direction: "out",
+            peer: "127.0.0.1:8080".into(),
+            open: 400,
+            idle: 400,
+            idle_used_once: 400,
+            oldest_idle_seconds: 12.34,
+            opened: 0,
+            gone: 0,
+            change_per_minute: 0.0,
+            verdict: Verdict::Leaks,
+        };
+        let text = table(&[row]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with(" PID  DIR  PEER"), "{text}");
+        assert!(lines[1].ends_with("+0.0  leaks"), "{text}");
+        assert_eq!(lines[0].find("VERDICT"), lines[1].find("leaks"));
+        assert_eq!(
+            lines[0].find("OPEN").map(|at| at + 4),
+            lines[1].find(" 400").map(|at| at + 4)
+        );
+    }
+}
