@@ -96,6 +96,10 @@ pub async fn run(args: &InspectArgs) -> Result<bool, InspectError> {
             address: address.to_string(),
             source,
         })?;
+        // Where it listens, for whoever gave port 0.
+        if let Ok(address) = listener.local_addr() {
+            eprintln!("inspect: serving /metrics on {address}");
+        }
         exporter::serve(listener, latest.clone());
     }
 

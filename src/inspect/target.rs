@@ -38,22 +38,22 @@ pub struct Target {
 }
 
 impl Target {
-    /// Opens `/proc/PID` and checks that its descriptors can be read.
+    /// Opens `/proc/PID` and checks that its descriptors can be read
+    /// (before its namespace, whose refusal would read less plainly).
     pub fn open(pid: i32) -> Result<Target, TargetError> {
         let process = Process::new(pid).map_err(|err| target_error(pid, err))?;
+        process.fd().map_err(|err| target_error(pid, err))?;
         let namespaces = process.namespaces().map_err(|err| target_error(pid, err))?;
         let net = namespaces
             .0
             .get(OsStr::new("net"))
             .ok_or_else(|| TargetError::Unreadable(pid, "no network namespace".into()))?;
-        let target = Target {
+        Ok(Target {
             pid,
             namespace: net.identifier,
             namespace_path: net.path.clone(),
             process,
-        };
-        target.socket_inodes()?;
-        Ok(target)
+        })
     }
 
     /// The inodes of the sockets its descriptors hold now.

@@ -14,6 +14,7 @@ mod config;
 mod dashboard;
 mod demo;
 mod docs;
+mod inspect;
 mod metrics;
 mod prometheus;
 mod registry;

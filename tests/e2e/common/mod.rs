@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Each test module uses its own part.
 
 pub mod in_process;
+pub mod netns;
 pub mod spawn;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,362 @@
+//! `inspect` from outside, on real processes: the project's own pair in
+//! each of its states, a Python program that leaks the same way, and what
+//! a user can get wrong (a bad flag, a process gone, another user's
+//! process, a process in another network namespace).
+//!
+//! Each test runs `inspect --json` with a fast clock and reads its samples
+//! as they come, until the condition it waits for holds.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::netns::Namespace;
+use crate::common::{BINARY, PairExt, Server, get, put_json, start_pair, start_server};
+
+/// Long enough for a busy 2-core machine to run a debug build's samples.
+const PATIENCE: Duration = Duration::from_secs(40);
+/// A connection idle this long counts as idle: short, to keep tests fast.
+const IDLE: &str = "300ms";
+
+/// `inspect --json` running, killed when dropped.
+struct Inspect {
+    child: Child,
+    samples: Receiver<Value>,
+}
+
+impl Drop for Inspect {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn inspect(pids: &[u32]) -> Inspect {
+    inspect_with(&mut Command::new(BINARY), pids)
+}
+
+/// `inspect` run by `command` (the binary, or a wrapper that runs it).
+fn inspect_with(command: &mut Command, pids: &[u32]) -> Inspect {
+    let mut child = command
+        .args(["inspect", "--json", "--interval", "100ms", "--idle", IDLE])
+        .args(pids.iter().map(u32::to_string))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start inspect");
+    let stdout = child.stdout.take().expect("its output");
+    let (sender, samples) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let sample = serde_json::from_str(&line)
+                .unwrap_or_else(|err| panic!("not a JSON sample ({err}): {line}"));
+            if sender.send(sample).is_err() {
+                break;
+            }
+        }
+    });
+    Inspect { child, samples }
+}
+
+impl Inspect {
+    /// Reads samples until one meets `condition`; every sample read is
+    /// also given to `each`, which may fail the test.
+    fn until_each(
+        &self,
+        what: &str,
+        mut each: impl FnMut(&Value),
+        condition: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        let mut last = Value::Null;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.samples.recv_timeout(left) {
+                Ok(sample) => {
+                    each(&sample);
+                    if condition(&sample) {
+                        return sample;
+                    }
+                    last = sample;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("not seen in {PATIENCE:?}: {what}; the last sample: {last}")
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("inspect ended before {what}; the last sample: {last}")
+                }
+            }
+        }
+    }
+
+    fn until(&self, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
+        self.until_each(what, |_| {}, condition)
+    }
+}
+
+/// The row of `pid` with `peer`, if the sample has one.
+fn row<'a>(sample: &'a Value, pid: u32, peer: &str) -> Option<&'a Value> {
+    sample["rows"]
+        .as_array()?
+        .iter()
+        .find(|row| row["pid"] == pid && row["peer"] == peer)
+}
+
+fn verdict_is(sample: &Value, pid: u32, peer: &str, verdict: &str) -> bool {
+    row(sample, pid, peer).is_some_and(|row| row["verdict"] == verdict)
+}
+
+fn open_in(sample: &Value, pid: u32, peer: &str) -> Option<u64> {
+    row(sample, pid, peer).and_then(|row| row["open"].as_u64())
+}
+
+/// Server 1's row on server 1: connections that came in on its port.
+fn inbound_peer(server1: &Server) -> String {
+    format!(":{} from 127.0.0.1", server1.address.port())
+}
+
+/// Eight callers sending `/forward` to `server2` one after another, each
+/// on a new connection as curl does, until the returned flag is set or a
+/// minute has passed.
+fn load(server2: &Server) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for _ in 0..8 {
+        let (stop, address) = (stop.clone(), server2.address);
+        thread::spawn(move || {
+            let until = Instant::now() + Duration::from_secs(60);
+            while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                get(address, "/forward");
+            }
+        });
+    }
+    stop
+}
+
+#[test]
+fn both_ends_of_the_leaking_pair_read_leaks_until_server_1_stops_keeping_alive() {
+    let pair = start_pair(&[], &[]);
+    pair.forward_many(25);
+    let (server1, server2) = (&pair.server1, &pair.server2);
+    let (outbound, inbound) = (server1.address.to_string(), inbound_peer(server1));
+    let watch = inspect(&[server2.pid(), server1.pid()]);
+    watch.until("both ends leak", |sample| {
+        verdict_is(sample, server2.pid(), &outbound, "leaks")
+            && verdict_is(sample, server1.pid(), &inbound, "leaks")
+    });
+
+    let answer = put_json(
+        server1.address,
+        "/settings",
+        r#"{"SERVER_KEEP_ALIVES":"false"}"#,
+        &[],
+    );
+    assert_eq!(answer.status, 200, "{answer:?}");
+    watch.until("both rows at 0 open", |sample| {
+        open_in(sample, server2.pid(), &outbound) == Some(0)
+            && open_in(sample, server1.pid(), &inbound) == Some(0)
+    });
+}
+
+#[test]
+fn keep_alives_disabled_under_load_read_closing() {
+    let pair = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
+    let stop = load(&pair.server2);
+    let outbound = pair.server1.address.to_string();
+    let watch = inspect(&[pair.server2.pid()]);
+    watch.until_each(
+        "closing",
+        |sample| assert!(!verdict_is(sample, pair.server2.pid(), &outbound, "leaks")),
+        |sample| verdict_is(sample, pair.server2.pid(), &outbound, "closing"),
+    );
+    stop.store(true, Ordering::Relaxed);
+}
+
+#[test]
+fn a_busy_shared_client_reads_pool_and_so_does_it_at_rest() {
+    let pair = start_pair(
+        &[],
+        &[
+            ("CLIENT_LIFETIME", "process"),
+            ("MAX_IDLE_CONNS_PER_HOST", "8"),
+        ],
+    );
+    let stop = load(&pair.server2);
+    let (pid, outbound) = (pair.server2.pid(), pair.server1.address.to_string());
+    let watch = inspect(&[pid]);
+    let never_leaks = |sample: &Value| {
+        assert!(
+            !verdict_is(sample, pid, &outbound, "leaks"),
+            "a pool read as a leak: {sample}"
+        )
+    };
+    watch.until_each("pool under load", never_leaks, |sample| {
+        verdict_is(sample, pid, &outbound, "pool")
+    });
+    stop.store(true, Ordering::Relaxed);
+    watch.until_each("pool at rest", never_leaks, |sample| {
+        verdict_is(sample, pid, &outbound, "pool")
+            && row(sample, pid, &outbound).is_some_and(|row| row["idle"] == row["open"])
+    });
+}
+
+/// `scripts/python_leaker.py` against `url`, run by `command` (`env`, or
+/// a wrapper that runs it elsewhere), with `requests` connections kept.
+struct PythonLeaker {
+    child: Child,
+    /// As the leaker said it, whatever ran it.
+    pid: u32,
+}
+
+impl PythonLeaker {
+    fn start(mut command: Command, url: &str, requests: usize) -> PythonLeaker {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/python_leaker.py");
+        let mut child = command
+            .args(["python3", script, url, &requests.to_string(), "120"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 is needed: scripts/test.sh installs it");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("its output"))
+            .read_line(&mut line)
+            .expect("its first line");
+        let pid = line
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("the leaker said {line:?}"));
+        PythonLeaker { child, pid }
+    }
+}
+
+impl Drop for PythonLeaker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_python_program_that_keeps_a_connection_per_request_reads_leaks() {
+    let server1 = start_server("server1", &[]);
+    let url = format!("http://{}/hello", server1.address);
+    let leaker = PythonLeaker::start(Command::new("env"), &url, 25);
+    let pid = leaker.pid;
+    let watch = inspect(&[pid, server1.pid()]);
+    watch.until("the Python program leaks", |sample| {
+        verdict_is(sample, pid, &server1.address.to_string(), "leaks")
+    });
+}
+
+#[test]
+fn a_process_that_exits_ends_its_rows_and_the_others_go_on() {
+    let server1 = start_server("server1", &[]);
+    let url = format!("http://{}/hello", server1.address);
+    let mut leaker = PythonLeaker::start(Command::new("env"), &url, 3);
+    let pid = leaker.pid;
+    let watch = inspect(&[pid, server1.pid()]);
+    watch.until("the leaker's row", |sample| {
+        row(sample, pid, &server1.address.to_string()).is_some()
+    });
+    leaker.child.kill().expect("kill the leaker");
+    leaker.child.wait().expect("reap it");
+    watch.until("its end", |sample| {
+        sample["ended"] == serde_json::json!([pid])
+    });
+    watch.until("server 1 still watched, the leaker not", |sample| {
+        let rows = sample["rows"].as_array().expect("rows");
+        !rows.is_empty() && rows.iter().all(|row| row["pid"] == server1.pid())
+    });
+}
+
+/// Runs `inspect` with `args` to its end: (exit status, standard error).
+fn inspect_once(command: &mut Command, args: &[&str]) -> (Option<i32>, String) {
+    let output = command
+        .arg("inspect")
+        .args(args)
+        .output()
+        .expect("run inspect");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_naming_what_was_wrong() {
+    let own = std::process::id().to_string();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let taken = taken.local_addr().expect("its address").to_string();
+    let cases: [(&[&str], &str); 6] = [
+        (&["abc"], "expected a process ID, a whole number from 1"),
+        (&["--interval", "0", &own], "--interval"),
+        (&["--idle", "5", &own], "missing unit"),
+        (&["--idle=-1s", &own], "must not be negative"),
+        (&["--metrics", &taken, "--once", &own], "--metrics"),
+        (&["999999999"], "PID 999999999: no such process"),
+    ];
+    for (args, expected) in cases {
+        let (status, stderr) = inspect_once(&mut Command::new(BINARY), args);
+        assert_eq!(status, Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn another_users_process_is_refused_naming_the_pid_and_what_to_run() {
+    if !is_root() {
+        eprintln!("skipped: dropping privileges needs root");
+        return;
+    }
+    let server = start_server("server1", &[]);
+    let pid = server.pid().to_string();
+    let (status, stderr) = inspect_once(
+        Command::new("setpriv").args(["--reuid=65534", "--regid=65534", "--clear-groups", BINARY]),
+        &["--once", &pid],
+    );
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("PID {pid}")) && stderr.contains("CAP_SYS_PTRACE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_process_in_another_network_namespace_is_seen_from_the_host() {
+    let Some(namespace) = Namespace::new("inspect") else {
+        return;
+    };
+    let mut server1 = namespace
+        .command()
+        .arg(BINARY)
+        .env_clear()
+        .env("BIND_ADDRESS", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server 1 in the namespace");
+    let mut address = String::new();
+    BufReader::new(server1.stdout.take().expect("its output"))
+        .read_line(&mut address)
+        .expect("the address it listens on");
+    let address = address.trim().to_owned();
+    let leaker = PythonLeaker::start(namespace.command(), &format!("http://{address}/hello"), 25);
+    let watch = inspect(&[leaker.pid]);
+    watch.until("the namespace's leak", |sample| {
+        verdict_is(sample, leaker.pid, &address, "leaks")
+    });
+    let _ = server1.kill();
+    let _ = server1.wait();
+}
+
+/// Whether the tests run as root: `/proc/self` belongs to the effective
+/// user.
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}
