@@ -4,15 +4,19 @@
 #
 #   scripts/test.sh [cargo test arguments]
 #
-# The dashboard's test drives Debian's chromium, and the alert rules'
-# tests run Debian's prometheus and its promtool; each is installed with
-# apt-get when absent (as root, or through sudo).
+# The dashboard's test drives Debian's chromium, the alert rules' tests
+# run Debian's prometheus and its promtool, and inspect's tests run
+# python3 and ip; each is installed with apt-get when absent (as root, or
+# through sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+# inspect's tests: a Python program that leaks, and network namespaces.
+command -v python3 >/dev/null || missing+=(python3)
+command -v ip >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
     as_root=()
     [ "$(id -u)" = 0 ] || as_root=(sudo)
@@ -24,5 +28,7 @@ fi
 promtool check config prometheus/prometheus.yml
 promtool check rules prometheus/alerts.yml
 promtool test rules prometheus/alerts_test.yml
+promtool check rules prometheus/any_service.yml
+promtool test rules prometheus/any_service_test.yml
 
 cargo test "$@"

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::common::{Pair, PairExt, exchange_raw, start_pair};
+use crate::common::{BINARY, Pair, PairExt, exchange_raw, start_pair};
 use serde_json::Value;
 
 /// The rule's window needs 20 requests and two scrapes of each; a minute
@@ -35,8 +35,9 @@ impl Drop for Prometheus {
     }
 }
 
-/// `targets` as one static config: (address, pair, role).
-fn start_prometheus(targets: &[(String, &str, &str)]) -> Prometheus {
+/// `targets` as one static config: (address, pair, role), with the rules
+/// of `prometheus/{rules}`.
+fn start_prometheus(rules: &str, targets: &[(String, &str, &str)]) -> Prometheus {
     // A folder of its own: two tests may run a Prometheus at once.
     static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let folder = std::env::temp_dir().join(format!(
@@ -45,7 +46,9 @@ fn start_prometheus(targets: &[(String, &str, &str)]) -> Prometheus {
         STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&folder).expect("a folder");
-    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("prometheus/alerts.yml");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("prometheus")
+        .join(rules);
     let mut config = format!(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: leak\n    static_configs:\n",
         rules.display()
@@ -150,7 +153,7 @@ fn watched_pairs() -> (Pair, Pair, Prometheus) {
     let fixed = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
     let mut targets = targets_of(&leaking, "leaking").to_vec();
     targets.extend(targets_of(&fixed, "fixed"));
-    let prometheus = start_prometheus(&targets);
+    let prometheus = start_prometheus("alerts.yml", &targets);
     (leaking, fixed, prometheus)
 }
 
@@ -199,8 +202,8 @@ fn the_guides_promql() -> String {
         .expect("a promql block in docs/operators.md")
 }
 
-/// `query` evaluated now: each result's `pair` and `role` labels and value.
-fn query(prometheus: &Prometheus, query: &str) -> Vec<(String, String, f64)> {
+/// `query` evaluated now: each result's labels and value.
+fn query(prometheus: &Prometheus, query: &str) -> Vec<(Value, f64)> {
     let encoded: String = query
         .bytes()
         .map(|byte| match byte {
@@ -222,10 +225,8 @@ fn query(prometheus: &Prometheus, query: &str) -> Vec<(String, String, f64)> {
             results
                 .iter()
                 .map(|result| {
-                    let label =
-                        |name: &str| result["metric"][name].as_str().unwrap_or("").to_owned();
                     let value = result["value"][1].as_str().and_then(|v| v.parse().ok());
-                    (label("pair"), label("role"), value.unwrap_or(f64::NAN))
+                    (result["metric"].clone(), value.unwrap_or(f64::NAN))
                 })
                 .collect()
         })
@@ -251,8 +252,8 @@ fn the_guides_promql_reads_about_one_on_a_leaking_server_2_and_zero_once_fixed()
     let value_of = |pair: &str| {
         results
             .iter()
-            .find(|(on, role, _)| on == pair && role == "server2")
-            .map(|(_, _, value)| *value)
+            .find(|(labels, _)| labels["pair"] == pair && labels["role"] == "server2")
+            .map(|(_, value)| *value)
             .unwrap_or_else(|| panic!("no {pair} server 2 in {results:?}"))
     };
     assert_eq!(results.len(), 2, "server 2 of each pair alone: {results:?}");
@@ -260,4 +261,100 @@ fn the_guides_promql_reads_about_one_on_a_leaking_server_2_and_zero_once_fixed()
     assert!((0.8..=1.2).contains(&leak), "leaking: {leak} ({results:?})");
     let fix = value_of("fixed");
     assert!(fix.abs() <= 0.2, "fixed: {fix} ({results:?})");
+}
+
+/// The expression of the rule `alert` in `prometheus/{rules}`, as written
+/// there.
+fn rule_expression(rules: &str, alert: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("prometheus")
+        .join(rules);
+    let text = std::fs::read_to_string(&path).expect("the rules");
+    let (_, rule) = text
+        .split_once(&format!("- alert: {alert}\n"))
+        .unwrap_or_else(|| panic!("no {alert} in {rules}"));
+    let (_, expression) = rule.split_once("expr: |\n").expect("an expression block");
+    expression
+        .lines()
+        .take_while(|line| !line.trim_start().starts_with("for:"))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `inspect --metrics` on a free port, watching `pids`; killed when
+/// dropped.
+struct Exporter {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_exporter(pids: &[u32]) -> Exporter {
+    let mut child = Command::new(BINARY)
+        .args(["inspect", "--metrics", "127.0.0.1:0", "--json"])
+        .args(["--interval", "200ms", "--idle", "300ms"])
+        .args(pids.iter().map(u32::to_string))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start inspect");
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().expect("its log"))
+        .read_line(&mut line)
+        .expect("its first line");
+    let address = line
+        .trim()
+        .strip_prefix("inspect: serving /metrics on ")
+        .unwrap_or_else(|| panic!("inspect said {line:?}"))
+        .to_owned();
+    Exporter { child, address }
+}
+
+#[test]
+fn the_idle_connection_rule_finds_the_leak_that_inspect_watches() {
+    let leaking = start_pair(&[], &[]);
+    let fixed = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
+    let exporter = start_exporter(&[leaking.server2.pid(), fixed.server2.pid()]);
+    let prometheus = start_prometheus(
+        "any_service.yml",
+        &[(exporter.address.clone(), "both", "inspect")],
+    );
+    let expression = rule_expression("any_service.yml", "IdleConnectionsToOnePeerKeepGrowing");
+    let (leak, fix) = (
+        leaking.server2.pid().to_string(),
+        fixed.server2.pid().to_string(),
+    );
+    let started = Instant::now();
+    let mut results = Vec::new();
+    while started.elapsed() < PATIENCE {
+        leaking.forward_many(10);
+        fixed.forward_many(10);
+        results = query(&prometheus, &expression);
+        assert!(
+            results
+                .iter()
+                .all(|(labels, _)| labels["pid"] != fix.as_str()),
+            "the fixed pair: {results:?}"
+        );
+        if results
+            .iter()
+            .any(|(labels, _)| labels["pid"] == leak.as_str())
+        {
+            break;
+        }
+        thread::sleep(Duration::from_millis(500));
+    }
+    let found = results
+        .iter()
+        .find(|(labels, _)| labels["pid"] == leak.as_str())
+        .unwrap_or_else(|| panic!("{expression} found no leak in {PATIENCE:?}: {results:?}"));
+    assert_eq!(found.0["peer"], leaking.server1.address.to_string());
+    assert!(found.1 > 0.0, "growing: {found:?}");
 }
