@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# What one sample of `inspect` costs on a process holding many loopback
+# connections, beside `ss -tni`'s own dump of the same sockets: CPU time
+# (user + system) of each command as a whole, the median of RUNS runs, and
+# inspect's peak memory.
+#
+#   scripts/inspect-cost.sh [CONNECTIONS] [RUNS]    defaults: 10000 5
+#
+# The holder is a Python program that connects to itself, so CONNECTIONS
+# sockets (both ends) are held by one process. Release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+connections=${1:-10000}
+runs=${2:-5}
+pairs=$((connections / 2))
+ulimit -n $((connections + 200)) 2>/dev/null || {
+    echo "inspect-cost.sh: $connections connections need $((connections + 200)) descriptors; ulimit -Hn is $(ulimit -Hn)" >&2
+    exit 2
+}
+command -v ss >/dev/null || { echo "inspect-cost.sh: needs ss (Debian: apt-get install iproute2)" >&2; exit 2; }
+cargo build --release --quiet
+binary=target/release/reqwest-connection-leak
+
+# The holder: $pairs connections to its own listener, both ends kept, for
+# ten minutes at most (it is killed when this script ends).
+holder_code=$(cat <<'PY'
+import os, socket, sys, time
+pairs = int(sys.argv[1])
+listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
+kept = []
+for _ in range(pairs):
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    client.sendall(b"x"); server.recv(1); server.sendall(b"y"); client.recv(1)
+    kept += [client, server]
+print(os.getpid(), flush=True)
+time.sleep(600)
+PY
+)
+python3 -c "$holder_code" "$pairs" >"${TMPDIR:-/tmp}/inspect-cost.$$" &
+holder=$!
+trap 'kill $holder 2>/dev/null; rm -f "${TMPDIR:-/tmp}/inspect-cost.$$"' EXIT
+for _ in $(seq 600); do
+    [ -s "${TMPDIR:-/tmp}/inspect-cost.$$" ] && break
+    sleep 0.1
+done
+[ -s "${TMPDIR:-/tmp}/inspect-cost.$$" ] || { echo "inspect-cost.sh: the holder did not get ready" >&2; exit 1; }
+
+echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); kernel $(uname -r)"
+echo "Holder: PID $holder with $((pairs * 2)) established loopback connections"
+echo
+# Each command's CPU time from the kernel's account of its children.
+python3 - "$runs" "$binary" "$holder" <<'PY'
+import resource, statistics, subprocess, sys
+runs, binary, pid = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+def cost(command):
+    cpu, peak = [], 0
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+        peak = max(peak, after.ru_maxrss)
+    return statistics.median(cpu) * 1000, min(cpu) * 1000, max(cpu) * 1000, peak / 1024
+
+print("| command | CPU ms, median | min | max |")
+print("|---|---|---|---|")
+ss = cost(["ss", "-tni"])
+print(f"| ss -tni (every socket, with tcp_info) | {ss[0]:.1f} | {ss[1]:.1f} | {ss[2]:.1f} |")
+inspect = cost([binary, "inspect", "--once", "--json", pid])
+print(f"| inspect --once {pid} | {inspect[0]:.1f} | {inspect[1]:.1f} | {inspect[2]:.1f} |")
+print()
+print(f"inspect / ss: {inspect[0] / ss[0]:.2f}x; largest resident set of either: {inspect[3]:.1f} MiB")
+PY
