@@ -5,7 +5,10 @@
 //! alert then waits out its `for` of a minute before it fires; that wait,
 //! and each rule's timing, are what promtool's tests of
 //! `prometheus/alerts_test.yml` check (scripts/test.sh runs them), so this
-//! test stops at the alert's first state, pending.
+//! test stops at the alert's first state, pending. Likewise the real
+//! Prometheus scrapes `inspect --metrics` watching a leaking pair and a
+//! fixed one, and the expression of `prometheus/any_service.yml`'s idle
+//! connection rule finds the leak alone.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
