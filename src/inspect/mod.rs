@@ -1,13 +1,14 @@
 //! `inspect PID [PID...]`: the leak found from outside in any running
 //! process, whatever its language, with no change to it.
 //!
-//! Each sample lists the TCP sockets each process's descriptors hold
-//! ([`target`], from `/proc`), finds them in one dump of the kernel's
-//! sockets per network namespace with what each connection has carried
-//! ([`socket_dump`]), groups them by peer ([`peer`]), and keeps what the
-//! watch saw between samples ([`watch`]) for the rule that names what each
-//! row is doing ([`verdict`]). The rows are printed ([`report`]) and, with
-//! `--metrics`, served on `/metrics` ([`exporter`]).
+//! Each sample (`sampler.rs`) lists the TCP sockets each process's
+//! descriptors hold (`target.rs`, from `/proc`), finds them in one dump of
+//! the kernel's sockets per network namespace with what each connection
+//! has carried (`socket_dump.rs`), groups them by peer (`peer.rs`), and
+//! keeps what the watch saw between samples (`watch.rs`) for the rule that
+//! names what each row is doing (`verdict.rs`). The rows are printed
+//! (`report.rs`) and, with `--metrics`, served on `/metrics`
+//! (`exporter.rs`).
 //!
 //! Linux only: the kernel's socket diagnostics and `/proc` are its view.
 
@@ -20,7 +21,7 @@ mod report;
 #[cfg(target_os = "linux")]
 mod sampler;
 #[cfg(target_os = "linux")]
-pub mod socket_dump;
+mod socket_dump;
 #[cfg(target_os = "linux")]
 mod target;
 #[cfg(target_os = "linux")]

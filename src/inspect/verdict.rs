@@ -87,10 +87,11 @@ impl Rule {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
 
-    const RULE: Rule = Rule {
+    /// The rule with `inspect`'s defaults, for the tests of the watch too.
+    pub const RULE: Rule = Rule {
         standing: 20,
         growth: 5,
         idle_after: Duration::from_secs(5),

@@ -149,12 +149,7 @@ impl RowHistory {
 mod tests {
     use super::*;
     use crate::inspect::socket_dump::Traffic;
-
-    const RULE: Rule = Rule {
-        standing: 20,
-        growth: 5,
-        idle_after: Duration::from_secs(5),
-    };
+    use crate::inspect::verdict::tests::RULE;
 
     fn to_server1(inode: u64, idle_seconds: u64, segments: u32) -> Connection {
         Connection {
