@@ -38,12 +38,7 @@ impl Drop for Inspect {
 }
 
 fn inspect(pids: &[u32]) -> Inspect {
-    inspect_with(&mut Command::new(BINARY), pids)
-}
-
-/// `inspect` run by `command` (the binary, or a wrapper that runs it).
-fn inspect_with(command: &mut Command, pids: &[u32]) -> Inspect {
-    let mut child = command
+    let mut child = Command::new(BINARY)
         .args(["inspect", "--json", "--interval", "100ms", "--idle", IDLE])
         .args(pids.iter().map(u32::to_string))
         .stdout(Stdio::piped())
