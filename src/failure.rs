@@ -1,5 +1,6 @@
-//! How a failure reads: its whole cause chain on one line, and whether it
-//! is the one the leak ends in, running out of file descriptors.
+//! How a failure reads: its whole cause chain on one line, a value from
+//! outside cut to a size a message may repeat, and whether it is the one
+//! the leak ends in, running out of file descriptors.
 
 use std::error::Error;
 use std::io;
@@ -24,9 +25,35 @@ pub fn cause_chain(err: &dyn Error) -> String {
     chain
 }
 
+/// The most of a value from outside that a message repeats.
+pub const SHOWN_BYTES: usize = 200;
+
+/// `text` as a message may repeat it: whole if short, else its first
+/// [`SHOWN_BYTES`] and how long it was, so that no caller can make an
+/// answer or a log line as large as what it sent.
+pub fn shown(text: &str) -> String {
+    if text.len() <= SHOWN_BYTES {
+        return text.to_owned();
+    }
+    let mut end = SHOWN_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &text[..end], text.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_value_is_shown_cut_with_its_length() {
+        assert_eq!(shown("localhost:9090"), "localhost:9090");
+        let long = "é".repeat(150);
+        let cut = shown(&long);
+        assert!(cut.ends_with("... (300 bytes)"), "{cut}");
+        assert!(cut.len() <= SHOWN_BYTES + 20, "{cut}");
+    }
 
     #[test]
     fn running_out_of_descriptors_is_recognised() {

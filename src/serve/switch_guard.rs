@@ -10,13 +10,29 @@
 //! - An `Origin`, which browsers send with a cross-site request, must be
 //!   this server's own. A switch is a `PUT` of JSON, which no page can send
 //!   to another site without a CORS preflight, and none is ever granted.
+//! - All of it is decided from the request's head, before a byte of the
+//!   body is read; a body announced over [`BODY_LIMIT`] is refused then too.
+//! - A head no browser sends is refused: two `Host`, `Origin` or
+//!   `Content-Type` headers, a `Host` that is not ASCII. An absolute-form
+//!   target (`PUT http://host/settings`) is judged by its own host, which
+//!   RFC 9112 has win over `Host`. Values repeated in an answer are cut.
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::http::HeaderMap;
-use axum::http::header::{HOST, ORIGIN};
+use axum::Json;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
+use crate::failure::shown;
 use crate::settings::config::Switches;
+
+/// The largest body a switch may have: every setting at once fits many
+/// times over.
+pub const BODY_LIMIT: usize = 4 * 1024;
 
 /// The two ends of the connection a request came on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,49 +41,171 @@ pub struct Peer {
     pub local: SocketAddr,
 }
 
-/// Why a switch was refused: the line the caller gets with a 403.
-pub type Refusal = String;
+/// Why a switch was refused: its status, and the line the caller gets as
+/// `{"error": ...}`, like every other error of the switches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub why: String,
+}
 
-/// Whether a switch with these `headers`, on a connection between `peer`'s
-/// ends, may be made under `switches`.
-pub fn may_switch(switches: Switches, peer: Peer, headers: &HeaderMap) -> Result<(), Refusal> {
+impl Refusal {
+    pub fn new(status: StatusCode, why: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            why: why.into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.why }))).into_response()
+    }
+}
+
+/// A switch whose head passed every check: only then is its body read, so
+/// a refused caller gets its answer before sending a byte of it, and no
+/// `100 Continue`.
+#[derive(Debug)]
+pub struct MaySwitch;
+
+impl<S: Send + Sync> FromRequestParts<S> for MaySwitch
+where
+    Switches: FromRef<S>,
+{
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
+        may_switch(Switches::from_ref(state), parts)?;
+        Ok(MaySwitch)
+    }
+}
+
+/// A switch that server 2 may pass on to server 1 (`PUT
+/// /upstream/settings`): only from callers that server 1's own default
+/// rule would accept, a loopback peer naming a loopback host, whatever
+/// server 2 allows for its own settings. Else `SWITCHES=any` on server 2
+/// would open server 1 to every peer of server 2.
+#[derive(Debug)]
+pub struct MayRelay;
+
+impl<S: Send + Sync> FromRequestParts<S> for MayRelay
+where
+    Switches: FromRef<S>,
+{
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
+        let relayed = match Switches::from_ref(state) {
+            Switches::Off => Switches::Off,
+            Switches::Loopback | Switches::Any => Switches::Loopback,
+        };
+        may_switch(relayed, parts)?;
+        Ok(MayRelay)
+    }
+}
+
+/// Whether the switch whose head is `request` may be made under
+/// `switches`, decided from the head alone.
+pub fn may_switch(switches: Switches, request: &Parts) -> Result<(), Refusal> {
+    let forbidden = |why: String| Refusal::new(StatusCode::FORBIDDEN, why);
+    let peer = *request.extensions.get::<Peer>().ok_or_else(|| {
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the connection's ends are unknown",
+        )
+    })?;
     match switches {
         Switches::Off => {
-            return Err(
+            return Err(forbidden(
                 "switches are off on this server (SWITCHES=off); start it with \
                  SWITCHES=loopback to accept them from this machine"
                     .to_owned(),
-            );
+            ));
         }
         Switches::Loopback if !canonical(peer.remote.ip()).is_loopback() => {
-            return Err(format!(
+            return Err(forbidden(format!(
                 "switches are accepted from this machine only, not from {}; start the server \
                  with SWITCHES=any to accept them from any peer",
                 peer.remote.ip()
-            ));
+            )));
         }
         Switches::Loopback | Switches::Any => {}
     }
-    let host = headers
-        .get(HOST)
-        .and_then(|host| host.to_str().ok())
-        .ok_or("a switch needs a Host header")?;
-    if !is_this_server(host, peer.local) {
-        return Err(format!(
-            "Host {host:?} is not this server: a switch must name a loopback host or {}",
+    let host = host_of(&request.uri, &request.headers)?;
+    if !is_this_server(&host, peer.local) {
+        return Err(forbidden(format!(
+            "Host {:?} is not this server: a switch must name a loopback host or {}",
+            shown(&host),
             peer.local.ip()
-        ));
+        )));
     }
-    if let Some(origin) = headers.get(ORIGIN) {
+    if let Some(origin) = single(&request.headers, ORIGIN)? {
         let own = format!("http://{host}");
         if origin.as_bytes() != own.as_bytes() {
-            return Err(format!(
-                "a switch from another site is refused: its Origin is {:?}, not {own:?}",
-                String::from_utf8_lossy(origin.as_bytes())
-            ));
+            return Err(forbidden(format!(
+                "a switch from another site is refused: its Origin is {:?}, not {:?}",
+                shown(&String::from_utf8_lossy(origin.as_bytes())),
+                shown(&own)
+            )));
         }
     }
+    let json = single(&request.headers, CONTENT_TYPE)?
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "a switch is a JSON object sent with Content-Type: application/json",
+        ));
+    }
+    let announced = single(&request.headers, CONTENT_LENGTH)?
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if let Some(length) = announced.filter(|length| *length > BODY_LIMIT as u64) {
+        return Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a switch is at most {BODY_LIMIT} bytes; this one says it is {length}"),
+        ));
+    }
     Ok(())
+}
+
+/// The host a request names: an absolute-form target's own (RFC 9112 has
+/// it win over `Host`), else its one `Host` header.
+fn host_of(uri: &Uri, headers: &HeaderMap) -> Result<String, Refusal> {
+    let bad = |why: &str| Refusal::new(StatusCode::BAD_REQUEST, why);
+    let header = single(headers, HOST)?;
+    if let Some(authority) = uri.authority() {
+        return Ok(authority.as_str().to_owned());
+    }
+    let header = header.ok_or_else(|| bad("a switch needs a Host header"))?;
+    header
+        .to_str()
+        .map(str::to_owned)
+        .map_err(|_| bad("Host is not ASCII"))
+}
+
+/// The one value of a header that a request has at most once, or a 400
+/// when it has two: which of them counts is not for this server to guess.
+fn single(headers: &HeaderMap, name: HeaderName) -> Result<Option<&HeaderValue>, Refusal> {
+    let mut values = headers.get_all(&name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        // `content-type` as `Content-Type`.
+        let title: Vec<String> = name
+            .as_str()
+            .split('-')
+            .map(|word| word[..1].to_ascii_uppercase() + &word[1..])
+            .collect();
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!("two {} headers: a request has one", title.join("-")),
+        ));
+    }
+    Ok(first)
 }
 
 /// Whether `host`, a `Host` header's value, names this server: a loopback
@@ -100,24 +238,31 @@ fn canonical(address: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use axum::http::Request;
 
-    fn peer(remote: &str) -> Peer {
-        Peer {
-            remote: remote.parse().expect("an address"),
-            local: "192.0.2.10:9090".parse().expect("an address"),
+    const LOCAL: &str = "192.0.2.10:9090";
+
+    /// A switch's head: `target`, from `remote`, with `headers`.
+    fn head(target: &str, remote: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut request = Request::put(target);
+        for (name, value) in headers {
+            request = request.header(*name, HeaderValue::from_bytes(value.as_bytes()).unwrap());
         }
+        let (mut parts, ()) = request.body(()).unwrap().into_parts();
+        parts.extensions.insert(Peer {
+            remote: remote.parse().expect("an address"),
+            local: LOCAL.parse().expect("an address"),
+        });
+        parts
     }
 
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.insert(
-                axum::http::HeaderName::from_bytes(name.as_bytes()).expect("a name"),
-                HeaderValue::from_str(value).expect("a value"),
-            );
-        }
-        headers
+    fn json_with(host: &str) -> Vec<(&str, &str)> {
+        vec![("host", host), ("content-type", "application/json")]
+    }
+
+    fn refused(switches: Switches, request: &Parts) -> (u16, String) {
+        let refusal = may_switch(switches, request).unwrap_err();
+        (refusal.status.as_u16(), refusal.why)
     }
 
     #[test]
@@ -127,76 +272,148 @@ mod tests {
             "127.0.0.1:9090",
             "[::1]:9090",
             "LOCALHOST",
-            "192.0.2.10:9090",
+            LOCAL,
         ] {
-            let given = headers(&[("host", host)]);
-            assert_eq!(
-                may_switch(Switches::Loopback, peer("127.0.0.1:5000"), &given),
-                Ok(()),
-                "{host}"
-            );
+            let request = head("/settings", "127.0.0.1:5000", &json_with(host));
+            assert_eq!(may_switch(Switches::Loopback, &request), Ok(()), "{host}");
         }
-        let mapped = peer("[::ffff:127.0.0.1]:5000");
-        assert_eq!(
-            may_switch(
-                Switches::Loopback,
-                mapped,
-                &headers(&[("host", "localhost")])
-            ),
-            Ok(())
+        let mapped = head(
+            "/settings",
+            "[::ffff:127.0.0.1]:5000",
+            &json_with("localhost"),
         );
+        assert_eq!(may_switch(Switches::Loopback, &mapped), Ok(()));
     }
 
     #[test]
     fn a_peer_that_is_not_loopback_is_refused_unless_any() {
-        let given = headers(&[("host", "192.0.2.10:9090")]);
-        let err = may_switch(Switches::Loopback, peer("192.0.2.99:5000"), &given).unwrap_err();
-        assert!(err.contains("SWITCHES=any"), "{err}");
-        assert_eq!(
-            may_switch(Switches::Any, peer("192.0.2.99:5000"), &given),
-            Ok(())
-        );
+        let request = head("/settings", "192.0.2.99:5000", &json_with(LOCAL));
+        let (status, why) = refused(Switches::Loopback, &request);
+        assert_eq!(status, 403);
+        assert!(why.contains("SWITCHES=any"), "{why}");
+        assert_eq!(may_switch(Switches::Any, &request), Ok(()));
     }
 
     #[test]
     fn switches_off_refuses_everyone_and_says_how_to_allow_them() {
-        let given = headers(&[("host", "localhost")]);
-        let err = may_switch(Switches::Off, peer("127.0.0.1:5000"), &given).unwrap_err();
-        assert!(err.contains("SWITCHES=loopback"), "{err}");
+        let request = head("/settings", "127.0.0.1:5000", &json_with("localhost"));
+        let (status, why) = refused(Switches::Off, &request);
+        assert_eq!(status, 403);
+        assert!(why.contains("SWITCHES=loopback"), "{why}");
     }
 
     #[test]
-    fn a_foreign_host_is_refused() {
+    fn a_foreign_host_is_refused_and_shown_cut() {
+        let long = format!("{}.example", "a".repeat(300_000));
         for host in [
             "evil.example:9090",
             "0.0.0.0:9090",
             "192.0.2.11:9090",
             "localhost.evil.example",
+            &long,
         ] {
-            let given = headers(&[("host", host)]);
-            let err = may_switch(Switches::Any, peer("127.0.0.1:5000"), &given).unwrap_err();
-            assert!(err.contains("is not this server"), "{host}: {err}");
+            let request = head("/settings", "127.0.0.1:5000", &json_with(host));
+            let (status, why) = refused(Switches::Any, &request);
+            assert_eq!(status, 403, "{host}");
+            assert!(why.contains("is not this server"), "{why}");
+            assert!(why.len() < 400, "cut: {} bytes", why.len());
         }
-        let err = may_switch(
-            Switches::Loopback,
-            peer("127.0.0.1:5000"),
-            &HeaderMap::new(),
-        )
-        .unwrap_err();
-        assert!(err.contains("Host"), "{err}");
+    }
+
+    #[test]
+    fn a_head_no_browser_sends_is_a_bad_request() {
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (
+                &[("content-type", "application/json")],
+                "a switch needs a Host header",
+            ),
+            (
+                &[
+                    ("host", "localhost"),
+                    ("host", "evil.example"),
+                    ("content-type", "application/json"),
+                ],
+                "two Host headers: a request has one",
+            ),
+            (
+                &[
+                    ("host", "localhost"),
+                    ("origin", "http://localhost"),
+                    ("origin", "http://evil.example"),
+                    ("content-type", "application/json"),
+                ],
+                "two Origin headers: a request has one",
+            ),
+            (
+                &[
+                    ("host", "localhost"),
+                    ("content-type", "application/json"),
+                    ("content-type", "text/plain"),
+                ],
+                "two Content-Type headers: a request has one",
+            ),
+            (
+                &[("host", "caf\u{e9}"), ("content-type", "application/json")],
+                "Host is not ASCII",
+            ),
+        ];
+        for (headers, expected) in cases {
+            let request = head("/settings", "127.0.0.1:5000", headers);
+            let (status, why) = refused(Switches::Loopback, &request);
+            assert_eq!((status, why.as_str()), (400, expected), "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn an_absolute_form_target_is_judged_by_its_own_host() {
+        let request = head(
+            "http://evil.example/settings",
+            "127.0.0.1:5000",
+            &json_with("localhost"),
+        );
+        let (status, why) = refused(Switches::Loopback, &request);
+        assert_eq!(status, 403);
+        assert!(why.contains("evil.example"), "{why}");
+        let own = head(
+            "http://localhost:9090/settings",
+            "127.0.0.1:5000",
+            &json_with("localhost"),
+        );
+        assert_eq!(may_switch(Switches::Loopback, &own), Ok(()));
     }
 
     #[test]
     fn another_sites_origin_is_refused_and_its_own_accepted() {
-        let from = |origin| headers(&[("host", "127.0.0.1:9090"), ("origin", origin)]);
-        let local = peer("127.0.0.1:5000");
+        let from = |origin| {
+            head(
+                "/settings",
+                "127.0.0.1:5000",
+                &[
+                    ("host", "127.0.0.1:9090"),
+                    ("origin", origin),
+                    ("content-type", "application/json"),
+                ],
+            )
+        };
         assert_eq!(
-            may_switch(Switches::Loopback, local, &from("http://127.0.0.1:9090")),
+            may_switch(Switches::Loopback, &from("http://127.0.0.1:9090")),
             Ok(())
         );
         for origin in ["http://evil.example", "http://localhost:9090", "null"] {
-            let err = may_switch(Switches::Loopback, local, &from(origin)).unwrap_err();
-            assert!(err.contains("another site"), "{origin}: {err}");
+            let (status, why) = refused(Switches::Loopback, &from(origin));
+            assert_eq!(status, 403);
+            assert!(why.contains("another site"), "{origin}: {why}");
         }
+    }
+
+    #[test]
+    fn a_body_announced_over_the_limit_is_refused_before_it_is_read() {
+        let mut headers = json_with("localhost");
+        let over = (BODY_LIMIT + 1).to_string();
+        headers.push(("content-length", &over));
+        let request = head("/settings", "127.0.0.1:5000", &headers);
+        let (status, why) = refused(Switches::Loopback, &request);
+        assert_eq!(status, 413);
+        assert!(why.contains(&over), "{why}");
     }
 }

@@ -13,20 +13,20 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Extension, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::failure::shown;
 use crate::observe::metrics::SwitchLabel;
 use crate::roles::forward::Forwarder;
 use crate::serve::inbound::Inbound;
-use crate::serve::switch_guard::{Peer, may_switch};
+use crate::serve::switch_guard::{BODY_LIMIT, MayRelay, MaySwitch, Refusal};
 use crate::serve::watch::UpstreamWatch;
 use crate::settings::config::Switches;
 use crate::settings::knobs::Knob;
@@ -124,89 +124,133 @@ pub async fn settings(
 /// `PUT /settings`: a JSON object of `"VAR": "value"` pairs.
 pub async fn switch(
     State(board): State<Arc<Switchboard>>,
-    Extension(peer): Extension<Peer>,
-    headers: HeaderMap,
-    body: Bytes,
+    _allowed: MaySwitch,
+    body: Body,
 ) -> Response {
-    if let Some((status, why)) = refused(board.switches, peer, &headers) {
-        return error(status, &why);
-    }
-    let changes = match changes_in(&body) {
-        Ok(changes) => changes,
-        Err(err) => return error(StatusCode::BAD_REQUEST, &err),
+    let made = async {
+        let changes = changes_in(&read_switch(body).await?)?;
+        board
+            .switch(&changes)
+            .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))
     };
-    match board.switch(&changes) {
+    match made.await {
         Ok(()) => Json(board.live.current().given.clone()).into_response(),
-        Err(err) => error(StatusCode::BAD_REQUEST, &err),
+        Err(refusal) => refusal.into_response(),
     }
 }
 
-/// `PUT /upstream/settings`: the same switch, passed on to server 1's
-/// `/settings` through the client kept for watching it; server 1's answer
-/// is this one.
+/// `PUT /upstream/settings`: the same switch, checked here as server 1
+/// checks it, passed on to server 1's `/settings` in a body made anew
+/// from what was checked, through the client kept for watching it; server
+/// 1's answer is this one, when it is JSON.
 pub async fn switch_upstream(
     State(board): State<Arc<Switchboard>>,
-    Extension(peer): Extension<Peer>,
-    headers: HeaderMap,
-    body: Bytes,
+    _allowed: MayRelay,
+    body: Body,
 ) -> Response {
-    if let Some((status, why)) = refused(board.switches, peer, &headers) {
-        return error(status, &why);
-    }
-    match board.upstream.relay_settings(body).await {
-        Ok((status, answer)) => {
-            (status, [(CONTENT_TYPE, "application/json")], answer).into_response()
-        }
-        Err(err) => error(StatusCode::BAD_GATEWAY, &err),
+    let relayed = async {
+        let changes = changes_in(&read_switch(body).await?)?;
+        board
+            .live
+            .check(&changes)
+            .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))?;
+        let object: serde_json::Map<String, Value> = changes
+            .into_iter()
+            .map(|(env, value)| (env, Value::String(value)))
+            .collect();
+        board
+            .upstream
+            .relay_settings(Value::Object(object))
+            .await
+            .map_err(|err| Refusal::new(StatusCode::BAD_GATEWAY, err))
+    };
+    match relayed.await {
+        Ok((status, answer)) => (status, Json(answer)).into_response(),
+        Err(refusal) => refusal.into_response(),
     }
 }
 
-/// Why a switch is refused before its body is read, if it is: who may
-/// switch (403), and a JSON body (415).
-fn refused(switches: Switches, peer: Peer, headers: &HeaderMap) -> Option<(StatusCode, String)> {
-    if let Err(refusal) = may_switch(switches, peer, headers) {
-        return Some((StatusCode::FORBIDDEN, refusal));
-    }
-    let json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
-    (!json).then(|| {
-        (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "a switch is a JSON object sent with Content-Type: application/json".to_owned(),
+/// A switch's body, at most [`BODY_LIMIT`] bytes however it is sent.
+async fn read_switch(body: Body) -> Result<Bytes, Refusal> {
+    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a switch is at most {BODY_LIMIT} bytes, sent whole"),
         )
     })
 }
 
+/// The longest name or value a switch takes. Go would read longer
+/// spellings of the same values (leading zeros), but no setting needs
+/// them, and a switch is kept and shown.
+pub const LONGEST_SPELLING: usize = 64;
+
 /// The `(VAR, value)` pairs of a switch's body, in the variables' order.
-fn changes_in(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+fn changes_in(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
+    let bad = |why: String| Refusal::new(StatusCode::BAD_REQUEST, why);
     let expected = "expected a JSON object of \"VAR\": \"value\" pairs, such as \
                     {\"DISABLE_KEEP_ALIVES\": \"true\"}";
-    let object: serde_json::Map<String, Value> =
-        serde_json::from_slice(body).map_err(|err| format!("invalid JSON ({err}); {expected}"))?;
+    let object: serde_json::Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|err| bad(format!("invalid JSON ({err}); {expected}")))?;
     if object.is_empty() {
-        return Err(format!("nothing to switch; {expected}"));
+        return Err(bad(format!("nothing to switch; {expected}")));
     }
     object
         .into_iter()
-        .map(|(env, value)| match value {
-            Value::String(value) => Ok((env, value)),
-            other => Err(format!(
-                "{env}: invalid value {other}: a value is a JSON string, such as \"true\" or \"1s\""
-            )),
+        .map(|(env, value)| {
+            if env.len() > LONGEST_SPELLING {
+                return Err(bad(format!(
+                    "{}: not a setting: a name is at most {LONGEST_SPELLING} bytes",
+                    shown(&env)
+                )));
+            }
+            match value {
+                Value::String(value) if value.len() > LONGEST_SPELLING => Err(bad(format!(
+                    "{env}: the value is {} bytes; a switch takes at most {LONGEST_SPELLING} \
+                     (Go would also read longer spellings, such as leading zeros: this server does not)",
+                    value.len()
+                ))),
+                Value::String(value) => Ok((env, value)),
+                other => Err(bad(format!(
+                    "{env}: invalid value {}: a value is a JSON string, such as \"true\" or \"1s\"",
+                    shown(&other.to_string())
+                ))),
+            }
         })
         .collect()
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+impl FromRef<Arc<Switchboard>> for Switches {
+    fn from_ref(board: &Arc<Switchboard>) -> Switches {
+        board.switches
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_name_or_value_is_refused_naming_what_and_cut() {
+        let value = format!("{}1s", "0".repeat(LONGEST_SPELLING));
+        let body = format!(r#"{{"IDLE_CONN_TIMEOUT":"{value}"}}"#);
+        let err = changes_in(body.as_bytes()).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(
+            err.why
+                .starts_with("IDLE_CONN_TIMEOUT: the value is 66 bytes; a switch takes at most 64"),
+            "{}",
+            err.why
+        );
+        let name = "X".repeat(100_000);
+        let body = format!(r#"{{"{name}":"1"}}"#);
+        let err = changes_in(body.as_bytes()).unwrap_err().why;
+        assert!(err.len() < 400 && err.contains("at most 64 bytes"), "{err}");
+        assert!(
+            changes_in(format!(r#"{{"IDLE_CONN_TIMEOUT":"{}1s"}}"#, "0".repeat(62)).as_bytes())
+                .is_ok()
+        );
+    }
 
     #[test]
     fn a_switch_is_an_object_of_strings() {
@@ -226,7 +270,7 @@ mod tests {
             ),
             (b"DISABLE_KEEP_ALIVES=true", "invalid JSON"),
         ] {
-            let err = changes_in(body).unwrap_err();
+            let err = changes_in(body).unwrap_err().why;
             assert!(err.starts_with(expected), "{err}");
         }
     }

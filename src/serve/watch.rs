@@ -14,12 +14,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::body::Bytes;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, StatusCode, Url};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::failure::cause_chain;
+use crate::failure::{cause_chain, shown};
 use crate::observe::metrics::{Metrics, samples};
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::hello::Hello;
@@ -321,7 +321,7 @@ impl UpstreamWatch {
 
     /// Sends `body`, a switch, to server 1's `/settings`: its status and
     /// its answer.
-    pub async fn relay_settings(&self, body: Bytes) -> Result<(StatusCode, Bytes), String> {
+    pub async fn relay_settings(&self, switch: Value) -> Result<(StatusCode, Value), String> {
         let client = self.client()?;
         let url = self
             .origin
@@ -330,15 +330,26 @@ impl UpstreamWatch {
         let mut response = client
             .put(url)
             .header(CONTENT_TYPE, "application/json")
-            .body(body)
+            .body(switch.to_string())
             .send()
             .await
             .map_err(|err| format!("server 1 did not answer: {}", cause_chain(&err)))?;
         let status = response.status();
+        let media = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|value| shown(&String::from_utf8_lossy(value.as_bytes())))
+            .unwrap_or_else(|| "no Content-Type".to_owned());
         let answer = read_body(&mut response, MAX_ANSWER_BYTES)
             .await
             .map_err(|err| format!("server 1's answer is not readable: {}", cause_chain(&err)))?;
-        Ok((status, Bytes::from(answer)))
+        let not_json = || format!("server 1 answered {status} with {media}, not JSON");
+        if !media.starts_with("application/json") {
+            return Err(not_json());
+        }
+        serde_json::from_slice(&answer)
+            .map(|answer| (status, answer))
+            .map_err(|_| not_json())
     }
 
     /// What can be had from any server 1: its count, from `/hello`.

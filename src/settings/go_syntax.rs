@@ -20,6 +20,10 @@ const UNITS: [(&str, u128); 8] = [
     ("h", 3_600_000_000_000),
 ];
 
+/// Go's durations are signed 64-bit nanoseconds: `time.ParseDuration`
+/// refuses anything longer.
+const GO_MAX_NANOS: u128 = i64::MAX as u128;
+
 const DURATION_HELP: &str =
     "expected a number followed by a unit (ns, us, ms, s, m, h), such as 1s, 500ms, 1m30s or 1.5s";
 
@@ -53,8 +57,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|(unit, _)| after_number.starts_with(unit))
             .ok_or_else(|| format!("invalid duration {text:?}: missing unit; {DURATION_HELP}"))?;
         total_nanos += scaled(whole, fraction, *unit_nanos).ok_or_else(invalid)?;
-        if total_nanos > u128::from(u64::MAX) {
-            return Err(format!("invalid duration {text:?}: too long"));
+        if total_nanos > GO_MAX_NANOS {
+            return Err(format!(
+                "invalid duration {text:?}: longer than Go's longest, 2562047h47m16.854775807s"
+            ));
         }
         rest = &after_number[unit.len()..];
     }
@@ -148,10 +154,32 @@ mod tests {
     }
 
     #[test]
-    fn durations_past_u64_nanoseconds_are_refused() {
-        assert!(parse_duration("5124095h").is_ok());
-        assert!(parse_duration("5124096h").unwrap_err().contains("too long"));
-        assert!(parse_duration("99999999999999999999999999999999999999999h").is_err());
+    fn durations_past_gos_longest_are_refused_in_gos_words() {
+        assert_eq!(
+            parse_duration("2562047h47m16.854775807s"),
+            Ok(Duration::from_nanos(i64::MAX as u64))
+        );
+        assert_eq!(
+            parse_duration("9223372036854775807ns"),
+            Ok(Duration::from_nanos(i64::MAX as u64))
+        );
+        for text in [
+            "2562048h",
+            "9223372036854775808ns",
+            "2562047h47m16.854775808s",
+            "99999999999999999999999999999999999999999h",
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(
+                err.starts_with(&format!("invalid duration {text:?}")),
+                "{err}"
+            );
+        }
+        assert!(
+            parse_duration("2562048h")
+                .unwrap_err()
+                .contains("longer than Go's longest, 2562047h47m16.854775807s")
+        );
     }
 
     #[test]

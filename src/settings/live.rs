@@ -79,8 +79,20 @@ impl Live {
             .switching
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let before = self.current.load_full();
-        let mut after = Current::clone(&before);
+        let (after, made) = self.switched(changes)?;
+        self.current.store(Arc::new(after));
+        Ok(made)
+    }
+
+    /// Whether `changes` would be accepted, checked as [`Live::switch`]
+    /// checks them, changing nothing.
+    pub fn check(&self, changes: &[(String, String)]) -> Result<(), String> {
+        self.switched(changes).map(|_| ())
+    }
+
+    /// The settings `changes` would make, and the changes among them.
+    fn switched(&self, changes: &[(String, String)]) -> Result<(Current, Vec<Change>), String> {
+        let mut after = Current::clone(&self.current.load());
         let mut made = Vec::new();
         for (env, value) in changes {
             let knob = Knob::named(env).ok_or_else(|| {
@@ -107,8 +119,7 @@ impl Live {
                 });
             }
         }
-        self.current.store(Arc::new(after));
-        Ok(made)
+        Ok((after, made))
     }
 }
 

@@ -30,6 +30,9 @@ fn every_bad_variable_exits_2_naming_it() {
         ("CONNECTION_CLOSE", "2"),
         ("CLIENT_LIFETIME", "forever"),
         ("REQUEST_TIMEOUT", "1 s"),
+        // Past Go's longest duration, as time.ParseDuration refuses them.
+        ("REQUEST_TIMEOUT", "2562048h"),
+        ("IDLE_CONN_TIMEOUT", "9223372036854775808ns"),
         ("SERVER_IDLE_TIMEOUT", "forever"),
         ("SERVER_IDLE_TIMEOUT", "1ns"),
         ("UPSTREAM_URL", "http:///hello"),

@@ -21,6 +21,7 @@ mod registry;
 mod reliability;
 mod resilience;
 mod retainer;
+mod switch_surface;
 mod switches;
 #[cfg(feature = "tls")]
 mod tls;
