@@ -326,27 +326,13 @@ fn a_process_in_another_network_namespace_is_seen_from_the_host() {
     let Some(namespace) = Namespace::new("inspect") else {
         return;
     };
-    let mut server1 = namespace
-        .command()
-        .arg(BINARY)
-        .env_clear()
-        .env("BIND_ADDRESS", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server 1 in the namespace");
-    let mut address = String::new();
-    BufReader::new(server1.stdout.take().expect("its output"))
-        .read_line(&mut address)
-        .expect("the address it listens on");
-    let address = address.trim().to_owned();
+    let server1 = namespace.server(&[("BIND_ADDRESS", "127.0.0.1:0")]);
+    let address = server1.address.to_string();
     let leaker = PythonLeaker::start(namespace.command(), &format!("http://{address}/hello"), 25);
     let watch = inspect(&[leaker.pid]);
     watch.until("the namespace's leak", |sample| {
         verdict_is(sample, leaker.pid, &address, "leaks")
     });
-    let _ = server1.kill();
-    let _ = server1.wait();
 }
 
 /// Whether the tests run as root: `/proc/self` belongs to the effective

@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
 
+use crate::common::netns::{FIRST_ADDRESS, Namespace, SECOND_ADDRESS};
 use crate::common::{get, put_json, send, serve, serve_server2_for};
 
 /// Writes `head` (a request's head, its blank line included) and reads
@@ -240,4 +241,43 @@ fn the_relay_sends_a_checked_switch_made_anew_and_passes_back_json_only() {
             .contains("server 1 answered 200 OK with text/html, not JSON"),
         "{answer:?}"
     );
+}
+
+#[test]
+fn switches_any_on_server_2_does_not_open_server_1_to_its_peers() {
+    let Some((pair_side, peer_side)) = Namespace::linked("relay") else {
+        return;
+    };
+    let server1 = pair_side.server(&[("BIND_ADDRESS", "127.0.0.1:0")]);
+    let upstream = format!("http://{}/hello", server1.address);
+    let bind = format!("{FIRST_ADDRESS}:0");
+    let server2 = pair_side.server(&[
+        ("BIND_ADDRESS", &bind),
+        ("UPSTREAM_URL", &upstream),
+        ("SWITCHES", "any"),
+    ]);
+    let switch = |path: &str| {
+        let url = format!("http://{}{path}", server2.address);
+        peer_side.curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"REQUEST_TIMEOUT":"1s"}"#,
+            &url,
+        ])
+    };
+    let (status, body) = switch("/upstream/settings");
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains(&format!("not from {SECOND_ADDRESS}")),
+        "{body}"
+    );
+    let server1_settings = format!("http://{}/settings", server1.address);
+    let (_, settings) = pair_side.curl(&[&server1_settings]);
+    assert!(settings.contains(r#""REQUEST_TIMEOUT":"0""#), "{settings}");
+    // Server 2's own settings are open to that peer, as SWITCHES=any says.
+    let (status, body) = switch("/settings");
+    assert_eq!(status, 200, "{body}");
 }
