@@ -4,6 +4,7 @@ use hyper_util::client::legacy::connect::HttpInfo;
 use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, VIA};
 use reqwest::{Client, Method, Response, StatusCode, Url};
 
+use crate::failure::{SHOWN_BYTES, shown};
 use crate::observe::sockets::Ends;
 use crate::roles::hello::Hello;
 
@@ -44,6 +45,10 @@ impl Exchange {
 /// first and nine redirects; a tenth redirect is an error.
 const MAX_REQUESTS: usize = 10;
 
+/// The longest URL the `http` crate holds, and so the longest this client
+/// can send; Go's client has no such limit.
+const MAX_URL_BYTES: usize = 65_534;
+
 /// Why server 1's answer could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -60,9 +65,15 @@ pub enum UpstreamError {
     /// An answer that is not `{"msg":...,"goRoutines":...}`.
     #[error("upstream answer is not the expected JSON")]
     Decode(#[source] serde_json::Error),
-    /// A redirect without a usable `Location`.
+    /// A redirect without a usable `Location` (shown cut, if long).
     #[error("upstream redirected to {0:?}, which is not a URL")]
     BadRedirect(String),
+    /// A redirect to a URL longer than the `http` crate can hold, which
+    /// Go's client would still follow.
+    #[error(
+        "upstream redirected to a target of {0} bytes, over the {MAX_URL_BYTES} this client can send"
+    )]
+    RedirectTooLong(usize),
     /// More redirects than Go follows.
     #[error("upstream stopped after {MAX_REQUESTS} redirects")]
     TooManyRedirects,
@@ -94,7 +105,15 @@ pub async fn post_hello(
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(err) => return (Exchange::Failed, Err(UpstreamError::Request(err))),
+            Err(err) => {
+                // A message repeats at most a few hundred bytes of a URL.
+                let err = if url.as_str().len() > SHOWN_BYTES {
+                    err.without_url()
+                } else {
+                    err
+                };
+                return (Exchange::Failed, Err(UpstreamError::Request(err)));
+            }
         };
         let followed = matches!(
             response.status(),
@@ -113,8 +132,18 @@ pub async fn post_hello(
         };
         let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
         url = match url.join(&location) {
+            Ok(next) if next.as_str().len() > MAX_URL_BYTES => {
+                let length = next.as_str().len();
+                return (
+                    Exchange::Failed,
+                    Err(UpstreamError::RedirectTooLong(length)),
+                );
+            }
             Ok(next) => next,
-            Err(_) => return (Exchange::Failed, Err(UpstreamError::BadRedirect(location))),
+            Err(_) => {
+                let shown = shown(&location);
+                return (Exchange::Failed, Err(UpstreamError::BadRedirect(shown)));
+            }
         };
         // Go's rule: 307 and 308 repeat the request; the others turn a POST
         // into a GET without a body.

@@ -95,7 +95,8 @@ fn an_oversized_body_is_refused_however_it_is_framed() {
 /// A stand-in for server 1 that answers by path, each answer closing its
 /// connection: `/chain/N` redirects (302) to `/chain/N-1` and `/chain/0`
 /// is a `/hello` answer; `/status/CODE` answers CODE with a `Location` of
-/// `/chain/0`, `/bare/CODE` without one, `/empty/CODE` with an empty one.
+/// `/chain/0`, `/bare/CODE` without one, `/empty/CODE` with an empty one;
+/// `/long/N` redirects (307) to `/chain/0` with a query of N bytes.
 /// Its thread ends after `connections` connections.
 fn redirecting_upstream(connections: usize) -> std::net::SocketAddr {
     use std::io::{Read, Write};
@@ -106,7 +107,8 @@ fn redirecting_upstream(connections: usize) -> std::net::SocketAddr {
             let mut request = [0u8; 4096];
             let read = stream.read(&mut request).unwrap_or(0);
             let request = String::from_utf8_lossy(&request[..read]).into_owned();
-            let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
+            let target = request.split(' ').nth(1).unwrap_or("/");
+            let path = target.split('?').next().unwrap_or("/").to_owned();
             let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
             let answer = match parts.as_slice() {
                 ["chain", "0"] => String::from_utf8(hello_answer()).expect("text"),
@@ -117,6 +119,10 @@ fn redirecting_upstream(connections: usize) -> std::net::SocketAddr {
                 ["status", code] => redirect_answer(code.parse().unwrap_or(500), Some("/chain/0")),
                 ["bare", code] => redirect_answer(code.parse().unwrap_or(500), None),
                 ["empty", code] => redirect_answer(code.parse().unwrap_or(500), Some("")),
+                ["long", n] => {
+                    let query = "x".repeat(n.parse().unwrap_or(1));
+                    redirect_answer(307, Some(&format!("/chain/0?{query}")))
+                }
                 _ => redirect_answer(404, None),
             };
             let _ = stream.write_all(answer.as_bytes());
@@ -128,6 +134,28 @@ fn redirecting_upstream(connections: usize) -> std::net::SocketAddr {
 fn redirect_answer(status: u16, location: Option<&str>) -> String {
     let location = location.map_or(String::new(), |to| format!("Location: {to}\r\n"));
     format!("HTTP/1.1 {status} Status\r\n{location}Content-Length: 0\r\nConnection: close\r\n\r\n")
+}
+
+#[test]
+fn a_redirect_past_the_longest_url_is_named_by_its_length_not_echoed() {
+    let upstream = redirecting_upstream(4);
+    let server2 = serve(&[("UPSTREAM_URL", &format!("http://{upstream}/long/60000"))]);
+    let answer = get(server2.address, "/forward");
+    assert_eq!(
+        answer.status, 200,
+        "followed, as Go does: {}",
+        answer.status
+    );
+
+    let server2 = serve(&[("UPSTREAM_URL", &format!("http://{upstream}/long/70000"))]);
+    let answer = get(server2.address, "/forward");
+    let length = format!("http://{upstream}/chain/0?").len() + 70_000;
+    assert_bad_gateway(
+        &server2,
+        &answer,
+        &format!("redirected to a target of {length} bytes, over the 65534 this client can send"),
+    );
+    assert!(answer.body.len() < 1000, "{} bytes", answer.body.len());
 }
 
 #[test]
