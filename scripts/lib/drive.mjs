@@ -1,20 +1,27 @@
 // Drives the dashboard in headless Chromium in real time, as a person
 // would: opens the page, waits, may click an element (a real mouse click
 // at its place on the screen) and wait again, may take a screenshot, and
-// prints what the page then shows as one JSON line. It speaks the
-// DevTools protocol over the WebSocket Chromium opens, with Node's own
-// WebSocket (node --experimental-websocket on Node 20): nothing from npm.
+// prints what the page then shows as one JSON line, with the page's frames.
+// It speaks the DevTools protocol over the WebSocket Chromium opens, with
+// Node's own WebSocket (node --experimental-websocket on Node 20): nothing
+// from npm.
 //
-//   node --experimental-websocket drive.mjs URL [--wait SECONDS]
-//       [--click CSS-SELECTOR] [--then SECONDS] [--png FILE]
-//       [--size WIDTHxHEIGHT] [--profile DIR]
+//   node --experimental-websocket drive.mjs URL
+//       [--until JS-EXPRESSION | --wait SECONDS]
+//       [--click CSS-SELECTOR [--then-until JS-EXPRESSION | --then SECONDS]]
+//       [--deadline SECONDS] [--png FILE] [--size WIDTHxHEIGHT] [--profile DIR]
+//
+// --until and --then-until wait for what a test waits for: an expression
+// evaluated in the page every 100 ms until it is true, failing after
+// --deadline seconds (60 by default). --wait and --then wait fixed times,
+// for scripts that show the page for as long as a person would watch.
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const [url, ...rest] = process.argv.slice(2);
-const options = { wait: "3", then: "2", size: "1400x1250" };
+const options = { wait: "3", then: "2", deadline: "60", size: "1400x1250" };
 for (let i = 0; i < rest.length; i += 2) options[rest[i].replace(/^--/, "")] = rest[i + 1];
 const [width, height] = options.size.split("x").map(Number);
 const profile = options.profile || mkdtempSync(join(tmpdir(), "leak-dashboard-"));
@@ -78,8 +85,19 @@ try {
   const { targetId } = await call("Target.createTarget", { url: "about:blank" });
   ({ sessionId } = await call("Target.attachToTarget", { targetId, flatten: true }));
   await call("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: false });
+  // Until `expression` is true in the page (false while it navigates).
+  const until = async (expression) => {
+    const deadline = Date.now() + Number(options.deadline) * 1000;
+    for (;;) {
+      const held = await evaluate(`(() => { try { return Boolean(${expression}); } catch { return false; } })()`)
+        .catch(() => false);
+      if (held) return;
+      if (Date.now() > deadline) throw new Error(`not true within ${options.deadline} s: ${expression}`);
+      await sleep(0.1);
+    }
+  };
   await call("Page.navigate", { url });
-  await sleep(options.wait);
+  await (options.until ? until(options.until) : sleep(options.wait));
   if (options.click) {
     const box = await evaluate(`(() => {
       const e = document.querySelector(${JSON.stringify(options.click)});
@@ -92,14 +110,19 @@ try {
     for (const type of ["mousePressed", "mouseReleased"]) {
       await call("Input.dispatchMouseEvent", { type, x: box.x, y: box.y, button: "left", clickCount: 1 });
     }
-    await sleep(options.then);
+    await (options["then-until"] ? until(options["then-until"]) : sleep(options.then));
     await evaluate("window.scrollTo(0, 0)");
   }
   if (options.png) {
     const { data } = await call("Page.captureScreenshot", { format: "png" });
     writeFileSync(options.png, Buffer.from(data, "base64"));
   }
-  console.log(await evaluate(READ));
+  const shown = JSON.parse(await evaluate(READ));
+  const { frameTree } = await call("Page.getFrameTree", {});
+  shown.frames = (frameTree.childFrames || []).map(({ frame }) => ({
+    url: frame.url, unreachable: frame.unreachableUrl || null,
+  }));
+  console.log(JSON.stringify(shown));
   socket.close();
 } finally {
   browser.kill();

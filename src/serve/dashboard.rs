@@ -3,7 +3,7 @@
 //! `/watch` (see [`crate::serve::watch`]) and keeps the history itself.
 
 use axum::Router;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_FRAME_OPTIONS};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
@@ -30,9 +30,16 @@ pub fn routes() -> Router {
 }
 
 fn served(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    // Always the running binary's own page, never a cached older one.
     (
-        [(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")],
+        [
+            (CONTENT_TYPE, content_type),
+            // Always the running binary's own page, never a cached older one.
+            (CACHE_CONTROL, "no-cache"),
+            // Never inside another site's frame, where a hidden page could
+            // catch a click meant for something else and make a switch.
+            (CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+            (X_FRAME_OPTIONS, "DENY"),
+        ],
         body,
     )
 }

@@ -182,11 +182,16 @@ fn a_server_1_without_figures_shows_what_it_can_and_says_what_is_missing() {
 /// Drives server 2's page in real time with `scripts/lib/drive.mjs` and
 /// its `args`: what the page then shows.
 fn drive(server2: &Server, args: &[&str]) -> Value {
+    drive_page(&format!("http://{}/", server2.address), args)
+}
+
+/// Drives the page at `url` likewise.
+fn drive_page(url: &str, args: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lib/drive.mjs");
     let output = Command::new("node")
         .args(["--experimental-websocket", "--no-warnings"])
         .arg(script)
-        .arg(format!("http://{}/", server2.address))
+        .arg(url)
         .args(args)
         .output()
         .expect("node is needed to drive the browser");
@@ -218,9 +223,11 @@ fn watched_while_sending(server2_env: &[(&str, &str)]) -> Value {
     };
     let before = accepted();
     thread::scope(|scope| {
-        let page = scope.spawn(|| drive(&pair.server2, &["--wait", "6"]));
+        // The page watches until it has seen all 300 requests answered.
+        let all_seen = r#"Number(document.querySelector(`[data-server="2"][data-metric='forward_requests_total{outcome="ok"}']`).textContent) >= 300"#;
+        let page = scope.spawn(|| drive(&pair.server2, &["--until", all_seen]));
         // Once the page polls, 300 requests as fast as they are answered.
-        assert!(eventually(Duration::from_secs(10), || accepted() >= before + 4.0));
+        assert!(eventually(Duration::from_secs(30), || accepted() >= before + 4.0));
         pair.forward_many(300);
         page.join().expect("the page")
     })
@@ -256,15 +263,19 @@ fn the_per_request_figure_reads_about_zero_for_a_fix_sent_fast() {
 fn a_click_on_a_switch_switches_it_and_marks_the_chart() {
     let pair = start_pair(&[], &[]);
     pair.forward_many(20);
+    let row = r#"document.querySelector('[data-switch="disable-keep-alives"] .now').textContent"#;
+    let marked = r##"[...document.querySelectorAll("#chart .mark-label")].some((e) => e.textContent === "DISABLE_KEEP_ALIVES=true")"##;
     let shown = drive(
         &pair.server2,
         &[
-            "--wait",
-            "2",
+            "--until",
+            &format!("{row} === 'false'"),
             "--click",
             r#"[data-switch="disable-keep-alives"] button"#,
-            "--then",
-            "2",
+            "--then-until",
+            &format!(
+                "{row} === 'true' && {marked} && document.querySelector('#amounts').textContent === 'flat'"
+            ),
         ],
     );
     assert_eq!(shown["switches"]["disable-keep-alives"], "true", "{shown}");
@@ -295,4 +306,45 @@ fn server_1s_own_page_shows_its_counts_and_says_what_it_plays() {
         "the chart is drawn: {}",
         shown.dom
     );
+}
+
+/// A page on another port that frames `framed` and says when its frame
+/// has loaded, whatever it then holds; answered to a few connections.
+fn framing_page(framed: &str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    let body = format!(
+        r#"<!doctype html><html><body><iframe src="{framed}" style="opacity:0.01" onload="window.framed = true"></iframe></body></html>"#
+    );
+    thread::spawn(move || {
+        for mut stream in listener.incoming().take(4).flatten() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    format!("http://{address}/")
+}
+
+#[test]
+fn another_site_framing_the_dashboard_gets_an_empty_frame() {
+    let server2 = start_server("server2", &[]);
+    let dashboard = format!("http://{}/", server2.address);
+    let shown = drive_page(
+        &framing_page(&dashboard),
+        &["--until", "window.framed === true"],
+    );
+    let frames = shown["frames"].as_array().expect("frames");
+    assert_eq!(frames.len(), 1, "{shown}");
+    assert_ne!(
+        frames[0]["url"],
+        dashboard.as_str(),
+        "the dashboard was framed: {shown}"
+    );
+    assert_eq!(frames[0]["unreachable"], dashboard.as_str(), "{shown}");
 }
