@@ -7,12 +7,13 @@
 //! `/figures` through one client kept for the purpose, on a connection
 //! opened for that fetch and closed after it: while it fetches, watching
 //! adds that one connection, and one task, on each side, as the connection
-//! that asks `/hello` counts in its answer.
+//! that asks `/hello` counts in its answer. One fetch serves every watcher
+//! for a quarter of a second, so that many pages cost server 1 no more.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, StatusCode, Url};
@@ -242,7 +243,14 @@ pub struct UpstreamWatch {
     origin: Url,
     /// Built on the first watch, kept for every later one.
     client: OnceLock<reqwest::Result<Client>>,
+    /// The last fetch and when it was made: every watcher within
+    /// [`SHARED_FOR`] of it shares it, and one fetch at a time is made.
+    last: tokio::sync::Mutex<Option<(Instant, Upstream)>>,
 }
+
+/// How long one fetch of server 1 serves every watcher: any number of
+/// pages and calls cost server 1 at most four connections a second.
+const SHARED_FOR: Duration = Duration::from_millis(250);
 
 impl UpstreamWatch {
     pub fn new(upstream_url: &Url) -> Self {
@@ -252,6 +260,7 @@ impl UpstreamWatch {
         UpstreamWatch {
             origin,
             client: OnceLock::new(),
+            last: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -272,8 +281,22 @@ impl UpstreamWatch {
         same_port && same_host
     }
 
-    /// Server 1's figures, or what can be had of them.
+    /// Server 1's figures, or what can be had of them: fetched once for
+    /// every watcher within [`SHARED_FOR`]. Watchers that come while a
+    /// fetch is under way wait for it and share it.
     async fn fetch(&self) -> Upstream {
+        let mut last = self.last.lock().await;
+        if let Some((at, upstream)) = last.as_ref()
+            && at.elapsed() < SHARED_FOR
+        {
+            return upstream.clone();
+        }
+        let upstream = self.fetch_now().await;
+        *last = Some((Instant::now(), upstream.clone()));
+        upstream
+    }
+
+    async fn fetch_now(&self) -> Upstream {
         let url = redacted(&self.origin);
         let (figures, missing) = match self.fetch_figures().await {
             Ok(figures) => (Some(figures), None),

@@ -1,6 +1,7 @@
 //! The switches' surface on the wire: what is decided from a request's head
 //! before its body is read, the bounds on a body and a value, heads no
-//! browser sends, and what the relay to server 1 sends and passes back.
+//! browser sends, and what the relay to server 1 sends and passes back;
+//! and what watching costs server 1.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -8,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::common::netns::{FIRST_ADDRESS, Namespace, SECOND_ADDRESS};
-use crate::common::{get, put_json, send, serve, serve_server2_for};
+use crate::common::{get, put_json, sample, scrape, send, serve, serve_pair, serve_server2_for};
 
 /// Writes `head` (a request's head, its blank line included) and reads
 /// what the server answers within a few seconds, sending no body.
@@ -280,4 +281,43 @@ fn switches_any_on_server_2_does_not_open_server_1_to_its_peers() {
     // Server 2's own settings are open to that peer, as SWITCHES=any says.
     let (status, body) = switch("/settings");
     assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn any_number_of_watchers_cost_server_1_a_few_connections_a_second() {
+    let pair = serve_pair(&[], &[]);
+    let accepted = || {
+        sample(
+            &scrape(&pair.server1),
+            "http_server_connections_accepted_total",
+        )
+    };
+    let before = accepted();
+    let watching = Duration::from_secs(2);
+    let calls: usize = thread::scope(|scope| {
+        let watchers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let until = std::time::Instant::now() + watching;
+                    let mut calls = 0;
+                    while std::time::Instant::now() < until {
+                        assert_eq!(get(pair.server2.address, "/watch").status, 200);
+                        calls += 1;
+                    }
+                    calls
+                })
+            })
+            .collect();
+        watchers
+            .into_iter()
+            .map(|w| w.join().expect("a watcher"))
+            .sum()
+    });
+    // One fetch a quarter of a second, and the scrape that counts them.
+    let fetched = accepted() - before - 1.0;
+    assert!(calls > 20, "{calls} watches");
+    assert!(
+        fetched <= 12.0,
+        "{fetched} connections to server 1 for {calls} watches in {watching:?}"
+    );
 }
