@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{any, get, put};
 
@@ -12,15 +13,32 @@ use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
 use crate::roles::forward::forward;
 use crate::roles::hello::{HelloState, hello};
 use crate::serve::dashboard;
-use crate::serve::switch_guard::Peer;
+use crate::serve::switch_guard::{self, Peer};
 use crate::serve::switches;
 use crate::serve::watch::Watched;
 
 /// `/hello` and `/forward`, any method; `GET /metrics`; the settings,
 /// `GET` and `PUT /settings` and `PUT /upstream/settings`; and for people,
 /// the dashboard at `GET /` with the figures it polls.
+///
+/// The demo's own routes, and `/metrics`, answer any Host, as the Go
+/// original does; the settings, the figures and the dashboard only one
+/// that names this server (`switch_guard::named_host`).
 pub fn app(watched: Watched) -> Router {
     let board = watched.board.clone();
+    let named_host = from_fn_with_state(board.extra_hosts.clone(), switch_guard::named_host);
+    let for_this_server_only = Router::new()
+        .route("/settings", get(switches::settings).put(switches::switch))
+        .route("/upstream/settings", put(switches::switch_upstream))
+        .with_state(board.clone())
+        .merge(
+            Router::new()
+                .route("/figures", get(figures))
+                .route("/watch", get(watch))
+                .with_state(watched.clone()),
+        )
+        .merge(dashboard::routes())
+        .route_layer(named_host);
     Router::new()
         .route("/hello", any(hello))
         .with_state(HelloState {
@@ -34,18 +52,10 @@ pub fn app(watched: Watched) -> Router {
         )
         .merge(
             Router::new()
-                .route("/settings", get(switches::settings).put(switches::switch))
-                .route("/upstream/settings", put(switches::switch_upstream))
-                .with_state(board.clone()),
-        )
-        .merge(
-            Router::new()
                 .route("/metrics", get(scrape))
-                .route("/figures", get(figures))
-                .route("/watch", get(watch))
                 .with_state(watched),
         )
-        .merge(dashboard::routes())
+        .merge(for_this_server_only)
 }
 
 /// Answers the scrape.

@@ -98,6 +98,7 @@ impl Server {
             upstream: Arc::new(UpstreamWatch::new(&config.upstream_url)),
             counted: metrics.switches.clone(),
             switches: config.switches,
+            extra_hosts: config.extra_hosts.clone(),
             history: Mutex::default(),
         });
         let watched = Watched {

@@ -20,15 +20,16 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::failure::shown;
-use crate::settings::config::Switches;
+use crate::settings::config::{ExtraHosts, Switches};
 
 /// The largest body a switch may have: every setting at once fits many
 /// times over.
@@ -73,11 +74,16 @@ pub struct MaySwitch;
 impl<S: Send + Sync> FromRequestParts<S> for MaySwitch
 where
     Switches: FromRef<S>,
+    ExtraHosts: FromRef<S>,
 {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
-        may_switch(Switches::from_ref(state), parts)?;
+        may_switch(
+            Switches::from_ref(state),
+            &ExtraHosts::from_ref(state),
+            parts,
+        )?;
         Ok(MaySwitch)
     }
 }
@@ -101,14 +107,69 @@ where
             Switches::Off => Switches::Off,
             Switches::Loopback | Switches::Any => Switches::Loopback,
         };
-        may_switch(relayed, parts)?;
+        // Server 1's default: loopback names and addresses only.
+        may_switch(relayed, &ExtraHosts::default(), parts)?;
         Ok(MayRelay)
     }
 }
 
+/// The Host rule for every page and figure that is not the demo's own
+/// (`/hello`, `/forward` and `/metrics` stay open, as in the Go original,
+/// where any client may call them): the settings, the figures, `/watch`
+/// and the dashboard answer only a request that names this server, so
+/// that a page whose host name was pointed at this machine (DNS
+/// rebinding) cannot read them.
+pub async fn named_host(
+    State(extra_hosts): State<ExtraHosts>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match this_server_named(
+        &extra_hosts,
+        request.extensions(),
+        request.uri(),
+        request.headers(),
+    ) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// Whether a request names this server: see [`named_host`].
+fn this_server_named(
+    extra_hosts: &ExtraHosts,
+    extensions: &Extensions,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
+    let peer = *extensions.get::<Peer>().ok_or_else(|| {
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the connection's ends are unknown",
+        )
+    })?;
+    let host = host_of(uri, headers)?;
+    if is_this_server(&host, peer.local, extra_hosts) {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "Host {:?} is not this server: name a loopback host, {}, or a name given in \
+             EXTRA_HOSTS",
+            shown(&host),
+            peer.local.ip()
+        ),
+    ))
+}
+
 /// Whether the switch whose head is `request` may be made under
 /// `switches`, decided from the head alone.
-pub fn may_switch(switches: Switches, request: &Parts) -> Result<(), Refusal> {
+pub fn may_switch(
+    switches: Switches,
+    extra_hosts: &ExtraHosts,
+    request: &Parts,
+) -> Result<(), Refusal> {
     let forbidden = |why: String| Refusal::new(StatusCode::FORBIDDEN, why);
     let peer = *request.extensions.get::<Peer>().ok_or_else(|| {
         Refusal::new(
@@ -134,9 +195,10 @@ pub fn may_switch(switches: Switches, request: &Parts) -> Result<(), Refusal> {
         Switches::Loopback | Switches::Any => {}
     }
     let host = host_of(&request.uri, &request.headers)?;
-    if !is_this_server(&host, peer.local) {
+    if !is_this_server(&host, peer.local, extra_hosts) {
         return Err(forbidden(format!(
-            "Host {:?} is not this server: a switch must name a loopback host or {}",
+            "Host {:?} is not this server: a switch must name a loopback host, {}, or a \
+             name given in EXTRA_HOSTS",
             shown(&host),
             peer.local.ip()
         )));
@@ -209,8 +271,9 @@ fn single(headers: &HeaderMap, name: HeaderName) -> Result<Option<&HeaderValue>,
 }
 
 /// Whether `host`, a `Host` header's value, names this server: a loopback
-/// name or address, or the address the connection was accepted on.
-fn is_this_server(host: &str, local: SocketAddr) -> bool {
+/// name or address, the address the connection was accepted on, or one of
+/// `extra_hosts`.
+fn is_this_server(host: &str, local: SocketAddr, extra_hosts: &ExtraHosts) -> bool {
     let name = match host.rsplit_once(':') {
         // `[::1]:8080`, `127.0.0.1:8080`, `localhost:8080`.
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
@@ -221,7 +284,12 @@ fn is_this_server(host: &str, local: SocketAddr) -> bool {
         .strip_prefix('[')
         .and_then(|name| name.strip_suffix(']'))
         .unwrap_or(name);
-    if name.eq_ignore_ascii_case("localhost") {
+    if name.eq_ignore_ascii_case("localhost")
+        || extra_hosts
+            .0
+            .iter()
+            .any(|extra| name.eq_ignore_ascii_case(extra))
+    {
         return true;
     }
     name.parse::<IpAddr>().is_ok_and(|address| {
@@ -261,7 +329,7 @@ mod tests {
     }
 
     fn refused(switches: Switches, request: &Parts) -> (u16, String) {
-        let refusal = may_switch(switches, request).unwrap_err();
+        let refusal = may_switch(switches, &ExtraHosts::default(), request).unwrap_err();
         (refusal.status.as_u16(), refusal.why)
     }
 
@@ -275,14 +343,21 @@ mod tests {
             LOCAL,
         ] {
             let request = head("/settings", "127.0.0.1:5000", &json_with(host));
-            assert_eq!(may_switch(Switches::Loopback, &request), Ok(()), "{host}");
+            assert_eq!(
+                may_switch(Switches::Loopback, &ExtraHosts::default(), &request),
+                Ok(()),
+                "{host}"
+            );
         }
         let mapped = head(
             "/settings",
             "[::ffff:127.0.0.1]:5000",
             &json_with("localhost"),
         );
-        assert_eq!(may_switch(Switches::Loopback, &mapped), Ok(()));
+        assert_eq!(
+            may_switch(Switches::Loopback, &ExtraHosts::default(), &mapped),
+            Ok(())
+        );
     }
 
     #[test]
@@ -291,7 +366,10 @@ mod tests {
         let (status, why) = refused(Switches::Loopback, &request);
         assert_eq!(status, 403);
         assert!(why.contains("SWITCHES=any"), "{why}");
-        assert_eq!(may_switch(Switches::Any, &request), Ok(()));
+        assert_eq!(
+            may_switch(Switches::Any, &ExtraHosts::default(), &request),
+            Ok(())
+        );
     }
 
     #[test]
@@ -379,7 +457,10 @@ mod tests {
             "127.0.0.1:5000",
             &json_with("localhost"),
         );
-        assert_eq!(may_switch(Switches::Loopback, &own), Ok(()));
+        assert_eq!(
+            may_switch(Switches::Loopback, &ExtraHosts::default(), &own),
+            Ok(())
+        );
     }
 
     #[test]
@@ -396,7 +477,11 @@ mod tests {
             )
         };
         assert_eq!(
-            may_switch(Switches::Loopback, &from("http://127.0.0.1:9090")),
+            may_switch(
+                Switches::Loopback,
+                &ExtraHosts::default(),
+                &from("http://127.0.0.1:9090")
+            ),
             Ok(())
         );
         for origin in ["http://evil.example", "http://localhost:9090", "null"] {
@@ -404,6 +489,20 @@ mod tests {
             assert_eq!(status, 403);
             assert!(why.contains("another site"), "{origin}: {why}");
         }
+    }
+
+    #[test]
+    fn a_name_in_extra_hosts_is_this_server_too() {
+        let request = head(
+            "/settings",
+            "127.0.0.1:5000",
+            &json_with("Server1.internal:8080"),
+        );
+        let extra = ExtraHosts(vec!["server1.internal".into()]);
+        assert_eq!(may_switch(Switches::Loopback, &extra, &request), Ok(()));
+        let (status, why) = refused(Switches::Loopback, &request);
+        assert_eq!(status, 403);
+        assert!(why.contains("EXTRA_HOSTS"), "{why}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::roles::forward::Forwarder;
 use crate::serve::inbound::Inbound;
 use crate::serve::switch_guard::{BODY_LIMIT, MayRelay, MaySwitch, Refusal};
 use crate::serve::watch::UpstreamWatch;
-use crate::settings::config::Switches;
+use crate::settings::config::{ExtraHosts, Switches};
 use crate::settings::knobs::Knob;
 use crate::settings::live::{Change, Live};
 
@@ -54,6 +54,8 @@ pub struct Switchboard {
     pub upstream: Arc<UpstreamWatch>,
     pub counted: Family<SwitchLabel, Counter>,
     pub switches: Switches,
+    /// Names this server answers to besides loopback ones: `EXTRA_HOSTS`.
+    pub extra_hosts: ExtraHosts,
     pub history: Mutex<VecDeque<Switched>>,
 }
 
@@ -223,6 +225,12 @@ fn changes_in(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
 impl FromRef<Arc<Switchboard>> for Switches {
     fn from_ref(board: &Arc<Switchboard>) -> Switches {
         board.switches
+    }
+}
+
+impl FromRef<Arc<Switchboard>> for ExtraHosts {
+    fn from_ref(board: &Arc<Switchboard>) -> ExtraHosts {
+        board.extra_hosts.clone()
     }
 }
 

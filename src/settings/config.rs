@@ -67,6 +67,20 @@ pub struct Config {
     )]
     pub switches: Switches,
 
+    /// Host names this server answers its settings, figures and dashboard
+    /// under, besides loopback names and addresses and the address it was
+    /// reached on: comma-separated, e.g. server1.internal for a server 1
+    /// that server 2 reaches by that name. Every other Host is refused
+    /// there, so that no other site's page can read or switch them.
+    #[arg(
+        long,
+        env = "EXTRA_HOSTS",
+        value_name = "EXTRA_HOSTS",
+        default_value = "",
+        value_parser = parse_extra_hosts
+    )]
+    pub extra_hosts: ExtraHosts,
+
     /// How the retainer learns that a held client's connection closed:
     /// sock_diag (the kernel's socket diagnostics, falling back to
     /// /proc/net/tcp where they cannot be asked), proc (/proc/net/tcp
@@ -101,6 +115,32 @@ pub struct Config {
         value_parser = parse_log_filter
     )]
     pub log_filter: String,
+}
+
+/// The `EXTRA_HOSTS` setting: host names, lower-cased, without ports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtraHosts(pub Vec<String>);
+
+/// Reads `EXTRA_HOSTS`: names separated by commas, each a host name as a
+/// URL spells one (letters, digits, `-` and `.`), no port.
+pub fn parse_extra_hosts(text: &str) -> Result<ExtraHosts, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            let fine = name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            fine.then(|| name.to_ascii_lowercase()).ok_or_else(|| {
+                format!(
+                    "invalid host name {name:?}: expected names such as server1.internal, \
+                     separated by commas, without ports"
+                )
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(ExtraHosts)
 }
 
 /// Whose switches are accepted: the `SWITCHES` setting.
@@ -260,6 +300,23 @@ mod tests {
         assert_eq!(knobs.client_lifetime, ClientLifetime::Process);
         assert_eq!(knobs.idle_conn_timeout, Duration::from_millis(1500));
         assert_eq!(knobs.max_idle_conns_per_host, IdleConnsPerHost(3));
+    }
+
+    #[test]
+    fn extra_hosts_are_names_without_ports() {
+        assert_eq!(
+            parse_extra_hosts(" Server1.internal, ,pair-a "),
+            Ok(ExtraHosts(vec!["server1.internal".into(), "pair-a".into()]))
+        );
+        assert_eq!(parse_extra_hosts(""), Ok(ExtraHosts::default()));
+        for bad in ["server1:8080", "a b", "evil.example/x"] {
+            assert!(
+                parse_extra_hosts(bad)
+                    .unwrap_err()
+                    .contains("invalid host name"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -321,3 +321,38 @@ fn any_number_of_watchers_cost_server_1_a_few_connections_a_second() {
         "{fetched} connections to server 1 for {calls} watches in {watching:?}"
     );
 }
+
+#[test]
+fn pages_and_figures_answer_only_a_host_that_names_this_server() {
+    let server = serve(&[("EXTRA_HOSTS", "pair-one")]);
+    let foreign = [("Host", "evil.example")];
+    for path in [
+        "/settings",
+        "/figures",
+        "/watch",
+        "/",
+        "/page.js",
+        "/look.css",
+    ] {
+        let answer = send(server.address, "GET", path, &foreign, "");
+        assert_eq!(answer.status, 403, "{path}: {answer:?}");
+        assert!(answer.body.contains("EXTRA_HOSTS"), "{path}: {answer:?}");
+        let named = format!("pair-one:{}", server.address.port());
+        let answer = send(server.address, "GET", path, &[("Host", &named)], "");
+        assert_eq!(answer.status, 200, "{path} under EXTRA_HOSTS: {answer:?}");
+    }
+    // The demo's own routes, and the scrape, answer any host, as in Go.
+    for path in ["/hello", "/metrics"] {
+        let answer = send(server.address, "GET", path, &foreign, "");
+        assert_eq!(answer.status, 200, "{path}: {answer:?}");
+    }
+    let plain = serve(&[]);
+    let answer = send(
+        plain.address,
+        "GET",
+        "/figures",
+        &[("Host", "pair-one")],
+        "",
+    );
+    assert_eq!(answer.status, 403, "without EXTRA_HOSTS: {answer:?}");
+}
