@@ -50,10 +50,11 @@ pub struct Figures {
 /// What `/watch` answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Watch {
-    /// The role this server plays, decided at each poll from what it can
-    /// know itself: `server2` once it has forwarded, `server1` once it has
-    /// answered `/hello` (and never forwarded); before either, `server1`
-    /// when its `UPSTREAM_URL` is its own socket, `server2` otherwise.
+    /// The role this server plays, decided at each poll: `server1` when
+    /// its `UPSTREAM_URL` is its own socket, or when it has answered
+    /// `/hello`, forwarded nothing successfully and reaches no server 1;
+    /// `server2` otherwise. No one stray request makes a server 2 that
+    /// reaches its server 1 look like a server 1.
     pub role: Side,
     pub this: Figures,
     /// Server 1, seen from server 2; `None` on server 1.
@@ -159,11 +160,15 @@ impl Watched {
     /// server's own socket.
     pub async fn watch(&self, local: SocketAddr) -> Result<Watch, std::fmt::Error> {
         let this = self.figures()?;
-        let role = self.role(&this, local);
-        let upstream = match role {
-            Side::Server1 => None,
-            Side::Server2 => Some(self.board.upstream.fetch().await),
+        // Server 1 is fetched unless it is this very server: a page shows
+        // what a server can do, whatever one request made it look like.
+        let own_socket = self.board.upstream.is_at(local);
+        let fetched = match own_socket {
+            true => None,
+            false => Some(self.board.upstream.fetch().await),
         };
+        let role = role(&this, own_socket, fetched.as_ref());
+        let upstream = fetched.filter(|_| role == Side::Server2);
         let this_knobs = self.board.live.knobs();
         let upstream_knobs = upstream
             .as_ref()
@@ -195,27 +200,26 @@ impl Watched {
             upstream,
         })
     }
+}
 
-    /// The role this server plays, from its own figures: see [`Watch::role`].
-    fn role(&self, this: &Figures, local: SocketAddr) -> Side {
-        let forwarded: f64 = this
-            .samples
-            .iter()
-            .filter(|(name, _)| name.starts_with("forward_requests_total{"))
-            .map(|(_, count)| count)
-            .sum();
-        let answered = this
-            .samples
-            .get("hello_answers_total")
-            .copied()
-            .unwrap_or(0.0);
-        if forwarded > 0.0 {
-            Side::Server2
-        } else if answered > 0.0 || self.board.upstream.is_at(local) {
-            Side::Server1
-        } else {
-            Side::Server2
-        }
+/// The role a server plays, from what it did and what it can reach: see
+/// [`Watch::role`].
+fn role(this: &Figures, own_socket: bool, upstream: Option<&Upstream>) -> Side {
+    let forwarded = this
+        .samples
+        .get(r#"forward_requests_total{outcome="ok"}"#)
+        .copied()
+        .unwrap_or(0.0);
+    let answered = this
+        .samples
+        .get("hello_answers_total")
+        .copied()
+        .unwrap_or(0.0);
+    let reaches_server_1 = upstream.is_some_and(|upstream| upstream.figures.is_some());
+    if own_socket || (forwarded == 0.0 && answered > 0.0 && !reaches_server_1) {
+        Side::Server1
+    } else {
+        Side::Server2
     }
 }
 

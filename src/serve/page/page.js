@@ -72,13 +72,13 @@ function show(watch) {
     element.textContent = bytes === undefined ? "–" : (bytes / 1048576).toFixed(1);
   }
   byId("whoami").textContent = watch.role === "server1"
-    ? "This server plays server 1: it has answered /hello and forwarded nothing, or its UPSTREAM_URL is its own socket. Open server 2's page to watch both."
+    ? "This server plays server 1: its UPSTREAM_URL is its own socket, or it has answered /hello, forwarded nothing and reaches no server 1. Open server 2's page to watch both."
     : `This server plays server 2; server 1 is ${watch.upstream.url}`;
   note("missing1", watch.role === "server2" ? watch.upstream.missing : null);
   note("missing2", watch.role === "server1"
     ? "Not known from here: this page belongs to server 1." : watch.blind);
-  byId("control").hidden = watch.role === "server1";
-  byId("switches-panel").hidden = watch.role === "server1";
+  // The controls stay whatever the role: any server can forward and be
+  // switched, and one stray request must not take them off the page.
 
   const amounts = byId("amounts");
   amounts.textContent = EXPECTATIONS[watch.amounts_to];
