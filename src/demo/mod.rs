@@ -23,11 +23,13 @@ use crate::demo::record::{Pace, record};
 use crate::harness::Launcher;
 use crate::roles::client_settings::ClientSettings;
 use crate::scenario::{self, Scenario};
-use crate::serve::shutdown::shutdown_signal;
+use crate::serve::shutdown::Signals;
 use crate::settings::knobs::IdleConnsPerHost;
 
 /// Runs the demo. `Ok(true)` when every scenario behaved as it should.
 pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
+    // Caught before any child starts: see `Signals`.
+    let mut signals = Signals::listen();
     let scenarios: Vec<&'static Scenario> = if args.scenarios.is_empty() {
         scenario::ALL.iter().collect()
     } else {
@@ -56,7 +58,7 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         let run = tokio::select! {
             run = record(&launcher, scenario, pace, &client, &progress) => run?,
             // Dropping the recording future kills both children.
-            signal = shutdown_signal() => return Err(DemoError::Interrupted(signal)),
+            signal = signals.next() => return Err(DemoError::Interrupted(signal)),
         };
         progress.finish_with_message(run.recording.verdict().to_string());
         runs.push(run);

@@ -26,36 +26,62 @@ impl Signal {
 /// Completes on the next Ctrl-C (SIGINT) or, on Unix, SIGTERM or SIGHUP
 /// (the terminal closing), and says which.
 pub async fn shutdown_signal() -> Signal {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(%err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-        Signal::Interrupt
-    };
+    Signals::listen().next().await
+}
+
+/// The stopping signals, caught from the moment this is made: a program
+/// that starts children makes it first, so that no signal sent once the
+/// children are seen can find it still unguarded and end it outright.
+pub struct Signals {
+    /// SIGINT, SIGTERM and SIGHUP, in that order.
     #[cfg(unix)]
-    let other = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(mut sigterm), Ok(mut sighup)) => {
-                tokio::select! {
-                    _ = sigterm.recv() => Signal::Terminate,
-                    _ = sighup.recv() => Signal::Hangup,
-                }
+    caught: Option<[tokio::signal::unix::Signal; 3]>,
+}
+
+impl Signals {
+    /// Catches SIGINT, SIGTERM and SIGHUP from now on (Ctrl-C elsewhere).
+    pub fn listen() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let caught = (|| {
+                Ok::<_, std::io::Error>([
+                    signal(SignalKind::interrupt())?,
+                    signal(SignalKind::terminate())?,
+                    signal(SignalKind::hangup())?,
+                ])
+            })();
+            if let Err(err) = &caught {
+                tracing::error!(%err, "cannot listen for SIGINT, SIGTERM and SIGHUP");
             }
-            (Err(err), _) | (_, Err(err)) => {
-                tracing::error!(%err, "cannot listen for SIGTERM and SIGHUP");
-                std::future::pending::<Signal>().await
+            Signals {
+                caught: caught.ok(),
             }
         }
-    };
-    #[cfg(not(unix))]
-    let other = std::future::pending::<Signal>();
-    tokio::select! {
-        signal = ctrl_c => signal,
-        signal = other => signal,
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The next stopping signal.
+    pub async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            let Some([interrupt, terminate, hangup]) = &mut self.caught else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                _ = interrupt.recv() => Signal::Interrupt,
+                _ = terminate.recv() => Signal::Terminate,
+                _ = hangup.recv() => Signal::Hangup,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                tracing::error!(%err, "cannot listen for Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+            Signal::Interrupt
+        }
     }
 }
