@@ -25,7 +25,7 @@ use reqwest_connection_leak::scenario;
 use reqwest_connection_leak::serve::server::{self, Server, Stopped};
 use reqwest_connection_leak::serve::shutdown::shutdown_signal;
 use reqwest_connection_leak::settings::Config;
-use reqwest_connection_leak::settings::config::one_line;
+use reqwest_connection_leak::settings::config::{misspelled_settings, one_line};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
@@ -53,6 +53,12 @@ async fn main() -> ExitCode {
     match cli.command {
         None => {
             tracing::info!(settings = settings.join(" "), "starting");
+            let variables = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+            for (variable, meant) in misspelled_settings(variables) {
+                tracing::warn!(
+                    "{variable} is not a setting of this program and is ignored; did you mean {meant}?"
+                );
+            }
             serve(cli.serve, &settings).await
         }
         Some(Command::Demo(args)) => match demo::run(&args).await {

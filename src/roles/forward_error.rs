@@ -62,12 +62,19 @@ impl ForwardError {
     }
 
     fn out_of_descriptors(&self) -> bool {
+        self.caused_by(is_out_of_descriptors)
+    }
+
+    /// Whether server 1 refused the connection: nothing listens there.
+    fn refused(&self) -> bool {
+        self.caused_by(|err| err.kind() == io::ErrorKind::ConnectionRefused)
+    }
+
+    /// Whether an I/O error among the causes is `what`.
+    fn caused_by(&self, what: impl Fn(&io::Error) -> bool) -> bool {
         let mut source: Option<&(dyn Error + 'static)> = Some(self);
         while let Some(cause) = source {
-            if cause
-                .downcast_ref::<io::Error>()
-                .is_some_and(is_out_of_descriptors)
-            {
+            if cause.downcast_ref::<io::Error>().is_some_and(&what) {
                 return true;
             }
             source = cause.source();
@@ -76,7 +83,8 @@ impl ForwardError {
     }
 
     /// The whole cause chain and, when it is where the leak ends, the way
-    /// out: every leaked connection holds a descriptor.
+    /// out: every leaked connection holds a descriptor; when nothing
+    /// listens at server 1's address, how to start it.
     fn message(&self) -> String {
         let chain = cause_chain(self);
         if self.out_of_descriptors() {
@@ -84,6 +92,11 @@ impl ForwardError {
                 "{chain}; this server is out of file descriptors, and every leaked upstream \
                  connection holds one: {}",
                 scenario::ways_out()
+            )
+        } else if self.refused() {
+            format!(
+                "{chain}; is server 1 running where UPSTREAM_URL says? Start it with \
+                 `cargo run` (it listens on :8080), or point UPSTREAM_URL at it"
             )
         } else {
             chain

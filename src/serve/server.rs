@@ -35,12 +35,19 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The address could not be listened on (in use, not local, ...).
+    /// The address could not be listened on (not local, ...).
     #[error("cannot listen on {address}")]
     Listen {
         address: String,
         source: std::io::Error,
     },
+    /// Another program listens there already: most often the other
+    /// server of the pair, started with the same `BIND_ADDRESS`.
+    #[error(
+        "cannot listen on {address}: its port is in use, perhaps by the other server; \
+         give this one another port with BIND_ADDRESS (server 2 takes BIND_ADDRESS=:9090)"
+    )]
+    InUse { address: String },
     /// The shared client of `CLIENT_LIFETIME=process` could not be built.
     #[error("cannot build the upstream client")]
     BuildClient(#[source] reqwest::Error),
@@ -52,13 +59,13 @@ pub enum StartError {
 
 /// Listens where the configuration says.
 pub fn listen(config: &Config) -> Result<TcpListener, StartError> {
-    config
-        .bind_address
-        .listen()
-        .map_err(|source| StartError::Listen {
-            address: config.bind_address.to_string(),
-            source,
-        })
+    config.bind_address.listen().map_err(|source| {
+        let address = config.bind_address.to_string();
+        match source.kind() {
+            std::io::ErrorKind::AddrInUse => StartError::InUse { address },
+            _ => StartError::Listen { address, source },
+        }
+    })
 }
 
 /// One server, both roles, built from its configuration and ready to

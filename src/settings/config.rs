@@ -218,8 +218,12 @@ pub fn one_line(err: &clap::Error) -> String {
     let flag = argument.and_then(|argument| argument.split_whitespace().next());
     let reason = std::error::Error::source(err).map(ToString::to_string);
     let line = match (err.kind(), env, flag, reason) {
-        (ErrorKind::ValueValidation, Some(env), Some(flag), Some(reason)) => {
+        (ErrorKind::ValueValidation, Some(env), Some(flag), Some(reason)) if is_setting(env) => {
             format!("error: {} (flag {flag})", bad_setting(env, &reason))
+        }
+        // A subcommand's own flag: what was wrong, then the flag.
+        (ErrorKind::ValueValidation, _, Some(flag), Some(reason)) => {
+            format!("error: {reason} (flag {flag})")
         }
         _ => err
             .to_string()
@@ -230,6 +234,55 @@ pub fn one_line(err: &clap::Error) -> String {
             .join(" "),
     };
     redacted_words(&line)
+}
+
+/// Whether `name` is a setting's env var, rather than a subcommand's
+/// value name such as `NAME` or `DURATION`.
+fn is_setting(name: &str) -> bool {
+    use clap::Args;
+    Config::augment_args(clap::Command::new("settings"))
+        .get_arguments()
+        .any(|argument| argument.get_env().is_some_and(|env| env == name))
+}
+
+/// Environment variables that are not settings but lie within two edits of
+/// one (`DISABLE_KEEPALIVES`, `IDLE_CONN_TIMOUT`), each with the setting
+/// it was probably meant to be: a misspelled fix is otherwise silently
+/// ignored, and the leak goes on.
+pub fn misspelled_settings(variables: impl Iterator<Item = String>) -> Vec<(String, String)> {
+    use clap::Args;
+    let settings: Vec<String> = Config::augment_args(clap::Command::new("settings"))
+        .get_arguments()
+        .filter_map(|argument| Some(argument.get_env()?.to_str()?.to_owned()))
+        .collect();
+    variables
+        .filter(|variable| !settings.contains(variable))
+        .filter_map(|variable| {
+            let upper = variable.to_ascii_uppercase();
+            let meant = settings
+                .iter()
+                .find(|setting| edits(&upper, setting) <= 2)?;
+            Some((variable, meant.clone()))
+        })
+        .collect()
+}
+
+/// The Levenshtein distance between two ASCII names.
+fn edits(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 fn parse_upstream_url(text: &str) -> Result<Url, String> {
@@ -300,6 +353,30 @@ mod tests {
         assert_eq!(knobs.client_lifetime, ClientLifetime::Process);
         assert_eq!(knobs.idle_conn_timeout, Duration::from_millis(1500));
         assert_eq!(knobs.max_idle_conns_per_host, IdleConnsPerHost(3));
+    }
+
+    #[test]
+    fn a_variable_two_edits_from_a_setting_is_named_with_it() {
+        let given = [
+            "DISABLE_KEEPALIVES",
+            "IDLE_CONN_TIMOUT",
+            "disable_keep_alives",
+            "DISABLE_KEEP_ALIVES",
+            "PATH",
+            "HOME",
+            "SWITCH",
+        ]
+        .map(String::from);
+        assert_eq!(
+            misspelled_settings(given.into_iter()),
+            [
+                ("DISABLE_KEEPALIVES", "DISABLE_KEEP_ALIVES"),
+                ("IDLE_CONN_TIMOUT", "IDLE_CONN_TIMEOUT"),
+                ("disable_keep_alives", "DISABLE_KEEP_ALIVES"),
+                ("SWITCH", "SWITCHES"),
+            ]
+            .map(|(given, meant)| (given.to_owned(), meant.to_owned()))
+        );
     }
 
     #[test]

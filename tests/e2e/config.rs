@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use crate::common::{BINARY, start_server};
+use crate::common::{BINARY, start_server, start_server_with};
 
 fn run_with(env: &[(&str, &str)]) -> Output {
     Command::new(BINARY)
@@ -154,7 +154,7 @@ fn scenarios_lists_the_registry_for_scripts() {
 }
 
 #[test]
-fn a_port_in_use_exits_1_naming_the_address() {
+fn a_port_in_use_exits_1_naming_the_address_and_how_to_pick_another() {
     let first = start_server("first", &[]);
     let taken = first.address.to_string();
     let output = run_with(&[("BIND_ADDRESS", &taken)]);
@@ -162,4 +162,52 @@ fn a_port_in_use_exits_1_naming_the_address() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&taken), "{stderr}");
     assert!(stderr.contains("in use"), "{stderr}");
+    assert!(
+        stderr.contains("BIND_ADDRESS=:9090"),
+        "says how to pick another: {stderr}"
+    );
+}
+
+#[test]
+fn a_misspelled_setting_is_named_with_the_one_meant_and_the_server_starts() {
+    let server = start_server_with(
+        "misspelled",
+        &[
+            ("BIND_ADDRESS", "127.0.0.1:0"),
+            ("DISABLE_KEEPALIVES", "true"),
+            ("IDLE_CONN_TIMOUT", "1s"),
+        ],
+    );
+    let warned = |given: &str, meant: &str| {
+        let line = format!(
+            "{given} is not a setting of this program and is ignored; did you mean {meant}?"
+        );
+        crate::common::eventually(std::time::Duration::from_secs(10), || {
+            server.log().iter().any(|logged| logged.contains(&line))
+        })
+    };
+    assert!(
+        warned("DISABLE_KEEPALIVES", "DISABLE_KEEP_ALIVES"),
+        "{:?}",
+        server.log()
+    );
+    assert!(
+        warned("IDLE_CONN_TIMOUT", "IDLE_CONN_TIMEOUT"),
+        "{:?}",
+        server.log()
+    );
+}
+
+#[test]
+fn an_unknown_scenario_says_so_and_lists_the_known_ones() {
+    let output = Command::new(BINARY)
+        .args(["demo", "--scenario", "x"])
+        .output()
+        .expect("run the demo");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(r#"error: unknown scenario "x"; expected one of leak, "#),
+        "{stderr}"
+    );
 }

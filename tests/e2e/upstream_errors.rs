@@ -30,11 +30,17 @@ fn raw_answer(head: &str, body: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn a_refused_connection_is_a_bad_gateway() {
+fn a_refused_connection_is_a_bad_gateway_that_says_how_to_start_server_1() {
     let closed = ClosedPort::new();
     let server2 = serve_server2_for(closed.address, &[]);
     let answer = get(server2.address, "/forward");
     assert_bad_gateway(&server2, &answer, "Connection refused");
+    assert!(
+        answer
+            .body
+            .contains("is server 1 running where UPSTREAM_URL says? Start it with `cargo run`"),
+        "{answer:?}"
+    );
 }
 
 #[test]
