@@ -9,16 +9,18 @@
 #   4. Back to the defaults, then 100 more: it leaks again.
 #
 # It prints the counts after each act, and takes server 2's dashboard at
-# the end: the picture the README opens with.
+# the end. The picture the README opens with is refreshed by naming it:
 #
-#   scripts/story.sh [PNG]    default: docs/dashboard.png
+#   scripts/story.sh [PNG]    default: target/dashboard-story.png
+#   scripts/story.sh docs/dashboard.png
 #
 # Needs chromium (Debian: apt-get install chromium), Node.js 20 or later,
 # and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-png=${1:-docs/dashboard.png}
+png=${1:-target/dashboard-story.png}
+mkdir -p "$(dirname "$png")"
 # shellcheck source=scripts/lib/servers.sh
 source scripts/lib/servers.sh
 require chromium node curl

@@ -8,7 +8,7 @@
 /// jemalloc, not the system allocator: each leaked connection holds many
 /// small buffers (hyper's start at 8 KB), and glibc's malloc kept about
 /// 19.8 KB per leaked request on server 2 and 11.9 KB on server 1 where
-/// jemalloc keeps 16.5 KB and 8.5 KB (README, "Performance").
+/// jemalloc keeps 16.5 KB and 8.5 KB (docs/performance.md).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
