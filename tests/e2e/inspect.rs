@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::common::netns::Namespace;
-use crate::common::{BINARY, PairExt, Server, get, put_json, start_pair, start_server};
+use crate::common::{BINARY, PairExt, Server, first_line, get, put_json, start_pair, start_server};
 
 /// Long enough for a busy 2-core machine to run a debug build's samples.
 const PATIENCE: Duration = Duration::from_secs(40);
@@ -215,12 +215,8 @@ impl PythonLeaker {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 is needed: scripts/test.sh installs it");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("its output"))
-            .read_line(&mut line)
-            .expect("its first line");
+        let line = first_line(child.stdout.take().expect("its output"));
         let pid = line
-            .trim()
             .strip_prefix("ready ")
             .and_then(|pid| pid.parse().ok())
             .unwrap_or_else(|| panic!("the leaker said {line:?}"));

@@ -235,6 +235,18 @@ fn parse_answer(raw: &str) -> Option<Answer> {
     })
 }
 
+/// The first line a child writes to `output` (its standard output or
+/// error, taken from it), without the line's end: what a started program
+/// says once it is ready.
+pub fn first_line(output: impl Read) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(output)
+        .read_line(&mut line)
+        .expect("its first line");
+    line.trim_end().to_owned()
+}
+
 /// Polls `condition` every 50 ms until it holds or `limit` passes.
 pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

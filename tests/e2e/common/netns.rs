@@ -6,7 +6,6 @@
 //! loopback. Where one cannot be made (not root, no `ip`), the helpers
 //! print why and return `None`, and the test skips.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -104,12 +103,8 @@ impl Namespace {
             .stderr(Stdio::null())
             .spawn()
             .expect("a server in the namespace");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("its output"))
-            .read_line(&mut line)
-            .expect("the address it listens on");
+        let line = super::first_line(child.stdout.take().expect("its output"));
         let address = line
-            .trim()
             .parse()
             .unwrap_or_else(|_| panic!("not an address: {line:?}"));
         NamespacedServer { child, address }
