@@ -43,6 +43,12 @@ const READ = `(() => {
   return JSON.stringify({
     seen: text("#seen"), predicted: text("#amounts"), per_request: perRequest, switches,
     marks: [...document.querySelectorAll("#chart .mark-label")].map((e) => e.textContent),
+    label_boxes: [...document.querySelectorAll("#chart .mark-label")].map((e) => {
+      const b = e.getBBox();
+      return [b.x, b.y, b.width, b.height];
+    }),
+    mark_lines: [...document.querySelectorAll("#chart .switch-mark")].map((e) =>
+      ["x1", "y1", "y2"].map((name) => Number(e.getAttribute(name)))),
     said: text("#switch-said"),
   });
 })()`;

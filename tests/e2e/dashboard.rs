@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::{
-    PairExt, Server, eventually, fake_upstream, get, hello_answer, sample, scrape, start_pair,
-    start_server,
+    PairExt, Server, eventually, fake_upstream, get, hello_answer, put_json, sample, scrape,
+    start_pair, start_server,
 };
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
 
@@ -366,4 +366,72 @@ fn one_stray_request_takes_no_control_off_server_2s_page() {
         ],
     );
     assert_eq!(shown["switches"]["disable-keep-alives"], "false", "{shown}");
+}
+
+/// `[x, y, width, height]` boxes from what the page shows.
+fn boxes(shown: &Value, key: &str) -> Vec<Vec<f64>> {
+    shown[key]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|one| {
+                    one.as_array()
+                        .map(|numbers| numbers.iter().filter_map(Value::as_f64).collect())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn switch_labels_never_meet_each_other_nor_a_marks_line() {
+    let pair = start_pair(&[], &[]);
+    let accepted = || {
+        sample(
+            &scrape(&pair.server2),
+            "http_server_connections_accepted_total",
+        )
+    };
+    let before = accepted();
+    let shown = thread::scope(|scope| {
+        let page = scope.spawn(|| {
+            drive(
+                &pair.server2,
+                &[
+                    "--until",
+                    "document.querySelectorAll('#chart .mark-label').length >= 5",
+                ],
+            )
+        });
+        // Once the page polls, five switches as fast as they are answered:
+        // closer than any spacing a person could make.
+        assert!(eventually(Duration::from_secs(30), || accepted() >= before + 2.0));
+        for value in ["true", "false", "true", "false", "true"] {
+            let switch = format!(r#"{{"DISABLE_KEEP_ALIVES":"{value}"}}"#);
+            let answer = put_json(pair.server2.address, "/settings", &switch, &[]);
+            assert_eq!(answer.status, 200, "{answer:?}");
+        }
+        page.join().expect("the page")
+    });
+    let labels = boxes(&shown, "label_boxes");
+    let lines = boxes(&shown, "mark_lines");
+    assert!(labels.len() >= 5 && lines.len() == labels.len(), "{shown}");
+    let meet = |a: &[f64], b: &[f64]| {
+        a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3]
+    };
+    for (i, a) in labels.iter().enumerate() {
+        for b in &labels[i + 1..] {
+            assert!(!meet(a, b), "labels {a:?} and {b:?} meet: {shown}");
+        }
+        for line in &lines {
+            let (x, top, bottom) = (line[0], line[1], line[2]);
+            let across = a[0] <= x && x <= a[0] + a[2];
+            let along = top <= a[1] + a[3] && a[1] <= bottom;
+            assert!(
+                !(across && along),
+                "a line at {x} crosses label {a:?}: {shown}"
+            );
+        }
+    }
 }

@@ -264,17 +264,48 @@ function tickStep(top, count) {
   return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= rough);
 }
 
+// Each switch's label, placed in the first row of the band above the plot
+// where it meets no other: a label starts at its mark (or ends there, near
+// the right edge), and its width is measured, not guessed. The marks'
+// dotted lines start below the band, so none crosses a label.
+function placeLabels(chart, x, left, right) {
+  const LABEL_GAP = 6;
+  const rows = [];
+  const placed = [];
+  for (const mark of [...marks].sort((a, b) => a.at - b.at)) {
+    const at = x(mark.at);
+    if (at < left) continue;
+    const label = svgElement("text", { x: 0, y: 0, class: "mark-label" }, mark.label);
+    chart.append(label);
+    const width = label.getBBox().width;
+    label.remove();
+    const start = at + 4 + width <= right ? at + 4 : at - 4 - width;
+    const row = rows.findIndex((taken) => taken.every(([from, to]) =>
+      start + width + LABEL_GAP <= from || to + LABEL_GAP <= start));
+    const chosen = row === -1 ? rows.push([]) - 1 : row;
+    rows[chosen].push([start, start + width]);
+    placed.push({ mark, at, label, start, row: chosen });
+  }
+  return { placed, rows: rows.length };
+}
+
 function draw() {
   const chart = byId("chart");
   const width = chart.clientWidth || 1200;
-  const height = 300;
+  const LABEL_ROW = 16;
   const margin = { left: 56, right: 16, top: 30, bottom: 32 };
   const now = Date.now() / 1000;
   const span = Math.max(SHORTEST_SPAN_SECONDS, history.length ? now - history[0].at : 0);
+  const x = (at) => margin.left + (1 - (now - at) / span) * (width - margin.left - margin.right);
+  const labels = placeLabels(chart, x, margin.left, width - margin.right);
+  // The band of labels sits between the legend and the plot.
+  const band = labels.rows * LABEL_ROW;
+  margin.top += band;
+  const height = 300 + band;
+  chart.setAttribute("height", String(height));
   const values = history.flatMap((s) => [s.server2, s.server1]).filter((v) => v !== null);
   const step = tickStep(Math.max(10, ...values), 4);
   const top = Math.ceil(Math.max(10, ...values) * 1.05 / step) * step;
-  const x = (at) => margin.left + (1 - (now - at) / span) * (width - margin.left - margin.right);
   const y = (value) => height - margin.bottom - (value / top) * (height - margin.top - margin.bottom);
   const parts = [];
   for (let value = 0; value <= top; value += step) {
@@ -286,19 +317,11 @@ function draw() {
     parts.push(svgElement("text", { x: x(now - ago), y: height - 10, "text-anchor": "middle", class: "title" },
       ago === 0 ? "now" : `${ago} s ago`));
   }
-  // Labels that would run into the one before stack below it.
-  let stack = 0;
-  let previous = -Infinity;
-  for (const mark of [...marks].sort((a, b) => a.at - b.at)) {
-    const at = x(mark.at);
-    if (at < margin.left) continue;
-    stack = at - previous < 8 * mark.label.length ? stack + 1 : 0;
-    previous = at;
-    parts.push(svgElement("line", { x1: at, x2: at, y1: margin.top - 4, y2: height - margin.bottom, class: `switch-mark ${mark.side}` }));
-    // The label on the side with room for it.
-    const right = at < width - 240;
-    parts.push(svgElement("text", { x: right ? at + 4 : at - 4, y: margin.top + 8 + stack * 14,
-      "text-anchor": right ? "start" : "end", class: "mark-label" }, mark.label));
+  for (const { mark, at, label, start, row } of labels.placed) {
+    parts.push(svgElement("line", { x1: at, x2: at, y1: margin.top + 2, y2: height - margin.bottom, class: `switch-mark ${mark.side}` }));
+    label.setAttribute("x", String(start));
+    label.setAttribute("y", String(30 + (row + 1) * LABEL_ROW - 4));
+    parts.push(label);
   }
   // Server 2 wide and pale below, server 1 thin and dashed on top: where
   // the two counts are the same, as in the leak, both still show.
