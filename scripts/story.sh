@@ -26,9 +26,11 @@ source scripts/lib/servers.sh
 require chromium node curl
 
 start_pair
-# The page watches the whole story, from a second before it starts.
+# The page watches the whole story, from a second before it starts, until
+# it has seen all 500 of its requests answered, however long that takes.
+all_seen="Number(document.querySelector(\`[data-server=\"2\"][data-metric='forward_requests_total{outcome=\"ok\"}']\`).textContent) >= 500"
 node --experimental-websocket --no-warnings scripts/lib/drive.mjs "http://$server2/" \
-    --wait 19 --png "$png" --profile "$work/chromium" >"$work/page.json" &
+    --until "$all_seen" --deadline 180 --png "$png" --profile "$work/chromium" >"$work/page.json" &
 page=$!
 sleep 2
 
