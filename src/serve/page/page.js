@@ -185,7 +185,8 @@ function record(watch) {
   history = history.filter((sample) => sample.at >= now - WINDOW_SECONDS);
   for (const [server, side] of [[1, "server1"], [2, "server2"]]) {
     for (const s of (figures[server] && figures[server].switches) || []) {
-      const key = `${side} ${s.at_ms} ${s.setting}`;
+      // Two switches of one setting can come within one millisecond.
+      const key = `${side} ${s.at_ms} ${s.setting} ${s.old} ${s.value}`;
       if (!marks.some((mark) => mark.key === key)) {
         marks.push({ key, at: s.at_ms / 1000, label: `${s.setting}=${s.value}`, side });
       }
