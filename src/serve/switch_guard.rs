@@ -124,33 +124,29 @@ pub async fn named_host(
     request: Request,
     next: Next,
 ) -> Response {
-    match this_server_named(
+    match this_servers_host(
         &extra_hosts,
         request.extensions(),
         request.uri(),
         request.headers(),
     ) {
-        Ok(()) => next.run(request).await,
+        Ok(_) => next.run(request).await,
         Err(refusal) => refusal.into_response(),
     }
 }
 
-/// Whether a request names this server: see [`named_host`].
-fn this_server_named(
+/// The host a request names, once it is known to name this server (see
+/// [`named_host`]): for the read rule and the switch rule alike.
+fn this_servers_host(
     extra_hosts: &ExtraHosts,
     extensions: &Extensions,
     uri: &Uri,
     headers: &HeaderMap,
-) -> Result<(), Refusal> {
-    let peer = *extensions.get::<Peer>().ok_or_else(|| {
-        Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the connection's ends are unknown",
-        )
-    })?;
+) -> Result<String, Refusal> {
+    let peer = peer_of(extensions)?;
     let host = host_of(uri, headers)?;
     if is_this_server(&host, peer.local, extra_hosts) {
-        return Ok(());
+        return Ok(host);
     }
     Err(Refusal::new(
         StatusCode::FORBIDDEN,
@@ -163,6 +159,17 @@ fn this_server_named(
     ))
 }
 
+/// The ends of the connection a request came on, which the accept loop
+/// gives every request.
+fn peer_of(extensions: &Extensions) -> Result<Peer, Refusal> {
+    extensions.get::<Peer>().copied().ok_or_else(|| {
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the connection's ends are unknown",
+        )
+    })
+}
+
 /// Whether the switch whose head is `request` may be made under
 /// `switches`, decided from the head alone.
 pub fn may_switch(
@@ -171,12 +178,7 @@ pub fn may_switch(
     request: &Parts,
 ) -> Result<(), Refusal> {
     let forbidden = |why: String| Refusal::new(StatusCode::FORBIDDEN, why);
-    let peer = *request.extensions.get::<Peer>().ok_or_else(|| {
-        Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the connection's ends are unknown",
-        )
-    })?;
+    let peer = peer_of(&request.extensions)?;
     match switches {
         Switches::Off => {
             return Err(forbidden(
@@ -194,15 +196,12 @@ pub fn may_switch(
         }
         Switches::Loopback | Switches::Any => {}
     }
-    let host = host_of(&request.uri, &request.headers)?;
-    if !is_this_server(&host, peer.local, extra_hosts) {
-        return Err(forbidden(format!(
-            "Host {:?} is not this server: a switch must name a loopback host, {}, or a \
-             name given in EXTRA_HOSTS",
-            shown(&host),
-            peer.local.ip()
-        )));
-    }
+    let host = this_servers_host(
+        extra_hosts,
+        &request.extensions,
+        &request.uri,
+        &request.headers,
+    )?;
     if let Some(origin) = single(&request.headers, ORIGIN)? {
         let own = format!("http://{host}");
         if origin.as_bytes() != own.as_bytes() {
