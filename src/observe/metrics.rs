@@ -85,6 +85,21 @@ impl ForwardMetrics {
     pub fn ended(&self, outcome: Outcome) {
         self.requests.get_or_create(&OutcomeLabel { outcome }).inc();
     }
+
+    /// Requests that ended with `outcome` so far.
+    pub fn ended_with(&self, outcome: Outcome) -> u64 {
+        self.requests.get_or_create(&OutcomeLabel { outcome }).get()
+    }
+
+    /// Requests ended so far, whatever their outcome.
+    pub fn requests(&self) -> u64 {
+        Outcome::ALL.into_iter().map(|o| self.ended_with(o)).sum()
+    }
+
+    /// Whether the retainer cannot see connections close now.
+    pub fn is_blind(&self) -> bool {
+        self.retainer_blind.get() == 1
+    }
 }
 
 /// Every metric both roles expose.
@@ -194,6 +209,11 @@ impl Metrics {
         OpenConnection {
             open_connections: self.open_connections.clone(),
         }
+    }
+
+    /// Inbound connections open now.
+    pub fn open_connections(&self) -> u64 {
+        self.open_connections.get().try_into().unwrap_or(0)
     }
 
     /// Reads the live values and encodes every metric.

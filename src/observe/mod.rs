@@ -13,6 +13,7 @@
 //!   `/proc/net/tcp`; [`connection_check`]: which of the two to ask.
 
 pub mod connection_check;
+pub mod history;
 pub mod log;
 pub mod metrics;
 pub mod proc_net;

@@ -1,5 +1,7 @@
 //! The number both roles report in the field Go calls `goRoutines`.
 
+use tokio::runtime::Handle;
+
 /// tokio's count of live tasks, standing in for Go's
 /// `runtime.NumGoroutine()`.
 ///
@@ -11,7 +13,10 @@
 /// the retainer's watch and of the log, as Go's count leaves out its
 /// garbage collector.
 pub fn alive_tasks() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
+    alive_tasks_in(&Handle::current())
+}
+
+/// The same count for the runtime behind `handle`, read from any thread.
+pub fn alive_tasks_in(handle: &Handle) -> usize {
+    handle.metrics().num_alive_tasks()
 }

@@ -75,16 +75,22 @@ pub enum Verdict {
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Verdict::Leaks => "leaks",
-            Verdict::Flat => "flat",
-            Verdict::ReclaimedAfterIdle => "reclaimed after idle",
-            Verdict::Unexplained => "unexplained",
-        })
+        f.write_str(self.words())
     }
 }
 
 impl Verdict {
+    /// Its name in words: `leaks`, `flat`, `reclaimed after idle` or
+    /// `unexplained`.
+    pub fn words(self) -> &'static str {
+        match self {
+            Verdict::Leaks => "leaks",
+            Verdict::Flat => "flat",
+            Verdict::ReclaimedAfterIdle => "reclaimed after idle",
+            Verdict::Unexplained => "unexplained",
+        }
+    }
+
     /// Its name in one word, for a CSS class: `leaks`, `flat`,
     /// `reclaimed-after-idle` or `unexplained`.
     pub fn class(self) -> &'static str {
@@ -137,15 +143,7 @@ impl Recording {
     /// Tasks added per request on each role, from the first answer to the
     /// last: (server 2, server 1).
     pub fn slope(&self) -> (f64, f64) {
-        let (Some(first), Some(last)) = (self.per_request.first(), self.per_request.last()) else {
-            return (0.0, 0.0);
-        };
-        let steps = self.per_request.len().saturating_sub(1).max(1) as f64;
-        let rise = |from: usize, to: usize| (to as f64 - from as f64) / steps;
-        (
-            rise(first.server2, last.server2),
-            rise(first.server1, last.server1),
-        )
+        self.stretch().per_request()
     }
 
     /// The highest count each role reported, the idle sample included.
@@ -159,22 +157,188 @@ impl Recording {
 
     /// The rule behind the table's last column.
     pub fn verdict(&self) -> Verdict {
-        let first = self.per_request.first().copied().unwrap_or_default();
-        let last = self.per_request.last().copied().unwrap_or_default();
-        let requests = self.per_request.len().saturating_sub(1);
-        let leaked_and_kept = !self.per_request.is_empty()
-            && last.leaked_since(first, requests)
-            && self.after_idle.leaked_since(first, requests);
+        self.stretch().verdict()
+    }
+
+    /// The requests from the first answer to the last, then the idle wait.
+    fn stretch(&self) -> Stretch {
+        let (Some(&first), Some(&last)) = (self.per_request.first(), self.per_request.last())
+        else {
+            return Stretch::quiet(self.after_idle);
+        };
+        Stretch {
+            first,
+            last,
+            requests: self.per_request.len() - 1,
+            now: self.after_idle,
+            peak: self.peak(),
+        }
+    }
+}
+
+/// Both roles' counts over a stretch of requests and after it: what every
+/// verdict is read from, the demo's table's and the dashboard's alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    /// When the first request was answered.
+    pub first: Counts,
+    /// When the last was.
+    pub last: Counts,
+    /// Requests from the first to the last.
+    pub requests: usize,
+    /// Now, some time after the last.
+    pub now: Counts,
+    /// The highest count each role had over the stretch and since.
+    pub peak: Counts,
+}
+
+impl Stretch {
+    /// No requests, and these counts.
+    fn quiet(now: Counts) -> Stretch {
+        Stretch {
+            first: now,
+            last: now,
+            requests: 0,
+            now,
+            peak: now,
+        }
+    }
+
+    /// The rule: a task gained per request on both roles, and kept, is a
+    /// leak; counts that never reached [`FLAT_BELOW`] are flat; counts that
+    /// rose and are back under it are reclaimed.
+    pub fn verdict(&self) -> Verdict {
+        let leaked_and_kept = self.requests > 0
+            && self.last.leaked_since(self.first, self.requests)
+            && self.now.leaked_since(self.first, self.requests);
         if leaked_and_kept {
             Verdict::Leaks
-        } else if self.peak().is_flat() {
+        } else if self.peak.is_flat() {
             Verdict::Flat
-        } else if self.after_idle.is_flat() {
+        } else if self.now.is_flat() {
             Verdict::ReclaimedAfterIdle
         } else {
             Verdict::Unexplained
         }
     }
+
+    /// Tasks gained per request on each role, from the first to the last:
+    /// (server 2, server 1). Zero without requests.
+    pub fn per_request(&self) -> (f64, f64) {
+        let steps = self.requests.max(1) as f64;
+        let rise = |from: usize, to: usize| (to as f64 - from as f64) / steps;
+        (
+            rise(self.first.server2, self.last.server2),
+            rise(self.first.server1, self.last.server1),
+        )
+    }
+}
+
+/// One role of a watched pair at one moment: the requests it has served so
+/// far (server 2's `/forward`s, server 1's `/hello`s) and its task count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Point {
+    pub requests: u64,
+    pub tasks: usize,
+}
+
+/// The fewest requests a watched pair's verdict is read over...
+pub const MIN_REQUESTS: u64 = 20;
+/// ... and the most: its last this many, when there are that many.
+pub const WINDOW_REQUESTS: u64 = 100;
+
+/// What a watched pair's counts showed over its last requests: the
+/// dashboard's badge and per-request figures.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Seen {
+    /// The verdict's class (`leaks`, `flat`, ...); `None` while requests
+    /// still come and the counts fit no verdict yet: a fix that reclaims
+    /// holds connections until they idle.
+    pub verdict: Option<&'static str>,
+    /// The same in words.
+    pub words: &'static str,
+    /// How many requests it was read over.
+    pub requests: u64,
+    /// Tasks gained per request: server 2's, server 1's.
+    pub per_request: (f64, f64),
+}
+
+impl Seen {
+    /// Reads each role's points, oldest first, with the rule of
+    /// [`Stretch`], over server 2's last [`WINDOW_REQUESTS`] requests (or
+    /// all there are, at least [`MIN_REQUESTS`]): from the point before the
+    /// first of them to the point the last was in, then to the newest.
+    ///
+    /// Server 1 is read over as many of its own last requests, so that the
+    /// two roles' points need not have been taken at the same moments (each
+    /// server samples on its own clock's second): its count where the
+    /// window starts lies between two of its points, and is read on the
+    /// straight line through them, which a leak of one task per request
+    /// follows exactly. `None` when either role has too few points.
+    pub fn over(server2: &[Point], server1: &[Point]) -> Option<Seen> {
+        let (newest2, newest1) = (server2.last()?, server1.last()?);
+        let first2 = server2
+            .iter()
+            .rposition(|p| p.requests + WINDOW_REQUESTS <= newest2.requests)
+            .unwrap_or(0);
+        let requests = newest2.requests - server2[first2].requests;
+        if requests < MIN_REQUESTS {
+            return None;
+        }
+        let last2 = server2
+            .iter()
+            .position(|p| p.requests == newest2.requests)?;
+        let (first1, from1) = tasks_at(server1, newest1.requests.checked_sub(requests)?)?;
+        let last1 = server1
+            .iter()
+            .position(|p| p.requests == newest1.requests)?;
+        let peak = |points: &[Point]| points.iter().map(|p| p.tasks).max().unwrap_or(0);
+        let stretch = Stretch {
+            first: Counts {
+                server2: server2[first2].tasks,
+                server1: first1,
+            },
+            last: Counts {
+                server2: server2[last2].tasks,
+                server1: server1[last1].tasks,
+            },
+            requests: usize::try_from(requests).unwrap_or(usize::MAX),
+            now: Counts {
+                server2: newest2.tasks,
+                server1: newest1.tasks,
+            },
+            peak: Counts {
+                server2: peak(&server2[first2..]),
+                server1: peak(&server1[from1..]),
+            },
+        };
+        let still_coming = last2 + 1 == server2.len();
+        let (verdict, words) = match stretch.verdict() {
+            Verdict::Unexplained if still_coming => (None, "measuring"),
+            verdict => (Some(verdict.class()), verdict.words()),
+        };
+        Some(Seen {
+            verdict,
+            words,
+            requests,
+            per_request: stretch.per_request(),
+        })
+    }
+}
+
+/// A role's task count when it had served `requests`, on the line between
+/// its points on either side, and the index of the earlier one; `None`
+/// when its points start after it.
+fn tasks_at(points: &[Point], requests: u64) -> Option<(usize, usize)> {
+    let after = points.iter().position(|p| p.requests >= requests)?;
+    let later = points[after];
+    if later.requests == requests {
+        return Some((later.tasks, after));
+    }
+    let earlier = points[after.checked_sub(1)?];
+    let part = (requests - earlier.requests) as f64 / (later.requests - earlier.requests) as f64;
+    let tasks = earlier.tasks as f64 + part * (later.tasks as f64 - earlier.tasks as f64);
+    Some((tasks.round() as usize, after - 1))
 }
 
 #[cfg(test)]
@@ -279,5 +443,51 @@ mod tests {
         };
         assert_eq!(recording.slope(), (0.0, 0.0));
         assert_eq!(recording.verdict(), Verdict::Flat);
+    }
+
+    /// Points a second apart: `requests` so far and the count at each.
+    fn points(points: &[(u64, usize)]) -> Vec<Point> {
+        points
+            .iter()
+            .map(|&(requests, tasks)| Point { requests, tasks })
+            .collect()
+    }
+
+    #[test]
+    fn a_watched_leak_reads_one_task_per_request_over_the_last_hundred() {
+        // 60 requests a second for five seconds, each keeping a task on
+        // both; server 1 samples half a second later than server 2.
+        let server2: Vec<_> = (0..=5u64).map(|s| (s * 60, 3 + s as usize * 60)).collect();
+        let server1: Vec<_> = (0..=5u64)
+            .map(|s| (s * 60 + 30, 32 + s as usize * 60))
+            .chain([(300, 302)])
+            .collect();
+        let seen = Seen::over(&points(&server2), &points(&server1)).expect("enough requests");
+        assert_eq!(seen.verdict, Some("leaks"));
+        // From the point at 180 requests (the newest 100 or more back).
+        assert_eq!(seen.requests, 120);
+        assert_eq!(seen.per_request, (1.0, 1.0));
+    }
+
+    #[test]
+    fn a_watched_reclaiming_fix_is_measuring_while_requests_come_then_reclaimed() {
+        let server1 = points(&[(0, 2), (60, 62), (120, 62), (120, 2)]);
+        let coming = points(&[(0, 3), (60, 63), (120, 63)]);
+        let seen = Seen::over(&coming, &server1[..3]).expect("enough requests");
+        assert_eq!((seen.verdict, seen.words), (None, "measuring"));
+        let idle = points(&[(0, 3), (60, 63), (120, 63), (120, 3)]);
+        let seen = Seen::over(&idle, &server1).expect("enough requests");
+        assert_eq!(seen.verdict, Some("reclaimed-after-idle"));
+    }
+
+    #[test]
+    fn too_few_requests_or_points_read_nothing() {
+        let server1 = points(&[(0, 2), (20, 2)]);
+        assert_eq!(Seen::over(&points(&[(0, 3), (19, 3)]), &server1), None);
+        assert_eq!(Seen::over(&[], &server1), None);
+        let started_late = points(&[(10, 2), (20, 2)]);
+        assert_eq!(Seen::over(&points(&[(0, 3), (20, 3)]), &started_late), None);
+        let seen = Seen::over(&points(&[(0, 3), (20, 3)]), &server1).expect("twenty");
+        assert_eq!((seen.verdict, seen.per_request), (Some("flat"), (0.0, 0.0)));
     }
 }

@@ -2,7 +2,7 @@
 //! plays depends only on which route is called, as in the Go original.
 
 use axum::Router;
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::from_fn_with_state;
@@ -15,7 +15,7 @@ use crate::roles::hello::{HelloState, hello};
 use crate::serve::dashboard;
 use crate::serve::switch_guard::{self, Peer};
 use crate::serve::switches;
-use crate::serve::watch::Watched;
+use crate::serve::watch::{Since, Watched};
 
 /// `/hello` and `/forward`, any method; `GET /metrics`; the settings,
 /// `GET` and `PUT /settings` and `PUT /upstream/settings`; and for people,
@@ -67,17 +67,22 @@ async fn scrape(State(watched): State<Watched>) -> Response {
     }
 }
 
-/// This server's figures, as JSON.
-async fn figures(State(watched): State<Watched>) -> Response {
-    match watched.figures() {
+/// This server's figures, as JSON, with its history's samples after
+/// `?since=`.
+async fn figures(State(watched): State<Watched>, Query(since): Query<Since>) -> Response {
+    match watched.figures(since.since) {
         Ok(figures) => Json(figures).into_response(),
         Err(err) => encoding_failed(err),
     }
 }
 
 /// This server's figures, server 1's, and what the settings amount to.
-async fn watch(State(watched): State<Watched>, Extension(peer): Extension<Peer>) -> Response {
-    match watched.watch(peer.local).await {
+async fn watch(
+    State(watched): State<Watched>,
+    Extension(peer): Extension<Peer>,
+    Query(since): Query<Since>,
+) -> Response {
+    match watched.watch(peer.local, since).await {
         Ok(watch) => Json(watch).into_response(),
         Err(err) => encoding_failed(err),
     }

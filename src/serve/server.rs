@@ -17,7 +17,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::failure::is_out_of_descriptors;
+use crate::observe::history::{History, Reading};
 use crate::observe::metrics::Metrics;
+use crate::observe::tasks::alive_tasks_in;
 use crate::roles::forward::Forwarder;
 use crate::serve::in_flight::{InFlight, Routes, Wrapped};
 use crate::serve::inbound::Inbound;
@@ -109,6 +111,7 @@ impl Server {
             history: Mutex::default(),
         });
         let watched = Watched {
+            history: sampled_history(&metrics, &forwarder),
             metrics: metrics.clone(),
             settings: settings.into(),
             board,
@@ -148,6 +151,27 @@ impl Server {
         self.forwarder.release_clients();
         drain(connections, &self.in_flight, self.grace, shutdown()).await
     }
+}
+
+/// This server's history, sampled each second from its own counters by a
+/// thread that holds none of them: it ends at its first tick after the
+/// server is gone. Without a runtime to count the tasks of, no history.
+fn sampled_history(metrics: &Arc<Metrics>, forwarder: &Arc<Forwarder>) -> Arc<History> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Arc::default();
+    };
+    let (metrics, forwarder) = (Arc::downgrade(metrics), Arc::downgrade(forwarder));
+    History::sampled(move || {
+        let (metrics, forwarder) = (metrics.upgrade()?, forwarder.upgrade()?);
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Some(Reading {
+            tasks: count(alive_tasks_in(&runtime)),
+            connections: metrics.open_connections(),
+            clients_held: count(forwarder.retained_clients()),
+            forwarded: metrics.forward.requests(),
+            answered: metrics.hello_answers.get(),
+        })
+    })
 }
 
 /// The accept loop: a task for each inbound connection.

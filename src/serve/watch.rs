@@ -2,13 +2,16 @@
 //! `GET /watch` (this server's, its upstream's, and what the settings in
 //! effect amount to), which the dashboard polls.
 //!
-//! Nothing here runs unless asked: no task samples in the background, and
-//! the page keeps the history. A `/watch` on server 2 fetches server 1's
-//! `/figures` through one client kept for the purpose, on a connection
-//! opened for that fetch and closed after it: while it fetches, watching
-//! adds that one connection, and one task, on each side, as the connection
-//! that asks `/hello` counts in its answer. One fetch serves every watcher
-//! for a quarter of a second, so that many pages cost server 1 no more.
+//! Each server keeps its own recent figures ([`History`], a thread's
+//! work); nothing else runs unless asked. A page's first `/watch` gets the
+//! whole of both servers' histories, each later one what is new since the
+//! last it had. A `/watch` on server 2 fetches server 1's `/figures`
+//! (with the samples server 2 does not have yet) through one client kept
+//! for the purpose, on a connection opened for that fetch and closed after
+//! it: while it fetches, watching adds that one connection, and one task,
+//! on each side, as the connection that asks `/hello` counts in its
+//! answer. One fetch serves every watcher for a quarter of a second, so
+//! that many pages cost server 1 no more.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -21,10 +24,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::failure::{cause_chain, shown};
-use crate::observe::metrics::{Metrics, samples};
+use crate::observe::history::{History, Reading, Sample, now_ms};
+use crate::observe::metrics::{Metrics, Outcome, samples};
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::hello::Hello;
 use crate::roles::upstream::read_body;
+use crate::scenario::verdict::{Point, Seen};
 use crate::scenario::{self, Expectation, Scenario, amounts_to, in_effect};
 use crate::serve::switches::{Switchboard, Switched};
 use crate::settings::knobs::{ClientLifetime, Knobs, Side};
@@ -45,6 +50,19 @@ pub struct Figures {
     pub switches: Vec<Switched>,
     /// Every sample of its `/metrics`, by name with labels.
     pub samples: BTreeMap<String, f64>,
+    /// Its history's samples that the asker did not have yet.
+    #[serde(default)]
+    pub history: Vec<Sample>,
+}
+
+/// Which history samples the asker has already: the sequence number of the
+/// last of each server's it got. A first poll names none and gets all.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct Since {
+    /// This server's.
+    pub since: Option<u64>,
+    /// Server 1's, on server 2.
+    pub upstream_since: Option<u64>,
 }
 
 /// What `/watch` answers.
@@ -56,6 +74,9 @@ pub struct Watch {
     /// `server2` otherwise. No one stray request makes a server 2 that
     /// reaches its server 1 look like a server 1.
     pub role: Side,
+    /// This server's clock, in milliseconds since the Unix epoch: the
+    /// chart's "now".
+    pub now_ms: u64,
     pub this: Figures,
     /// Server 1, seen from server 2; `None` on server 1.
     pub upstream: Option<Upstream>,
@@ -64,6 +85,10 @@ pub struct Watch {
     pub in_effect: Vec<Entry>,
     /// What they amount to: the settings' prediction, not what was seen.
     pub amounts_to: Expectation,
+    /// What the counts showed over server 2's last requests, read from
+    /// both servers' histories; `None` on server 1, or before enough
+    /// requests.
+    pub seen: Option<Seen>,
     /// The registry's settings, for the page's switches.
     pub switchable: Vec<Switchable>,
     /// Set when this server's retainer cannot see connections close: what
@@ -119,6 +144,8 @@ impl From<&Scenario> for Entry {
 #[derive(Debug, Clone)]
 pub struct Watched {
     pub metrics: Arc<Metrics>,
+    /// This server's recent figures.
+    pub history: Arc<History>,
     /// The settings given at start, as `VAR=value`.
     pub settings: Arc<[String]>,
     /// The knobs now, and how they were switched.
@@ -126,8 +153,9 @@ pub struct Watched {
 }
 
 impl Watched {
-    /// This server's figures now.
-    pub fn figures(&self) -> Result<Figures, std::fmt::Error> {
+    /// This server's figures now, with its history's samples after
+    /// `since`.
+    pub fn figures(&self, since: Option<u64>) -> Result<Figures, std::fmt::Error> {
         let forwarder = &self.board.forwarder;
         let text = self.metrics.render(forwarder.retained_clients())?;
         Ok(Figures {
@@ -135,6 +163,7 @@ impl Watched {
             settings: self.settings_now(),
             switches: self.board.history(),
             samples: samples(&text),
+            history: self.history.after(since),
         })
     }
 
@@ -158,17 +187,31 @@ impl Watched {
     /// This server's figures, server 1's, and what the settings amount
     /// to. `local` is the address the asking connection came to: this
     /// server's own socket.
-    pub async fn watch(&self, local: SocketAddr) -> Result<Watch, std::fmt::Error> {
-        let this = self.figures()?;
+    pub async fn watch(&self, local: SocketAddr, since: Since) -> Result<Watch, std::fmt::Error> {
+        let this = self.figures(since.since)?;
         // Server 1 is fetched unless it is this very server: a page shows
         // what a server can do, whatever one request made it look like.
         let own_socket = self.board.upstream.is_at(local);
         let fetched = match own_socket {
             true => None,
-            false => Some(self.board.upstream.fetch().await),
+            false => {
+                let forwarded = self.metrics.forward.requests();
+                Some(
+                    self.board
+                        .upstream
+                        .fetch(since.upstream_since, forwarded)
+                        .await,
+                )
+            }
         };
-        let role = role(&this, own_socket, fetched.as_ref());
+        let role = self.role(own_socket, fetched.as_ref());
         let upstream = fetched.filter(|_| role == Side::Server2);
+        let seen = upstream.as_ref().and_then(|_| {
+            Seen::over(
+                &points(&self.history.after(None), |s| s.forwarded),
+                &points(&self.board.upstream.mirror.after(None), |s| s.answered),
+            )
+        });
         let this_knobs = self.board.live.knobs();
         let upstream_knobs = upstream
             .as_ref()
@@ -180,7 +223,7 @@ impl Watched {
         };
         let mut predicted = amounts_to(&effective);
         let blind = role == Side::Server2
-            && this.samples.get("forward_retainer_blind") == Some(&1.0)
+            && self.metrics.forward.is_blind()
             && this_knobs.client_lifetime == ClientLifetime::Connection;
         if blind && predicted == Expectation::ReclaimedAfterIdle {
             // The connections close, but their clients stay held.
@@ -188,7 +231,9 @@ impl Watched {
         }
         Ok(Watch {
             role,
+            now_ms: now_ms(),
             amounts_to: predicted,
+            seen,
             blind: blind.then_some(
                 "this server's retainer cannot see connections close (no socket diagnostics, \
                  no /proc/net/tcp, or CONNECTION_CHECK=none): every client it holds stays \
@@ -200,27 +245,31 @@ impl Watched {
             upstream,
         })
     }
+
+    /// The role this server plays, from what it did and what it can
+    /// reach: see [`Watch::role`].
+    fn role(&self, own_socket: bool, upstream: Option<&Upstream>) -> Side {
+        let forwarded = self.metrics.forward.ended_with(Outcome::ok);
+        let answered = self.metrics.hello_answers.get();
+        let reaches_server_1 = upstream.is_some_and(|upstream| upstream.figures.is_some());
+        if own_socket || (forwarded == 0 && answered > 0 && !reaches_server_1) {
+            Side::Server1
+        } else {
+            Side::Server2
+        }
+    }
 }
 
-/// The role a server plays, from what it did and what it can reach: see
-/// [`Watch::role`].
-fn role(this: &Figures, own_socket: bool, upstream: Option<&Upstream>) -> Side {
-    let forwarded = this
-        .samples
-        .get(r#"forward_requests_total{outcome="ok"}"#)
-        .copied()
-        .unwrap_or(0.0);
-    let answered = this
-        .samples
-        .get("hello_answers_total")
-        .copied()
-        .unwrap_or(0.0);
-    let reaches_server_1 = upstream.is_some_and(|upstream| upstream.figures.is_some());
-    if own_socket || (forwarded == 0.0 && answered > 0.0 && !reaches_server_1) {
-        Side::Server1
-    } else {
-        Side::Server2
-    }
+/// Each role's samples as the verdict reads them: server 2's by its
+/// `/forward`s, server 1's by its `/hello`s.
+fn points(samples: &[Sample], requests: fn(&Sample) -> u64) -> Vec<Point> {
+    samples
+        .iter()
+        .map(|sample| Point {
+            requests: requests(sample),
+            tasks: usize::try_from(sample.tasks).unwrap_or(usize::MAX),
+        })
+        .collect()
 }
 
 /// Every registry entry that sets something, as a switch.
@@ -250,6 +299,9 @@ pub struct UpstreamWatch {
     /// The last fetch and when it was made: every watcher within
     /// [`SHARED_FOR`] of it shares it, and one fetch at a time is made.
     last: tokio::sync::Mutex<Option<(Instant, Upstream)>>,
+    /// Server 1's history as far as fetched: each fetch asks for the
+    /// samples after the last one here.
+    mirror: History,
 }
 
 /// How long one fetch of server 1 serves every watcher: any number of
@@ -265,6 +317,7 @@ impl UpstreamWatch {
             origin,
             client: OnceLock::new(),
             last: tokio::sync::Mutex::new(None),
+            mirror: History::default(),
         }
     }
 
@@ -287,24 +340,37 @@ impl UpstreamWatch {
 
     /// Server 1's figures, or what can be had of them: fetched once for
     /// every watcher within [`SHARED_FOR`]. Watchers that come while a
-    /// fetch is under way wait for it and share it.
-    async fn fetch(&self) -> Upstream {
+    /// fetch is under way wait for it and share it. Its history holds the
+    /// samples after `since`. `forwarded` is this server's count of
+    /// `/forward`s, which stands for server 1's `/hello`s when server 1
+    /// keeps no history.
+    async fn fetch(&self, since: Option<u64>, forwarded: u64) -> Upstream {
         let mut last = self.last.lock().await;
-        if let Some((at, upstream)) = last.as_ref()
-            && at.elapsed() < SHARED_FOR
-        {
-            return upstream.clone();
+        let mut upstream = match last.as_ref() {
+            Some((at, upstream)) if at.elapsed() < SHARED_FOR => upstream.clone(),
+            _ => {
+                let upstream = self.fetch_now(forwarded).await;
+                *last = Some((Instant::now(), upstream.clone()));
+                upstream
+            }
+        };
+        if let Some(figures) = upstream.figures.as_mut() {
+            figures.history = self.mirror.after(since);
         }
-        let upstream = self.fetch_now().await;
-        *last = Some((Instant::now(), upstream.clone()));
         upstream
     }
 
-    async fn fetch_now(&self) -> Upstream {
+    /// Fetches server 1's figures, and keeps the samples of its history
+    /// that are new in the mirror.
+    async fn fetch_now(&self, forwarded: u64) -> Upstream {
         let url = redacted(&self.origin);
         let (figures, missing) = match self.fetch_figures().await {
-            Ok(figures) => (Some(figures), None),
-            Err(missing) => (self.fetch_hello().await, Some(missing)),
+            Ok(mut figures) => {
+                self.mirror.extend(&figures.history);
+                figures.history.clear();
+                (Some(figures), None)
+            }
+            Err(missing) => (self.fetch_hello(forwarded).await, Some(missing)),
         };
         Upstream {
             url,
@@ -329,7 +395,10 @@ impl UpstreamWatch {
 
     async fn fetch_figures(&self) -> Result<Figures, String> {
         let client = self.client()?;
-        let url = self.origin.join("figures").map_err(|err| err.to_string())?;
+        let mut url = self.origin.join("figures").map_err(|err| err.to_string())?;
+        if let Some(seq) = self.mirror.last_seq() {
+            url.set_query(Some(&format!("since={seq}")));
+        }
         let response = client
             .get(url)
             .send()
@@ -379,8 +448,10 @@ impl UpstreamWatch {
             .map_err(|_| not_json())
     }
 
-    /// What can be had from any server 1: its count, from `/hello`.
-    async fn fetch_hello(&self) -> Option<Figures> {
+    /// What can be had from any server 1: its count, from `/hello`, which
+    /// the mirror keeps as a sample of its own, with `forwarded` for the
+    /// `/hello`s it has answered this server.
+    async fn fetch_hello(&self, forwarded: u64) -> Option<Figures> {
         let client = self.client().ok()?;
         let response = client
             .get(self.origin.join("hello").ok()?)
@@ -388,11 +459,19 @@ impl UpstreamWatch {
             .await
             .ok()?;
         let hello: Hello = read_json(response).await.ok()?;
+        let tasks = hello.go_routines;
+        let reading = Reading {
+            tasks: tasks.try_into().unwrap_or(0),
+            answered: forwarded,
+            ..Reading::default()
+        };
+        self.mirror.record(reading, now_ms());
         Some(Figures {
             instance: String::new(),
             settings: Vec::new(),
             switches: Vec::new(),
-            samples: BTreeMap::from([("tokio_alive_tasks".to_owned(), hello.go_routines as f64)]),
+            samples: BTreeMap::from([("tokio_alive_tasks".to_owned(), tasks as f64)]),
+            history: Vec::new(),
         })
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::{
-    PairExt, Server, eventually, fake_upstream, get, hello_answer, put_json, sample, scrape,
+    Pair, PairExt, Server, eventually, fake_upstream, get, hello_answer, put_json, sample, scrape,
     start_pair, start_server,
 };
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
@@ -147,13 +147,72 @@ fn a_leaking_pair_shows_both_servers_counts_as_metrics_has_them() {
     );
 }
 
+/// The newest sample of the history `server` keeps of itself, once it has
+/// one that `wanted` accepts.
+fn sampled(server: &Server, wanted: impl Fn(&Value) -> bool) -> Value {
+    let mut newest = Value::Null;
+    let found = eventually(Duration::from_secs(30), || {
+        let figures = get(server.address, "/figures").json();
+        newest = figures["history"]
+            .as_array()
+            .and_then(|history| history.last())
+            .cloned()
+            .unwrap_or_default();
+        !newest.is_null() && wanted(&newest)
+    });
+    assert!(
+        found,
+        "no such history sample on {}: {newest}",
+        server.address
+    );
+    newest
+}
+
+/// Sends `requests` after both servers' histories have a sample, and waits
+/// until both have sampled what they left: server 2 its count of them,
+/// server 1 a moment after that.
+fn sampled_around(pair: &Pair, requests: u64) {
+    for server in [&pair.server2, &pair.server1] {
+        sampled(server, |_| true);
+    }
+    pair.forward_many(requests as usize);
+    let done = sampled(&pair.server2, |sample| sample["forwarded"] == requests);
+    sampled(&pair.server1, |sample| {
+        sample["at_ms"].as_u64() > done["at_ms"].as_u64()
+    });
+}
+
+#[test]
+fn a_page_opened_after_the_leak_draws_it_and_reads_leaks() {
+    let pair = start_pair(&[], &[]);
+    sampled_around(&pair, 400);
+    let shown = open(&format!("http://{}/", pair.server2.address));
+    assert_eq!(shown.seen, "leaks", "{}", shown.dom);
+    for server in ["2", "1"] {
+        let per = shown.number(server, "tasks_per_request");
+        assert!((0.9..=1.1).contains(&per), "server {server}: {per}");
+    }
+    for side in ["server2", "server1"] {
+        let line = shown
+            .dom
+            .split_once(&format!(r#"class="line {side}""#))
+            .map(|(before, _)| before.rsplit_once("points=\"").map_or("", |(_, p)| p))
+            .unwrap_or_default();
+        assert!(
+            line.split(' ').count() >= 2,
+            "{side}'s line holds the samples before the page opened: {}",
+            shown.dom
+        );
+    }
+}
+
 #[test]
 fn a_fixed_pair_shows_flat_counts() {
     let pair = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
-    pair.forward_many(60);
+    sampled_around(&pair, 60);
     let shown = open(&format!("http://{}/", pair.server2.address));
     assert_eq!(shown.predicted, "flat");
-    assert_eq!(shown.seen, "not measured yet");
+    assert_eq!(shown.seen, "flat");
     for server in ["2", "1"] {
         let tasks = shown.number(server, "tokio_alive_tasks");
         assert!(tasks < FLAT_BELOW as f64, "server {server}: {tasks} tasks");
@@ -223,8 +282,10 @@ fn watched_while_sending(server2_env: &[(&str, &str)]) -> Value {
     };
     let before = accepted();
     thread::scope(|scope| {
-        // The page watches until it has seen all 300 requests answered.
-        let all_seen = r#"Number(document.querySelector(`[data-server="2"][data-metric='forward_requests_total{outcome="ok"}']`).textContent) >= 300"#;
+        // The page watches until it has seen all 300 requests answered,
+        // and a figure read over at least 100 of them (server 2's history
+        // samples once a second).
+        let all_seen = r##"Number(document.querySelector(`[data-server="2"][data-metric='forward_requests_total{outcome="ok"}']`).textContent) >= 300 && Number(document.querySelector("#window").textContent) >= 100"##;
         let page = scope.spawn(|| drive(&pair.server2, &["--until", all_seen]));
         // Once the page polls, 300 requests as fast as they are answered.
         assert!(eventually(Duration::from_secs(30), || accepted() >= before + 4.0));

@@ -1,37 +1,53 @@
 // The dashboard: polls this server's /watch twice a second while the tab is
-// visible, shows the figures of both servers, keeps their history here, in
-// the page, so that the servers run nothing for it, and sends switches.
+// visible, shows the figures of both servers, draws the history each server
+// keeps of itself (the whole of it on the first poll, what is new after),
+// shows what the server read from it, and sends switches.
 "use strict";
 
 const POLL_EVERY_MS = 500;
 // The chart spans the history it has, from half a minute up to five.
 const WINDOW_SECONDS = 300;
 const SHORTEST_SPAN_SECONDS = 30;
-// The per-request figure is read over at least this many requests...
-const MIN_REQUESTS = 20;
-// ... and over the last this many, when there are that many.
-const WINDOW_REQUESTS = 100;
-// Tasks per request at or over this, on both servers, is a leak.
-const LEAKS_FROM = 0.5;
-// Fewer tasks than this is nothing held (the registry's FLAT_BELOW).
-const FLAT_BELOW = 8;
 
 // What the expectations are called on the page, by their id.
 const EXPECTATIONS = { leaks: "leaks", flat: "flat", "reclaimed-after-idle": "reclaimed after idle" };
 
-let history = [];
+// Each server's samples, oldest first, as its history gave them, and the
+// sequence number of the last one received (kept when the chart is cleared).
+const samples = { server1: [], server2: [] };
+const received = { server1: null, server2: null };
 let marks = [];
 let timer = null;
 let sending = false;
 let lastWatch = null;
+// The server's clock, in seconds, at the last poll: the chart's "now".
+let now = Date.now() / 1000;
 
 const byId = (id) => document.getElementById(id);
 
+// The last sample of each server the page received: the server sends only
+// the ones after it.
+function watchUrl() {
+  const [self, upstream] = lastWatch && lastWatch.role === "server1"
+    ? [received.server1, null] : [received.server2, received.server1];
+  const query = new URLSearchParams();
+  if (self !== null) query.set("since", self);
+  if (upstream !== null) query.set("upstream_since", upstream);
+  return `/watch?${query}`;
+}
+
 async function poll() {
   try {
-    const answer = await fetch("/watch", { cache: "no-store" });
+    const answer = await fetch(watchUrl(), { cache: "no-store" });
     if (!answer.ok) throw new Error(`/watch answered ${answer.status}`);
     const watch = await answer.json();
+    if (lastWatch && lastWatch.role !== watch.role) {
+      // The cursors were another role's: start again from the whole window.
+      for (const side of ["server1", "server2"]) {
+        samples[side] = [];
+        received[side] = null;
+      }
+    }
     lastWatch = watch;
     show(watch);
     record(watch);
@@ -170,19 +186,19 @@ async function backToDefaults() {
   await switchTo("server1", bySide.server1);
 }
 
-function requestsOf(figures) {
-  if (!figures) return null;
-  return Object.entries(figures.samples)
-    .filter(([name]) => name.startsWith("forward_requests_total{"))
-    .reduce((sum, [, value]) => sum + value, 0);
-}
-
+// Adds each server's new samples; samples that do not follow on (the
+// server restarted) replace the ones kept.
 function record(watch) {
   const figures = figuresOf(watch);
-  const tasks = (server) => (figures[server] ? figures[server].samples.tokio_alive_tasks : null);
-  const now = Date.now() / 1000;
-  history.push({ at: now, server2: tasks(2), server1: tasks(1), requests: requestsOf(figures[2]) });
-  history = history.filter((sample) => sample.at >= now - WINDOW_SECONDS);
+  now = watch.now_ms / 1000;
+  for (const [server, side] of [[1, "server1"], [2, "server2"]]) {
+    const fresh = (figures[server] && figures[server].history) || [];
+    if (!fresh.length) continue;
+    if (received[side] !== null && fresh[0].seq <= received[side]) samples[side] = [];
+    received[side] = fresh[fresh.length - 1].seq;
+    samples[side].push(...fresh);
+    samples[side] = samples[side].filter((sample) => sample.at_ms / 1000 >= now - WINDOW_SECONDS);
+  }
   for (const [server, side] of [[1, "server1"], [2, "server2"]]) {
     for (const s of (figures[server] && figures[server].switches) || []) {
       // Two switches of one setting can come within one millisecond.
@@ -193,59 +209,20 @@ function record(watch) {
     }
   }
   marks = marks.filter((mark) => mark.at >= now - WINDOW_SECONDS);
-  const perRequest = tasksPerRequest();
-  byId("window").textContent = perRequest ? String(perRequest.requests) : "–";
+  showSeen(watch.seen);
+}
+
+// The badge and the per-request figures: what the server read from both
+// histories, by the same rule as the demo's table.
+function showSeen(seen) {
+  byId("window").textContent = seen ? String(seen.requests) : "–";
   for (const element of document.querySelectorAll('[data-metric="tasks_per_request"]')) {
-    const value = perRequest && perRequest[`server${element.dataset.server}`];
-    element.textContent = value === null || value === undefined ? "–" : value.toFixed(2);
+    const value = seen && seen.per_request[element.dataset.server === "2" ? 0 : 1];
+    element.textContent = seen ? value.toFixed(2) : "–";
   }
-  showSeen(perRequest);
-}
-
-// Tasks gained per request on each side, over the last requests: over the
-// polls since the newest one at least WINDOW_REQUESTS requests back (or the
-// oldest there is), however many requests came between two polls, adding
-// up only the steps in which requests came: tasks given back while idle
-// are no one request's doing. Null until MIN_REQUESTS have come.
-function tasksPerRequest() {
-  const counted = history.filter((s) => s.requests !== null);
-  const last = counted[counted.length - 1];
-  if (!last) return null;
-  const back = counted.filter((s) => s.requests <= last.requests - WINDOW_REQUESTS);
-  const first = back.length ? back[back.length - 1] : counted[0];
-  const steps = counted.slice(counted.indexOf(first));
-  let requests = 0;
-  const gained = { server2: 0, server1: 0 };
-  const known = { server2: true, server1: true };
-  for (let i = 1; i < steps.length; i++) {
-    const came = steps[i].requests - steps[i - 1].requests;
-    if (came <= 0) continue;
-    requests += came;
-    for (const side of ["server2", "server1"]) {
-      if (steps[i][side] === null || steps[i - 1][side] === null) known[side] = false;
-      else gained[side] += steps[i][side] - steps[i - 1][side];
-    }
-  }
-  if (requests < MIN_REQUESTS) return null;
-  const per = (side) => (known[side] ? gained[side] / requests : null);
-  return { requests, server2: per("server2"), server1: per("server1"), first, last };
-}
-
-// The badge: what the counts showed, never what the settings predict.
-function showSeen(perRequest) {
-  const seen = byId("seen");
-  const counted = history.filter((s) => s.requests !== null && s.server2 !== null);
-  const last = counted[counted.length - 1];
-  let verdict = null;
-  if (perRequest) {
-    const grew = [perRequest.server2, perRequest.server1].every((v) => v !== null && v >= LEAKS_FROM);
-    const peak = Math.max(...counted.filter((s) => s.at >= perRequest.first.at).map((s) => s.server2));
-    if (grew) verdict = "leaks";
-    else if (peak >= FLAT_BELOW && last.server2 < FLAT_BELOW) verdict = "reclaimed-after-idle";
-    else verdict = "flat";
-  }
-  seen.textContent = verdict ? EXPECTATIONS[verdict] : "not measured yet";
-  seen.className = `verdict ${verdict || "unmeasured"}`;
+  const badge = byId("seen");
+  badge.textContent = seen ? seen.words : "not measured yet";
+  badge.className = `verdict ${(seen && seen.verdict) || "unmeasured"}`;
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -295,8 +272,9 @@ function draw() {
   const width = chart.clientWidth || 1200;
   const LABEL_ROW = 16;
   const margin = { left: 56, right: 16, top: 30, bottom: 32 };
-  const now = Date.now() / 1000;
-  const span = Math.max(SHORTEST_SPAN_SECONDS, history.length ? now - history[0].at : 0);
+  const oldest = Math.min(...["server1", "server2"].filter((side) => samples[side].length)
+    .map((side) => samples[side][0].at_ms / 1000));
+  const span = Math.max(SHORTEST_SPAN_SECONDS, Number.isFinite(oldest) ? now - oldest : 0);
   const x = (at) => margin.left + (1 - (now - at) / span) * (width - margin.left - margin.right);
   const labels = placeLabels(chart, x, margin.left, width - margin.right);
   // The band of labels sits between the legend and the plot.
@@ -304,7 +282,7 @@ function draw() {
   margin.top += band;
   const height = 300 + band;
   chart.setAttribute("height", String(height));
-  const values = history.flatMap((s) => [s.server2, s.server1]).filter((v) => v !== null);
+  const values = [...samples.server2, ...samples.server1].map((sample) => sample.tasks);
   const step = tickStep(Math.max(10, ...values), 4);
   const top = Math.ceil(Math.max(10, ...values) * 1.05 / step) * step;
   const y = (value) => height - margin.bottom - (value / top) * (height - margin.top - margin.bottom);
@@ -327,7 +305,7 @@ function draw() {
   // Server 2 wide and pale below, server 1 thin and dashed on top: where
   // the two counts are the same, as in the leak, both still show.
   for (const side of ["server2", "server1"]) {
-    const points = history.filter((s) => s[side] !== null).map((s) => `${x(s.at).toFixed(1)},${y(s[side]).toFixed(1)}`);
+    const points = samples[side].map((s) => `${x(s.at_ms / 1000).toFixed(1)},${y(s.tasks).toFixed(1)}`);
     if (points.length) parts.push(svgElement("polyline", { points: points.join(" "), class: `line ${side}` }));
   }
   const legend = [["server2", "server 2 live tasks"], ["server1", "server 1 live tasks"]];
@@ -365,6 +343,11 @@ async function send() {
 
 byId("send").addEventListener("click", send);
 byId("stop").addEventListener("click", () => { sending = false; });
-byId("clear").addEventListener("click", () => { history = []; marks = []; draw(); });
+byId("clear").addEventListener("click", () => {
+  samples.server1.length = 0;
+  samples.server2.length = 0;
+  marks = [];
+  draw();
+});
 byId("defaults").addEventListener("click", backToDefaults);
 poll();
