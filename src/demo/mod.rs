@@ -1,6 +1,8 @@
-//! `demo`: every scenario, one after the other, with the comparison table
-//! and the chart. It does what a user does with two terminals and a curl
-//! loop, and checks each scenario against what the registry expects.
+//! `demo`: every scenario at once, each on a pair of its own, with the
+//! comparison table and the chart. It does what a user does with two
+//! terminals and a curl loop, and checks each scenario against what the
+//! registry expects. The pairs share nothing but the machine: each counts
+//! only its own tasks, and at the demo's pace they leave it mostly idle.
 //!
 //! - [`record`](mod@record): one scenario, sampled over time.
 //! - [`table`], [`chart`] and [`json`]: the report.
@@ -15,7 +17,8 @@ pub mod table;
 use std::io::Write;
 use std::path::Path;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use futures_util::future::try_join_all;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::cli::DemoArgs;
 pub use crate::demo::error::DemoError;
@@ -52,17 +55,23 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
     // requests themselves.
     let launcher = Launcher::new(executable, "warn");
 
-    let mut runs = Vec::new();
-    for scenario in scenarios {
-        let progress = progress_bar(scenario, pace.requests);
-        let run = tokio::select! {
-            run = record(&launcher, scenario, pace, &client, &progress) => run?,
-            // Dropping the recording future kills both children.
-            signal = signals.next() => return Err(DemoError::Interrupted(signal)),
-        };
-        progress.finish_with_message(run.recording.verdict().to_string());
-        runs.push(run);
-    }
+    // Every recording runs on this task, so that every child is started
+    // from this thread (see `record`).
+    let bars = MultiProgress::new();
+    let recordings = scenarios.into_iter().map(|scenario| {
+        let progress = bars.add(progress_bar(scenario, pace.requests));
+        let (launcher, client) = (&launcher, &client);
+        async move {
+            let run = record(launcher, scenario, pace, client, &progress).await?;
+            progress.finish_with_message(run.recording.verdict().to_string());
+            Ok::<_, DemoError>(run)
+        }
+    });
+    let runs = tokio::select! {
+        runs = try_join_all(recordings) => runs?,
+        // Dropping the recordings kills every child.
+        signal = signals.next() => return Err(DemoError::Interrupted(signal)),
+    };
 
     chart::draw(&args.chart, &runs, pace)?;
     let report = if args.json {

@@ -81,7 +81,7 @@ pub async fn record(
 ) -> Result<Run, DemoError> {
     // Started from this thread, which lives as long as the demo: on Linux
     // each child is killed when the thread that started it ends. Starting
-    // takes milliseconds, and nothing else runs meanwhile.
+    // takes milliseconds, for which the other recordings wait.
     let pair = launcher.scenario(scenario)?;
     let urls = Urls::of(&pair);
     let mut per_request = Vec::with_capacity(pace.requests);
