@@ -8,20 +8,23 @@
 //
 //   node --experimental-websocket drive.mjs URL
 //       [--until JS-EXPRESSION | --wait SECONDS]
-//       [--click CSS-SELECTOR [--then-until JS-EXPRESSION | --then SECONDS]]
+//       [--click CSS-SELECTOR [--hold SECONDS]
+//        [--then-until JS-EXPRESSION | --then SECONDS]]
 //       [--deadline SECONDS] [--png FILE] [--size WIDTHxHEIGHT] [--profile DIR]
 //
 // --until and --then-until wait for what a test waits for: an expression
 // evaluated in the page every 100 ms until it is true, failing after
 // --deadline seconds (60 by default). --wait and --then wait fixed times,
 // for scripts that show the page for as long as a person would watch.
+// --hold keeps the mouse button down that long before letting it go, as a
+// slow click does.
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const [url, ...rest] = process.argv.slice(2);
-const options = { wait: "3", then: "2", deadline: "60", size: "1400x1250" };
+const options = { wait: "3", then: "2", hold: "0", deadline: "60", size: "1400x1250" };
 for (let i = 0; i < rest.length; i += 2) options[rest[i].replace(/^--/, "")] = rest[i + 1];
 const [width, height] = options.size.split("x").map(Number);
 const profile = options.profile || mkdtempSync(join(tmpdir(), "leak-dashboard-"));
@@ -113,9 +116,11 @@ try {
       return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
     })()`);
     if (!box) throw new Error(`nothing to click at ${options.click}`);
-    for (const type of ["mousePressed", "mouseReleased"]) {
-      await call("Input.dispatchMouseEvent", { type, x: box.x, y: box.y, button: "left", clickCount: 1 });
-    }
+    const press = (type) =>
+      call("Input.dispatchMouseEvent", { type, x: box.x, y: box.y, button: "left", clickCount: 1 });
+    await press("mousePressed");
+    await sleep(options.hold);
+    await press("mouseReleased");
     await (options["then-until"] ? until(options["then-until"]) : sleep(options.then));
     await evaluate("window.scrollTo(0, 0)");
   }

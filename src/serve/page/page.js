@@ -18,6 +18,9 @@ const samples = { server1: [], server2: [] };
 const received = { server1: null, server2: null };
 let marks = [];
 let timer = null;
+// One poll at a time: one asked for while another runs comes after it.
+let polling = false;
+let pollAgain = false;
 let sending = false;
 let lastWatch = null;
 // The server's clock, in seconds, at the last poll: the chart's "now".
@@ -37,6 +40,12 @@ function watchUrl() {
 }
 
 async function poll() {
+  if (polling) {
+    pollAgain = true;
+    return;
+  }
+  polling = true;
+  clearTimeout(timer);
   try {
     const answer = await fetch(watchUrl(), { cache: "no-store" });
     if (!answer.ok) throw new Error(`/watch answered ${answer.status}`);
@@ -55,7 +64,13 @@ async function poll() {
   } catch (err) {
     byId("whoami").textContent = `Cannot read this server's figures: ${err.message}`;
   }
-  schedule();
+  polling = false;
+  if (pollAgain) {
+    pollAgain = false;
+    poll();
+  } else {
+    schedule();
+  }
 }
 
 function schedule() {
@@ -68,10 +83,10 @@ document.addEventListener("visibilitychange", () => {
   else clearTimeout(timer);
 });
 
-// The figures of each server, by its number: null where unknown.
+// The figures of each server, by its name: null where unknown.
 function figuresOf(watch) {
-  if (watch.role === "server1") return { 1: watch.this, 2: null };
-  return { 1: watch.upstream && watch.upstream.figures, 2: watch.this };
+  if (watch.role === "server1") return { server1: watch.this, server2: null };
+  return { server1: watch.upstream && watch.upstream.figures, server2: watch.this };
 }
 
 function show(watch) {
@@ -113,9 +128,9 @@ function show(watch) {
     block.append(title, go, rust);
     return block;
   }));
-  byId("settings2").textContent = figures[2] ? `server 2: ${figures[2].settings.join(" ")}` : "";
-  byId("settings1").textContent = figures[1] && figures[1].settings.length
-    ? `server 1: ${figures[1].settings.join(" ")}` : "";
+  byId("settings2").textContent = figures.server2 ? `server 2: ${figures.server2.settings.join(" ")}` : "";
+  byId("settings1").textContent = figures.server1 && figures.server1.settings.length
+    ? `server 1: ${figures.server1.settings.join(" ")}` : "";
   showSwitches(watch, figures);
 }
 
@@ -132,29 +147,36 @@ function valueOf(figures, setting) {
   return given === undefined ? null : given.slice(setting.length + 1);
 }
 
-// One row per registry entry: where it acts, its value now, and a button
-// that switches it on, or back to the default when it is on.
+// One row per registry entry, made once: where it acts, its value now, and
+// a button that switches it on, or back to the default when it is on. Each
+// poll updates the rows in place, so that a click spanning a poll lands and
+// keyboard focus stays where it is.
 function showSwitches(watch, figures) {
-  const rows = watch.switchable.map((entry) => {
-    const server = entry.side === "server1" ? 1 : 2;
-    const now = valueOf(figures[server], entry.setting);
-    const row = document.createElement("div");
-    row.className = "switch";
-    row.dataset.switch = entry.name;
-    const label = document.createElement("span");
-    label.textContent = `server ${server} · ${entry.setting} = `;
-    const value = document.createElement("b");
-    value.className = "now";
-    value.textContent = now === null ? "?" : now;
+  const panel = byId("switches");
+  for (const entry of watch.switchable) {
+    const row = panel.querySelector(`[data-switch="${entry.name}"]`) || panel.appendChild(switchRow(entry));
+    const now = valueOf(figures[entry.side], entry.setting);
     const on = now === entry.value;
-    const button = document.createElement("button");
+    const button = row.querySelector("button");
+    row.querySelector(".now").textContent = now === null ? "?" : now;
     button.textContent = on ? `back to ${entry.default}` : `switch to ${entry.value}`;
+    button.dataset.to = on ? entry.default : entry.value;
     button.disabled = now === null;
-    button.addEventListener("click", () => switchTo(entry.side, { [entry.setting]: on ? entry.default : entry.value }));
-    row.append(label, value, " ", button);
-    return row;
-  });
-  byId("switches").replaceChildren(...rows);
+  }
+}
+
+function switchRow(entry) {
+  const row = document.createElement("div");
+  row.className = "switch";
+  row.dataset.switch = entry.name;
+  const label = document.createElement("span");
+  label.textContent = `${entry.side === "server1" ? "server 1" : "server 2"} · ${entry.setting} = `;
+  const value = document.createElement("b");
+  value.className = "now";
+  const button = document.createElement("button");
+  button.addEventListener("click", () => switchTo(entry.side, { [entry.setting]: button.dataset.to }));
+  row.append(label, value, " ", button);
+  return row;
 }
 
 // Sends a switch to this server, or, for server 1, through it.
@@ -191,16 +213,16 @@ async function backToDefaults() {
 function record(watch) {
   const figures = figuresOf(watch);
   now = watch.now_ms / 1000;
-  for (const [server, side] of [[1, "server1"], [2, "server2"]]) {
-    const fresh = (figures[server] && figures[server].history) || [];
+  for (const side of ["server1", "server2"]) {
+    const fresh = (figures[side] && figures[side].history) || [];
     if (!fresh.length) continue;
     if (received[side] !== null && fresh[0].seq <= received[side]) samples[side] = [];
     received[side] = fresh[fresh.length - 1].seq;
     samples[side].push(...fresh);
     samples[side] = samples[side].filter((sample) => sample.at_ms / 1000 >= now - WINDOW_SECONDS);
   }
-  for (const [server, side] of [[1, "server1"], [2, "server2"]]) {
-    for (const s of (figures[server] && figures[server].switches) || []) {
+  for (const side of ["server1", "server2"]) {
+    for (const s of (figures[side] && figures[side].switches) || []) {
       // Two switches of one setting can come within one millisecond.
       const key = `${side} ${s.at_ms} ${s.setting} ${s.old} ${s.value}`;
       if (!marks.some((mark) => mark.key === key)) {
@@ -217,7 +239,7 @@ function record(watch) {
 function showSeen(seen) {
   byId("window").textContent = seen ? String(seen.requests) : "–";
   for (const element of document.querySelectorAll('[data-metric="tasks_per_request"]')) {
-    const value = seen && seen.per_request[element.dataset.server === "2" ? 0 : 1];
+    const value = seen && seen.per_request[element.dataset.server === "server2" ? 0 : 1];
     element.textContent = seen ? value.toFixed(2) : "–";
   }
   const badge = byId("seen");
