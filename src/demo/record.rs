@@ -152,7 +152,7 @@ fn idle_wait(scenario: &Scenario) -> Duration {
 fn idle_timeout(scenario: &Scenario) -> Duration {
     scenario.setting.map_or(Duration::ZERO, |setting| {
         let knobs = setting.knobs();
-        knobs.idle_conn_timeout.max(knobs.server_idle_timeout)
+        knobs.idle_conn_timeout.max(knobs.server_idle_wait())
     })
 }
 

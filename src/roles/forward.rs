@@ -105,12 +105,12 @@ impl Forwarder {
     /// POSTs to server 1 and nests its answer in this server's, and counts
     /// how it went: every request in exactly one outcome, `cancelled` when
     /// the caller went away before the end.
-    pub async fn forward(&self, headers: &HeaderMap) -> Result<Forwarded, ForwardError> {
+    pub async fn answer(&self, headers: &HeaderMap) -> Result<Forwarded, ForwardError> {
         let mut counted = Counted {
             metrics: &self.metrics,
             outcome: Outcome::cancelled,
         };
-        let result = self.call_upstream(headers).await;
+        let result = self.relay(headers).await;
         counted.outcome = match &result {
             Ok(_) => Outcome::ok,
             Err(err) => err.outcome(),
@@ -118,7 +118,7 @@ impl Forwarder {
         result
     }
 
-    async fn call_upstream(&self, headers: &HeaderMap) -> Result<Forwarded, ForwardError> {
+    async fn relay(&self, headers: &HeaderMap) -> Result<Forwarded, ForwardError> {
         // Before any client or connection: a loop must cost nothing.
         if let Some(via) = self.hop.seen_in(headers) {
             return Err(ForwardError::Loop { via });
@@ -168,10 +168,10 @@ impl Drop for Counted<'_> {
 }
 
 /// Answers any method with both servers' task counts.
-pub async fn forward(
+pub async fn answer_forward(
     State(forwarder): State<Arc<Forwarder>>,
     headers: HeaderMap,
 ) -> Result<Response, ForwardError> {
-    let forwarded = forwarder.forward(&headers).await?;
+    let forwarded = forwarder.answer(&headers).await?;
     Ok(json_answer("/forward", &forwarded))
 }

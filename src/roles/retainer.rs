@@ -23,6 +23,7 @@
 //! Linux, or `CONNECTION_CHECK=none`), the retainer is blind: a held client
 //! stays until shutdown, and `forward_retainer_blind` says so.
 
+use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -138,69 +139,77 @@ impl Retainer {
         started.is_ok()
     }
 
-    /// Every [`SWEEP_EVERY`], drops the clients whose connection no
-    /// process holds any more; ends when no client is left, or when the
-    /// kernel cannot be asked.
+    /// The thread's work: every [`SWEEP_EVERY`], drops the clients whose
+    /// connection no process holds any more; ends when no client is left,
+    /// or when the kernel cannot be asked.
     fn sweep(self) {
         let mut check = match ConnectionCheck::open(self.how) {
             Ok(check) => check,
-            Err(err) => {
-                // Out of descriptors is the leak's end, and passes: the
-                // next client handed over tries again. Anything else will
-                // not pass, so the thread is not started again.
-                if is_out_of_descriptors(&err) {
-                    self.lock().sweeping = false;
-                } else {
-                    self.blind.set(1);
-                }
-                tracing::warn!(
-                    %err,
-                    "cannot see connections close: every held client stays until shutdown"
-                );
-                return;
-            }
+            Err(err) => return self.cannot_open(&err),
         };
         loop {
             thread::sleep(SWEEP_EVERY);
-            let started = Instant::now();
-            let (asked, cleared) = {
-                let held = self.lock();
-                let ends: Vec<Ends> = held.clients.iter().map(|kept| kept.ends).collect();
-                (ends, held.cleared)
-            };
-            // Asked outside the lock, so requests go on meanwhile.
-            let open = match check.held(&asked) {
-                Ok(open) => open,
+            match self.release_closed(&mut check) {
+                Ok(true) => {}
+                Ok(false) => return,
                 Err(err) => {
                     self.lock().sweeping = false;
                     tracing::warn!(%err, "cannot see connections close; held clients stay held");
                     return;
                 }
-            };
-            let (released, still_held) = {
-                let mut held = self.lock();
-                let released = if held.cleared == cleared {
-                    take_closed(&mut held.clients, &open)
-                } else {
-                    Vec::new()
-                };
-                held.sweeping = !held.clients.is_empty();
-                (released, held.clients.len())
-            };
-            let released_count = released.len();
-            // Dropped outside the lock: a client's drop closes its pool.
-            drop(released);
-            tracing::debug!(
-                asked = asked.len(),
-                released = released_count,
-                still_held,
-                took = ?started.elapsed(),
-                "swept"
-            );
-            if still_held == 0 {
-                return;
             }
         }
+    }
+
+    /// The check could not start. Out of descriptors is the leak's end, and
+    /// passes: the next client handed over starts the thread again.
+    /// Anything else will not pass, so the thread is not started again.
+    fn cannot_open(&self, err: &io::Error) {
+        if is_out_of_descriptors(err) {
+            self.lock().sweeping = false;
+        } else {
+            self.blind.set(1);
+        }
+        tracing::warn!(
+            %err,
+            "cannot see connections close: every held client stays until shutdown"
+        );
+    }
+
+    /// Drops the clients whose connection has closed; whether any client is
+    /// still held (and so whether the sweep goes on).
+    fn release_closed(&self, check: &mut ConnectionCheck) -> io::Result<bool> {
+        let started = Instant::now();
+        let (asked, cleared) = {
+            let held = self.lock();
+            let ends: Vec<Ends> = held.clients.iter().map(|kept| kept.ends).collect();
+            (ends, held.cleared)
+        };
+        // Asked outside the lock, so requests go on meanwhile.
+        let open = check.held(&asked)?;
+        let (released, still_held) = {
+            let mut held = self.lock();
+            let released = if held.cleared == cleared {
+                take_closed(&mut held.clients, &open)
+            } else {
+                Vec::new()
+            };
+            // In the same lock as the count: a client handed over after it
+            // starts a new sweep.
+            held.sweeping = !held.clients.is_empty();
+            (released, held.clients.len())
+        };
+        let released_count = released.len();
+        // Dropped outside the lock: a client's drop closes its pool.
+        drop(released);
+        tracing::debug!(
+            asked = asked.len(),
+            released = released_count,
+            still_held,
+            took = ?started.elapsed(),
+            "swept"
+        );
+        Ok(still_held > 0)
     }
 
     /// A std mutex, not tokio's: it is never held across an `.await`, and

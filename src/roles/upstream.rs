@@ -94,67 +94,90 @@ pub async fn post_hello(
     url: &Url,
     via: &HeaderValue,
 ) -> (Exchange, Result<Hello, UpstreamError>) {
-    let mut url = url.clone();
-    let mut method = Method::POST;
+    let mut next = (Method::POST, url.clone());
     for _ in 0..MAX_REQUESTS {
-        let mut request = client
-            .request(method.clone(), url.clone())
-            .header(VIA, via.clone());
-        if method == Method::POST {
-            request = request.header(CONTENT_TYPE, "application/json").body("{}");
-        }
-        let response = match request.send().await {
+        let (method, url) = next;
+        let response = match send(client, &method, &url, via).await {
             Ok(response) => response,
-            Err(err) => {
-                // A message repeats at most a few hundred bytes of a URL.
-                let err = if url.as_str().len() > SHOWN_BYTES {
-                    err.without_url()
-                } else {
-                    err
-                };
-                return (Exchange::Failed, Err(UpstreamError::Request(err)));
-            }
+            Err(err) => return (Exchange::Failed, Err(err)),
         };
-        let followed = matches!(
-            response.status(),
-            StatusCode::MOVED_PERMANENTLY
-                | StatusCode::FOUND
-                | StatusCode::SEE_OTHER
-                | StatusCode::TEMPORARY_REDIRECT
-                | StatusCode::PERMANENT_REDIRECT
-        );
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .filter(|location| !location.is_empty());
-        let (true, Some(location)) = (followed, location) else {
-            return read_answer(response).await;
+        next = match redirect_of(&response, &method, &url) {
+            Ok(Some(target)) => target,
+            Ok(None) => return read_answer(response).await,
+            Err(err) => return (Exchange::Failed, Err(err)),
         };
-        let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
-        url = match url.join(&location) {
-            Ok(next) if next.as_str().len() > MAX_URL_BYTES => {
-                let length = next.as_str().len();
-                return (
-                    Exchange::Failed,
-                    Err(UpstreamError::RedirectTooLong(length)),
-                );
-            }
-            Ok(next) => next,
-            Err(_) => {
-                let shown = shown(&location);
-                return (Exchange::Failed, Err(UpstreamError::BadRedirect(shown)));
-            }
-        };
-        // Go's rule: 307 and 308 repeat the request; the others turn a POST
-        // into a GET without a body.
-        if !matches!(
-            response.status(),
-            StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
-        ) {
-            method = Method::GET;
-        }
     }
     (Exchange::Failed, Err(UpstreamError::TooManyRedirects))
+}
+
+/// One request of the call: the Go original's POST of `{}`, or the GET a
+/// redirect turned it into.
+async fn send(
+    client: &Client,
+    method: &Method,
+    url: &Url,
+    via: &HeaderValue,
+) -> Result<Response, UpstreamError> {
+    let mut request = client
+        .request(method.clone(), url.clone())
+        .header(VIA, via.clone());
+    if *method == Method::POST {
+        request = request.header(CONTENT_TYPE, "application/json").body("{}");
+    }
+    request.send().await.map_err(|err| {
+        // A message repeats at most a few hundred bytes of a URL.
+        let err = if url.as_str().len() > SHOWN_BYTES {
+            err.without_url()
+        } else {
+            err
+        };
+        UpstreamError::Request(err)
+    })
+}
+
+/// Go's client's rule for `response` to `method` on `url`: the request to
+/// make next, if it is a redirect to follow; `None` when it is the answer.
+fn redirect_of(
+    response: &Response,
+    method: &Method,
+    url: &Url,
+) -> Result<Option<(Method, Url)>, UpstreamError> {
+    let status = response.status();
+    let followed = matches!(
+        status,
+        StatusCode::MOVED_PERMANENTLY
+            | StatusCode::FOUND
+            | StatusCode::SEE_OTHER
+            | StatusCode::TEMPORARY_REDIRECT
+            | StatusCode::PERMANENT_REDIRECT
+    );
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .filter(|location| !location.is_empty());
+    let (true, Some(location)) = (followed, location) else {
+        return Ok(None);
+    };
+    let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
+    let next = match url.join(&location) {
+        Ok(next) if next.as_str().len() > MAX_URL_BYTES => {
+            return Err(UpstreamError::RedirectTooLong(next.as_str().len()));
+        }
+        Ok(next) => next,
+        Err(_) => return Err(UpstreamError::BadRedirect(shown(&location))),
+    };
+    // 307 and 308 repeat the request; the others turn a POST into a GET
+    // without a body.
+    let repeated = matches!(
+        status,
+        StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
+    );
+    let method = if repeated {
+        method.clone()
+    } else {
+        Method::GET
+    };
+    Ok(Some((method, next)))
 }
 
 /// Reads server 1's answer, at most [`MAX_BODY_BYTES`] of it.

@@ -2,9 +2,11 @@
 //! route: the two ends of its connection (for the switches' guard), a
 //! place in the count of requests in flight (so that a shutdown can say
 //! how many its grace period cut short; connections would over-count, a
-//! kept-alive one may carry no request), and `Connection: close` on its
-//! answer while `SERVER_KEEP_ALIVES` is off, as Go's
-//! `SetKeepAlivesEnabled(false)` answers.
+//! kept-alive one may carry no request), what its route left of its body
+//! read as Go's server reads it ([`crate::serve::leftover`]), and
+//! `Connection: close` on its answer while `SERVER_KEEP_ALIVES` is off, as
+//! Go's `SetKeepAlivesEnabled(false)` answers, or when that body did not
+//! end in time.
 //!
 //! One wrapper around the routes, not three middleware layers: it is on
 //! the path of every `/hello`.
@@ -14,11 +16,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::http::header::CONNECTION;
+use axum::http::header::{CONNECTION, EXPECT};
 use axum::http::{HeaderValue, Request, Response};
 use hyper_util::service::TowerToHyperService;
 
+use crate::serve::inbound::HeadRead;
+use crate::serve::leftover::{Leftover, Tracked};
 use crate::serve::switch_guard::Peer;
+use crate::settings::go_syntax::zero_means_none;
 use crate::settings::live::Live;
 
 /// The routes, as hyper calls them.
@@ -57,21 +62,32 @@ pub struct Wrapped {
     pub peer: Peer,
     pub in_flight: InFlight,
     pub live: Arc<Live>,
+    /// Ends the read deadline of each request's head as it is answered.
+    pub head_read: HeadRead,
 }
 
-type Answer<Body> = <Routes as hyper::service::Service<Request<Body>>>::Response;
-type Failure<Body> = <Routes as hyper::service::Service<Request<Body>>>::Error;
+type Answer<Body> = <Routes as hyper::service::Service<Request<Tracked<Body>>>>::Response;
+type Failure<Body> = <Routes as hyper::service::Service<Request<Tracked<Body>>>>::Error;
 
 impl<Body> hyper::service::Service<Request<Body>> for Wrapped
 where
-    Routes: hyper::service::Service<Request<Body>, Response = Response<axum::body::Body>>,
-    <Routes as hyper::service::Service<Request<Body>>>::Future: Send + 'static,
+    Body: http_body::Body<Data = axum::body::Bytes> + Unpin + Send + 'static,
+    Routes: hyper::service::Service<Request<Tracked<Body>>, Response = Response<axum::body::Body>>,
+    <Routes as hyper::service::Service<Request<Tracked<Body>>>>::Future: Send + 'static,
 {
     type Response = Answer<Body>;
     type Error = Failure<Body>;
     type Future = Pin<Box<dyn Future<Output = Result<Answer<Body>, Failure<Body>>> + Send>>;
 
-    fn call(&self, mut request: Request<Body>) -> Self::Future {
+    fn call(&self, request: Request<Body>) -> Self::Future {
+        self.head_read.now();
+        let (parts, body) = request.into_parts();
+        let expects_continue = parts
+            .headers
+            .get(EXPECT)
+            .is_some_and(|expect| expect.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let (body, left) = Leftover::track(body);
+        let mut request = Request::from_parts(parts, body);
         request.extensions_mut().insert(self.peer);
         let entered = self.in_flight.enter();
         let answering = self.routes.call(request);
@@ -79,7 +95,9 @@ where
         Box::pin(async move {
             let _entered = entered;
             let mut response = answering.await?;
-            if !live.knobs().server_keep_alives {
+            let deadline = zero_means_none(live.knobs().server_read_timeout);
+            let reusable = left.read_to_end(expects_continue, deadline).await;
+            if !reusable || !live.knobs().server_keep_alives {
                 response
                     .headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));

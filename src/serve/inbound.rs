@@ -1,13 +1,22 @@
-//! Inbound connections between requests: Go's `http.Server.IdleTimeout`
-//! and `SetKeepAlivesEnabled(false)`, both switchable at runtime.
+//! Inbound connections' deadlines: Go's `http.Server.IdleTimeout`,
+//! `ReadTimeout` and `SetKeepAlivesEnabled(false)`, all switchable at
+//! runtime.
 //!
 //! A connection waits for its next request from the moment its answer is
-//! written until a byte of the next request arrives. Each wait reads
-//! `SERVER_IDLE_TIMEOUT` as it begins, as Go reads `IdleTimeout`, so a
+//! written until a byte of the next request arrives. Each wait reads the
+//! idle timeout as it begins, as Go's `Server.idleTimeout` does:
+//! `SERVER_IDLE_TIMEOUT`, or `SERVER_READ_TIMEOUT` when that is 0. So a
 //! switch applies from each connection's next wait, and a connection
 //! already waiting keeps the deadline it set (none, by default: the leak).
 //! Switching `SERVER_KEEP_ALIVES` to false closes every connection waiting
 //! now, as Go's `closeIdleConns` does.
+//!
+//! A request's head must then come within `SERVER_READ_TIMEOUT`, read as
+//! its first byte arrives (as the connection is accepted, for its first
+//! request). When it passes first, the read fails, and hyper closes the
+//! connection without an answer, as Go's server does. Its body is not
+//! under it: no route here reads a body, and hyper reads what is left of
+//! one after the answer only if it is there already.
 //!
 //! The watch lives in the connection's own task, in its socket's reads and
 //! writes, and its timer is a tokio timer, not a task: watching adds
@@ -28,6 +37,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 use crate::settings::go_syntax::zero_means_none;
+use crate::settings::knobs::Knobs;
 use crate::settings::live::Live;
 
 /// Every inbound connection of one server, as far as waiting goes.
@@ -47,6 +57,20 @@ struct Wait {
     close: AtomicBool,
     /// Wakes the connection's task to see `close`.
     waker: Mutex<Option<Waker>>,
+    /// Whether the head of the request being read has been read: its
+    /// read deadline is over.
+    head_read: AtomicBool,
+}
+
+/// Tells a connection that its request's head has been read: the routes
+/// are called.
+#[derive(Debug, Clone)]
+pub struct HeadRead(Arc<Wait>);
+
+impl HeadRead {
+    pub fn now(&self) {
+        self.0.head_read.store(true, Ordering::Release);
+    }
 }
 
 impl Inbound {
@@ -59,14 +83,15 @@ impl Inbound {
     }
 
     /// Watches `io`, a newly accepted connection's socket.
-    pub fn watch<IO>(self: &Arc<Self>, io: IO) -> Watched<IO> {
+    pub fn wrap<IO>(self: &Arc<Self>, io: IO) -> InboundSocket<IO> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let wait = Arc::new(Wait::default());
         self.lock().insert(id, wait.clone());
-        Watched {
+        InboundSocket {
             io,
             id,
             wait,
+            reading: read_deadline(&self.live.knobs()),
             inbound: self.clone(),
             answered: false,
             timer: None,
@@ -104,7 +129,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A connection's socket, watched between requests.
 #[derive(Debug)]
-pub struct Watched<IO> {
+pub struct InboundSocket<IO> {
     io: IO,
     id: u64,
     wait: Arc<Wait>,
@@ -114,9 +139,32 @@ pub struct Watched<IO> {
     /// The idle deadline of this wait, read when it began: `Some(None)`
     /// for none, `None` before the wait began.
     timer: Option<Option<Pin<Box<Sleep>>>>,
+    /// The deadline of the request head being read, read when its first
+    /// byte came; `None` for none.
+    reading: Option<Pin<Box<Sleep>>>,
 }
 
-impl<IO> Watched<IO> {
+/// A request head's deadline from now, by `SERVER_READ_TIMEOUT`.
+fn read_deadline(knobs: &Knobs) -> Option<Pin<Box<Sleep>>> {
+    zero_means_none(knobs.server_read_timeout).map(|timeout| Box::pin(tokio::time::sleep(timeout)))
+}
+
+impl<IO> InboundSocket<IO> {
+    /// Tells this connection when its requests' heads have been read.
+    pub fn head_read(&self) -> HeadRead {
+        HeadRead(self.wait.clone())
+    }
+
+    /// Whether the request head being read has run out of time.
+    fn read_is_late(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.wait.head_read.load(Ordering::Acquire) {
+            self.reading = None;
+        }
+        self.reading
+            .as_mut()
+            .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready())
+    }
+
     /// Whether this wait is over without a next request: the switch closed
     /// the connection, or its idle deadline passed.
     fn wait_is_over(&mut self, cx: &mut Context<'_>) -> bool {
@@ -125,7 +173,7 @@ impl<IO> Watched<IO> {
         }
         if self.timer.is_none() {
             // The wait begins: read the timeout now, as Go does.
-            let timeout = zero_means_none(self.inbound.live.knobs().server_idle_timeout);
+            let timeout = zero_means_none(self.inbound.live.knobs().server_idle_wait());
             self.timer = Some(timeout.map(|timeout| Box::pin(tokio::time::sleep(timeout))));
             self.wait.waiting.store(true, Ordering::Release);
         }
@@ -156,6 +204,11 @@ impl<IO> Watched<IO> {
     /// A byte of the next request came, or an answer is being written:
     /// not waiting.
     fn busy(&mut self, answered: bool) {
+        if self.answered && !answered {
+            // The next request's first byte: its head's deadline starts.
+            self.wait.head_read.store(false, Ordering::Release);
+            self.reading = read_deadline(&self.inbound.live.knobs());
+        }
         self.answered = answered;
         if self.timer.take().is_some() {
             self.wait.waiting.store(false, Ordering::Release);
@@ -163,7 +216,7 @@ impl<IO> Watched<IO> {
     }
 }
 
-impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
+impl<IO: AsyncRead + Unpin> AsyncRead for InboundSocket<IO> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -179,12 +232,17 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
             Poll::Ready(result) => Poll::Ready(result),
             // Read as the client closing the connection.
             Poll::Pending if this.wait_is_over(cx) => Poll::Ready(Ok(())),
+            // A failed read: hyper closes the connection without answering.
+            Poll::Pending if this.read_is_late(cx) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request head did not come within SERVER_READ_TIMEOUT",
+            ))),
             Poll::Pending => Poll::Pending,
         }
     }
 }
 
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
+impl<IO: AsyncWrite + Unpin> AsyncWrite for InboundSocket<IO> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -229,7 +287,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     }
 }
 
-impl<IO> Drop for Watched<IO> {
+impl<IO> Drop for InboundSocket<IO> {
     fn drop(&mut self) {
         self.inbound.lock().remove(&self.id);
     }

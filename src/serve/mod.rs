@@ -5,20 +5,28 @@
 //! - [`in_flight`]: what every request gets on its way: its connection's
 //!   ends, a place in the count of requests in flight, and `Connection:
 //!   close` while keep-alives are off.
+//! - [`leftover`]: what a route leaves of a request's body, read after
+//!   its answer as Go's server reads it.
 //! - [`inbound`]: inbound connections between requests: the idle timeout,
 //!   and closing them when keep-alives are switched off.
 //! - [`router`]: which route answers what.
 //! - [`shutdown`]: Ctrl-C, SIGTERM and SIGHUP.
 //! - [`switches`]: settings switched on a running server, `/settings`.
 //! - [`switch_guard`]: who may switch.
+//! - [`figures`]: what a server tells of itself.
+//! - [`server1_client`]: the client to server 1 for its figures and its
+//!   switches.
 //! - [`watch`]: the figures a person watches, `/figures` and `/watch`.
 //! - [`dashboard`]: the page at `/` that polls them.
 
 pub mod dashboard;
+pub mod figures;
 pub mod in_flight;
 pub mod inbound;
+pub mod leftover;
 pub mod router;
 pub mod server;
+pub mod server1_client;
 pub mod shutdown;
 pub mod switch_guard;
 pub mod switches;

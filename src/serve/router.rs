@@ -10,12 +10,13 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{any, get, put};
 
 use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
-use crate::roles::forward::forward;
+use crate::roles::forward::answer_forward;
 use crate::roles::hello::{HelloState, hello};
 use crate::serve::dashboard;
+use crate::serve::figures::Since;
 use crate::serve::switch_guard::{self, Peer};
 use crate::serve::switches;
-use crate::serve::watch::{Since, Watched};
+use crate::serve::watch::Watched;
 
 /// `/hello` and `/forward`, any method; `GET /metrics`; the settings,
 /// `GET` and `PUT /settings` and `PUT /upstream/settings`; and for people,
@@ -28,8 +29,11 @@ pub fn app(watched: Watched) -> Router {
     let board = watched.board.clone();
     let named_host = from_fn_with_state(board.extra_hosts.clone(), switch_guard::named_host);
     let for_this_server_only = Router::new()
-        .route("/settings", get(switches::settings).put(switches::switch))
-        .route("/upstream/settings", put(switches::switch_upstream))
+        .route(
+            "/settings",
+            get(switches::get_settings).put(switches::put_settings),
+        )
+        .route("/upstream/settings", put(switches::put_upstream_settings))
         .with_state(board.clone())
         .merge(
             Router::new()
@@ -47,7 +51,7 @@ pub fn app(watched: Watched) -> Router {
         })
         .merge(
             Router::new()
-                .route("/forward", any(forward))
+                .route("/forward", any(answer_forward))
                 .with_state(board.forwarder.clone()),
         )
         .merge(

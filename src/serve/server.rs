@@ -24,9 +24,10 @@ use crate::roles::forward::Forwarder;
 use crate::serve::in_flight::{InFlight, Routes, Wrapped};
 use crate::serve::inbound::Inbound;
 use crate::serve::router::app;
+use crate::serve::server1_client::Server1Client;
 use crate::serve::switch_guard::Peer;
 use crate::serve::switches::Switchboard;
-use crate::serve::watch::{UpstreamWatch, Watched};
+use crate::serve::watch::Watched;
 use crate::settings::Config;
 use crate::settings::live::Live;
 
@@ -104,7 +105,7 @@ impl Server {
             live: live.clone(),
             forwarder: forwarder.clone(),
             inbound: inbound.clone(),
-            upstream: Arc::new(UpstreamWatch::new(&config.upstream_url)),
+            upstream: Arc::new(Server1Client::new(&config.upstream_url)),
             counted: metrics.switches.clone(),
             switches: config.switches,
             extra_hosts: config.extra_hosts.clone(),
@@ -127,8 +128,8 @@ impl Server {
         })
     }
 
-    /// Serves on an already bound `listener` until the future `shutdown`
-    /// makes completes. Then it stops accepting, drops the retained
+    /// Serves on an already bound `listener` until a future made by
+    /// `shutdown` completes. Then it stops accepting, drops the retained
     /// clients, which closes their idle connections, and lets requests in
     /// flight finish for up to `SHUTDOWN_GRACE`, unless a second
     /// `shutdown` completes first.
@@ -202,13 +203,7 @@ impl Listener {
                 Ok((stream, remote)) => {
                     self.trouble.recovered();
                     let local = stream.local_addr().unwrap_or(remote);
-                    let wrapped = Wrapped {
-                        routes: routes.clone(),
-                        peer: Peer { remote, local },
-                        in_flight: self.in_flight.clone(),
-                        live: self.live.clone(),
-                    };
-                    self.serve(stream, wrapped);
+                    self.serve(stream, routes.clone(), Peer { remote, local });
                 }
                 Err(err) => {
                     self.trouble.failed(&err);
@@ -219,9 +214,16 @@ impl Listener {
     }
 
     /// Serves one connection on a task of its own.
-    fn serve(&self, stream: tokio::net::TcpStream, service: Wrapped) {
+    fn serve(&self, stream: tokio::net::TcpStream, routes: Routes, peer: Peer) {
         let open = self.metrics.connection_opened();
-        let stream = self.inbound.watch(stream);
+        let stream = self.inbound.wrap(stream);
+        let service = Wrapped {
+            routes,
+            peer,
+            in_flight: self.in_flight.clone(),
+            live: self.live.clone(),
+            head_read: stream.head_read(),
+        };
         let connection = self.http.serve_connection(TokioIo::new(stream), service);
         let connection = self.connections.watch(connection);
         tokio::spawn(async move {

@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -19,15 +18,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::failure::shown;
+use crate::observe::history::now_ms;
 use crate::observe::metrics::SwitchLabel;
 use crate::roles::forward::Forwarder;
+use crate::serve::figures::Switched;
 use crate::serve::inbound::Inbound;
+use crate::serve::server1_client::Server1Client;
 use crate::serve::switch_guard::{BODY_LIMIT, MayRelay, MaySwitch, Refusal};
-use crate::serve::watch::UpstreamWatch;
 use crate::settings::config::{ExtraHosts, Switches};
 use crate::settings::knobs::Knob;
 use crate::settings::live::{Change, Live};
@@ -35,23 +35,13 @@ use crate::settings::live::{Change, Live};
 /// How many switches `/figures` and `/watch` show.
 const HISTORY: usize = 32;
 
-/// One switch, as the dashboard marks it on its time axis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Switched {
-    /// When, in milliseconds since the Unix epoch.
-    pub at_ms: u64,
-    pub setting: String,
-    pub old: String,
-    pub value: String,
-}
-
 /// Everything a switch reaches.
 #[derive(Debug)]
 pub struct Switchboard {
     pub live: Arc<Live>,
     pub forwarder: Arc<Forwarder>,
     pub inbound: Arc<Inbound>,
-    pub upstream: Arc<UpstreamWatch>,
+    pub upstream: Arc<Server1Client>,
     pub counted: Family<SwitchLabel, Counter>,
     pub switches: Switches,
     /// Names this server answers to besides loopback ones: `EXTRA_HOSTS`.
@@ -65,24 +55,26 @@ impl Switchboard {
         self.lock_history().iter().cloned().collect()
     }
 
-    /// Makes `changes`, all or nothing, and what follows from each: the
-    /// shared client built or dropped, waiting connections closed. Each
-    /// change is logged, counted and kept in the history.
-    fn switch(&self, changes: &[(String, String)]) -> Result<(), String> {
-        let made = self.live.switch(changes)?;
-        let at_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| {
-                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-            });
-        for Change { knob, old, new } in &made {
+    /// Makes `changes`, all or nothing, then keeps a record of each and
+    /// does what follows from them.
+    fn make(&self, changes: &[(String, String)]) -> Result<(), String> {
+        let made = self.live.apply(changes)?;
+        self.record(&made);
+        self.follow(&made);
+        Ok(())
+    }
+
+    /// Logs, counts and keeps in the history each change made.
+    fn record(&self, made: &[Change]) {
+        let at_ms = now_ms();
+        let mut history = self.lock_history();
+        for Change { knob, old, new } in made {
             tracing::info!(setting = knob.env(), %old, %new, "switched");
             self.counted
                 .get_or_create(&SwitchLabel {
                     setting: knob.env().to_owned(),
                 })
                 .inc();
-            let mut history = self.lock_history();
             if history.len() == HISTORY {
                 history.pop_front();
             }
@@ -93,22 +85,21 @@ impl Switchboard {
                 value: new.clone(),
             });
         }
-        if made
-            .iter()
-            .any(|change| change.knob == Knob::ClientLifetime)
+    }
+
+    /// What follows at once from the changes made: the shared client built
+    /// or dropped, the connections waiting now closed.
+    fn follow(&self, made: &[Change]) {
+        let switched = |knob: Knob| made.iter().any(|change| change.knob == knob);
+        if switched(Knob::ClientLifetime)
             && let Err(err) = self.forwarder.follow_lifetime()
         {
             tracing::warn!(%err, "cannot build the shared client; each request builds one");
         }
-        if made
-            .iter()
-            .any(|change| change.knob == Knob::ServerKeepAlives)
-            && !self.live.knobs().server_keep_alives
-        {
+        if switched(Knob::ServerKeepAlives) && !self.live.knobs().server_keep_alives {
             let closed = self.inbound.close_waiting();
             tracing::info!(closed, "closed the connections waiting for a next request");
         }
-        Ok(())
     }
 
     fn lock_history(&self) -> std::sync::MutexGuard<'_, VecDeque<Switched>> {
@@ -117,14 +108,14 @@ impl Switchboard {
 }
 
 /// `GET /settings`: every switchable setting's value now, as given.
-pub async fn settings(
+pub async fn get_settings(
     State(board): State<Arc<Switchboard>>,
 ) -> Json<BTreeMap<&'static str, String>> {
     Json(board.live.current().given.clone())
 }
 
 /// `PUT /settings`: a JSON object of `"VAR": "value"` pairs.
-pub async fn switch(
+pub async fn put_settings(
     State(board): State<Arc<Switchboard>>,
     _allowed: MaySwitch,
     body: Body,
@@ -132,7 +123,7 @@ pub async fn switch(
     let made = async {
         let changes = changes_in(&read_switch(body).await?)?;
         board
-            .switch(&changes)
+            .make(&changes)
             .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))
     };
     match made.await {
@@ -145,7 +136,7 @@ pub async fn switch(
 /// checks it, passed on to server 1's `/settings` in a body made anew
 /// from what was checked, through the client kept for watching it; server
 /// 1's answer is this one, when it is JSON.
-pub async fn switch_upstream(
+pub async fn put_upstream_settings(
     State(board): State<Arc<Switchboard>>,
     _allowed: MayRelay,
     body: Body,

@@ -1,5 +1,6 @@
 //! The knobs: the settings that cause the leak or stop it, each read once
-//! from its Go spelling into what it means.
+//! from its Go spelling into what it means, and each declared once: a row
+//! of the table below (`knobs! { ... }`).
 //!
 //! After parsing, nothing compares spellings: `1s` and `1000ms` are one
 //! timeout, `true`, `T` and `1` one boolean, `-1`, `-01` and `-5` one "keep
@@ -10,20 +11,19 @@
 //!
 //! Each knob starts at the value of Go's zero `http.Transport` or
 //! `http.Server`, which is what the Go original runs with. reqwest's own
-//! defaults differ for three of them, so each is passed to reqwest
+//! defaults differ for two of them, so each is passed to reqwest
 //! explicitly:
 //!
 //! | knob | Go's zero value | reqwest's default |
 //! |---|---|---|
 //! | `IDLE_CONN_TIMEOUT` | 0: an idle connection is kept for ever | 90 s |
 //! | `MAX_IDLE_CONNS_PER_HOST` | 0, read as 2 idle connections per host | no limit |
-//! | `REQUEST_TIMEOUT` | 0: no deadline | no deadline |
-//! | `DISABLE_KEEP_ALIVES` | false: connections are kept | kept |
 //!
 //! On the server side, Go's `http.Server` with a zero `IdleTimeout` and
-//! `ReadTimeout` never closes an idle connection; hyper does not either,
-//! unless a timer is given, and then its 30 s header-read timeout applies
-//! unless set. `SERVER_IDLE_TIMEOUT` sets it, or leaves no timer at all.
+//! `ReadTimeout` never closes an idle connection. hyper's server is given
+//! no timer here, so it has no timeout of its own either; the server's
+//! knobs are deadlines this program keeps itself (see
+//! [`crate::serve::inbound`]).
 
 use std::fmt;
 use std::time::Duration;
@@ -32,135 +32,182 @@ use clap::{ArgAction, Args, ValueEnum};
 
 use crate::settings::go_syntax::{parse_bool, parse_duration, parse_int};
 
-/// The knobs in effect on one server. Both roles read the same ones; each
-/// knob acts in the role named by [`Knob::side`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
-pub struct Knobs {
+/// Declares the knobs from one table: each row gives the knob's variant
+/// and field, its type and default (as `--help` shows it and as it is
+/// parsed), its env var, the server it acts on, its parser, what Go calls
+/// it, and any further clap attributes. [`Knobs`] (the command line's
+/// arguments and the values in effect), [`Knob`], [`Knob::ALL`] and every
+/// one of `Knob`'s answers follow from the row; what a knob does stays in
+/// the code that reads its field.
+macro_rules! knobs {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident $field:ident: $type:ty = $default:literal,
+            env $env:literal, side $side:ident, parse $parse:path, go $go:literal
+            $(, clap($($clap:tt)*))?;
+    )*) => {
+        /// The knobs in effect on one server. Both roles read the same
+        /// ones; each knob acts in the role named by [`Knob::side`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+        pub struct Knobs {
+            $(
+                $(#[doc = $doc])*
+                #[arg(
+                    long,
+                    env = $env,
+                    value_name = $env,
+                    default_value = $default,
+                    value_parser = $parse
+                    $(, $($clap)*)?
+                )]
+                pub $field: $type,
+            )*
+        }
+
+        impl Default for Knobs {
+            /// Each knob's default, read by its own parser (a test reads
+            /// every one): Go's zero values, the leak.
+            fn default() -> Self {
+                Knobs {
+                    $($field: $parse($default).expect(concat!($env, "'s default parses")),)*
+                }
+            }
+        }
+
+        /// One knob, by its env var.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Knob {
+            $($variant,)*
+        }
+
+        impl Knob {
+            /// Every knob, in `--help` order.
+            pub const ALL: &[Knob] = &[$(Knob::$variant,)*];
+
+            /// Its env var.
+            pub fn env(self) -> &'static str {
+                match self {
+                    $(Knob::$variant => $env,)*
+                }
+            }
+
+            /// Its value when not given, spelled as `--help` shows it.
+            pub fn default_value(self) -> &'static str {
+                match self {
+                    $(Knob::$variant => $default,)*
+                }
+            }
+
+            /// The server it acts on: the client's knobs on server 2, the
+            /// server's on server 1.
+            pub fn side(self) -> Side {
+                match self {
+                    $(Knob::$variant => Side::$side,)*
+                }
+            }
+
+            /// What Go calls the field it stands for.
+            pub fn go(self) -> &'static str {
+                match self {
+                    $(Knob::$variant => $go,)*
+                }
+            }
+
+            /// Reads `text` with this knob's parser, the one the command
+            /// line uses, into `knobs`.
+            pub fn set(self, knobs: &mut Knobs, text: &str) -> Result<(), String> {
+                match self {
+                    $(Knob::$variant => knobs.$field = $parse(text)?,)*
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+knobs! {
     /// A fix, Go's Transport.DisableKeepAlives: every upstream request says
     /// `Connection: close` and the client pools no idle connection.
-    #[arg(
-        long,
-        env = "DISABLE_KEEP_ALIVES",
-        value_name = "DISABLE_KEEP_ALIVES",
-        default_value = "false",
-        num_args = 0..=1,
-        default_missing_value = "true",
-        action = ArgAction::Set,
-        value_parser = parse_bool
-    )]
-    pub disable_keep_alives: bool,
+    DisableKeepAlives disable_keep_alives: bool = "false",
+        env "DISABLE_KEEP_ALIVES", side Server2, parse parse_bool,
+        go "Transport.DisableKeepAlives", clap(
+            num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set);
 
     /// A fix, Go's Transport.IdleConnTimeout, in Go syntax (1s, 500ms,
     /// 1m30s): how long an idle pooled connection may live. 0 means no
     /// limit, as Go's zero value does (reqwest's own default is 90s).
-    #[arg(
-        long,
-        env = "IDLE_CONN_TIMEOUT",
-        value_name = "IDLE_CONN_TIMEOUT",
-        default_value = "0",
-        value_parser = parse_duration
-    )]
-    pub idle_conn_timeout: Duration,
+    IdleConnTimeout idle_conn_timeout: Duration = "0",
+        env "IDLE_CONN_TIMEOUT", side Server2, parse parse_duration,
+        go "Transport.IdleConnTimeout";
 
     /// A fix when negative, Go's Transport.MaxIdleConnsPerHost, a whole
     /// number as Go reads it: 0 is Go's default of 2 idle connections per
     /// host, a negative number keeps none, a positive one caps (reqwest's
     /// own default has no cap).
-    #[arg(
-        long,
-        env = "MAX_IDLE_CONNS_PER_HOST",
-        value_name = "MAX_IDLE_CONNS_PER_HOST",
-        default_value = "0",
-        allow_negative_numbers = true,
-        value_parser = parse_idle_conns_per_host
-    )]
-    pub max_idle_conns_per_host: IdleConnsPerHost,
+    MaxIdleConnsPerHost max_idle_conns_per_host: IdleConnsPerHost = "0",
+        env "MAX_IDLE_CONNS_PER_HOST", side Server2, parse parse_idle_conns_per_host,
+        go "Transport.MaxIdleConnsPerHost", clap(allow_negative_numbers = true);
 
     /// A fix on server 1: /hello answers with `Connection: close`, so every
     /// client closes the connection after reading the answer.
-    #[arg(
-        long,
-        env = "CONNECTION_CLOSE",
-        value_name = "CONNECTION_CLOSE",
-        default_value = "false",
-        num_args = 0..=1,
-        default_missing_value = "true",
-        action = ArgAction::Set,
-        value_parser = parse_bool
-    )]
-    pub connection_close: bool,
+    ConnectionClose connection_close: bool = "false",
+        env "CONNECTION_CLOSE", side Server1, parse parse_bool,
+        go "a handler's Connection: close header", clap(
+            num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set);
 
     /// How long each /forward client lives: connection (as long as its
     /// connection is open, Go's lifetime: the leak), request (dropped when
     /// the request is done, Rust's) or process (one client, shared).
-    #[arg(
-        long,
-        env = "CLIENT_LIFETIME",
-        value_name = "CLIENT_LIFETIME",
-        default_value = "connection",
-        value_parser = parse_client_lifetime
-    )]
-    pub client_lifetime: ClientLifetime,
+    ClientLifetime client_lifetime: ClientLifetime = "connection",
+        env "CLIENT_LIFETIME", side Server2, parse parse_client_lifetime,
+        go "the garbage collector's reach";
 
     /// A fix on server 1, Go's http.Server.IdleTimeout, in Go syntax: close
     /// a connection whose next request head has not arrived within this
     /// time. 0 means none, like Go's server: idle connections stay open.
     /// Otherwise at least 10ms: a shorter one would close connections
     /// before their first request could arrive.
-    #[arg(
-        long,
-        env = "SERVER_IDLE_TIMEOUT",
-        value_name = "SERVER_IDLE_TIMEOUT",
-        default_value = "0",
-        value_parser = parse_server_idle_timeout
-    )]
-    pub server_idle_timeout: Duration,
+    ServerIdleTimeout server_idle_timeout: Duration = "0",
+        env "SERVER_IDLE_TIMEOUT", side Server1, parse parse_server_timeout,
+        go "Server.IdleTimeout";
 
     /// A fix on server 1, the opposite of Go's
     /// http.Server.SetKeepAlivesEnabled(false): false answers every request
     /// with `Connection: close`, and, switched at runtime, also closes the
     /// connections waiting idle for their next request.
-    #[arg(
-        long,
-        env = "SERVER_KEEP_ALIVES",
-        value_name = "SERVER_KEEP_ALIVES",
-        default_value = "true",
-        num_args = 0..=1,
-        default_missing_value = "true",
-        action = ArgAction::Set,
-        value_parser = parse_bool
-    )]
-    pub server_keep_alives: bool,
+    ServerKeepAlives server_keep_alives: bool = "true",
+        env "SERVER_KEEP_ALIVES", side Server1, parse parse_bool,
+        go "Server.SetKeepAlivesEnabled", clap(
+            num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set);
+
+    /// A fix on server 1, Go's http.Server.ReadTimeout, in Go syntax: how
+    /// long reading a request head may take, from its first byte (from the
+    /// connection's start, for its first request); a slower one gets no
+    /// answer, the connection just closes. With SERVER_IDLE_TIMEOUT at 0 it
+    /// is the idle timeout too, as in Go. 0 means none; otherwise at least
+    /// 10ms.
+    ServerReadTimeout server_read_timeout: Duration = "0",
+        env "SERVER_READ_TIMEOUT", side Server1, parse parse_server_timeout,
+        go "Server.ReadTimeout";
 
     /// A total deadline for each upstream call, in Go syntax; past it
     /// /forward answers 504. 0 means none, like the Go original.
-    #[arg(
-        long,
-        env = "REQUEST_TIMEOUT",
-        value_name = "REQUEST_TIMEOUT",
-        default_value = "0",
-        value_parser = parse_duration
-    )]
-    pub request_timeout: Duration,
-}
-
-impl Default for Knobs {
-    /// Go's zero values: the leak.
-    fn default() -> Self {
-        Knobs {
-            disable_keep_alives: false,
-            idle_conn_timeout: Duration::ZERO,
-            max_idle_conns_per_host: IdleConnsPerHost::default(),
-            connection_close: false,
-            client_lifetime: ClientLifetime::Connection,
-            server_idle_timeout: Duration::ZERO,
-            server_keep_alives: true,
-            request_timeout: Duration::ZERO,
-        }
-    }
+    RequestTimeout request_timeout: Duration = "0",
+        env "REQUEST_TIMEOUT", side Server2, parse parse_duration,
+        go "Client.Timeout";
 }
 
 impl Knobs {
+    /// How long an inbound connection may wait idle for its next request,
+    /// as Go's `Server.idleTimeout` reads it: `SERVER_IDLE_TIMEOUT`, or
+    /// `SERVER_READ_TIMEOUT` when that is 0; 0 for no limit.
+    pub fn server_idle_wait(&self) -> Duration {
+        match self.server_idle_timeout {
+            Duration::ZERO => self.server_read_timeout,
+            idle => idle,
+        }
+    }
+
     /// The knobs a list of `VAR=value` settings gives, as `/figures`
     /// reports them: Go's zero values for those it does not name, or names
     /// with a value that does not parse.
@@ -197,98 +244,10 @@ impl fmt::Display for Side {
     }
 }
 
-/// One knob, by its env var.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Knob {
-    DisableKeepAlives,
-    IdleConnTimeout,
-    MaxIdleConnsPerHost,
-    ConnectionClose,
-    ClientLifetime,
-    ServerIdleTimeout,
-    ServerKeepAlives,
-    RequestTimeout,
-}
-
 impl Knob {
-    /// Every knob, in `--help` order.
-    pub const ALL: &[Knob] = &[
-        Knob::DisableKeepAlives,
-        Knob::IdleConnTimeout,
-        Knob::MaxIdleConnsPerHost,
-        Knob::ConnectionClose,
-        Knob::ClientLifetime,
-        Knob::ServerIdleTimeout,
-        Knob::ServerKeepAlives,
-        Knob::RequestTimeout,
-    ];
-
-    /// Its env var.
-    pub fn env(self) -> &'static str {
-        match self {
-            Knob::DisableKeepAlives => "DISABLE_KEEP_ALIVES",
-            Knob::IdleConnTimeout => "IDLE_CONN_TIMEOUT",
-            Knob::MaxIdleConnsPerHost => "MAX_IDLE_CONNS_PER_HOST",
-            Knob::ConnectionClose => "CONNECTION_CLOSE",
-            Knob::ClientLifetime => "CLIENT_LIFETIME",
-            Knob::ServerIdleTimeout => "SERVER_IDLE_TIMEOUT",
-            Knob::ServerKeepAlives => "SERVER_KEEP_ALIVES",
-            Knob::RequestTimeout => "REQUEST_TIMEOUT",
-        }
-    }
-
     /// The knob whose env var is `env`.
     pub fn named(env: &str) -> Option<Knob> {
         Knob::ALL.iter().copied().find(|knob| knob.env() == env)
-    }
-
-    /// Its value when not given, spelled as `--help` shows it: Go's zero
-    /// value, but `SERVER_KEEP_ALIVES`, which is on unless switched off.
-    pub fn default_value(self) -> &'static str {
-        match self {
-            Knob::DisableKeepAlives | Knob::ConnectionClose => "false",
-            Knob::ServerKeepAlives => "true",
-            Knob::IdleConnTimeout
-            | Knob::MaxIdleConnsPerHost
-            | Knob::ServerIdleTimeout
-            | Knob::RequestTimeout => "0",
-            Knob::ClientLifetime => "connection",
-        }
-    }
-
-    /// The server it acts on: the client's knobs on server 2, the
-    /// server's on server 1.
-    pub fn side(self) -> Side {
-        match self {
-            Knob::ConnectionClose | Knob::ServerIdleTimeout | Knob::ServerKeepAlives => {
-                Side::Server1
-            }
-            Knob::DisableKeepAlives
-            | Knob::IdleConnTimeout
-            | Knob::MaxIdleConnsPerHost
-            | Knob::ClientLifetime
-            | Knob::RequestTimeout => Side::Server2,
-        }
-    }
-
-    /// Reads `text` with this knob's parser, the one the command line
-    /// uses, into `knobs`.
-    pub fn set(self, knobs: &mut Knobs, text: &str) -> Result<(), String> {
-        match self {
-            Knob::DisableKeepAlives => knobs.disable_keep_alives = parse_bool(text)?,
-            Knob::IdleConnTimeout => knobs.idle_conn_timeout = parse_duration(text)?,
-            Knob::MaxIdleConnsPerHost => {
-                knobs.max_idle_conns_per_host = parse_idle_conns_per_host(text)?;
-            }
-            Knob::ConnectionClose => knobs.connection_close = parse_bool(text)?,
-            Knob::ClientLifetime => knobs.client_lifetime = parse_client_lifetime(text)?,
-            Knob::ServerIdleTimeout => {
-                knobs.server_idle_timeout = parse_server_idle_timeout(text)?;
-            }
-            Knob::ServerKeepAlives => knobs.server_keep_alives = parse_bool(text)?,
-            Knob::RequestTimeout => knobs.request_timeout = parse_duration(text)?,
-        }
-        Ok(())
     }
 }
 
@@ -357,14 +316,15 @@ fn parse_client_lifetime(text: &str) -> Result<ClientLifetime, String> {
     })
 }
 
-/// The shortest `SERVER_IDLE_TIMEOUT` but none.
-const MIN_SERVER_IDLE_TIMEOUT: Duration = Duration::from_millis(10);
+/// The shortest server timeout but none.
+const MIN_SERVER_TIMEOUT: Duration = Duration::from_millis(10);
 
-fn parse_server_idle_timeout(text: &str) -> Result<Duration, String> {
+/// A server's timeout: 0 (none) or at least [`MIN_SERVER_TIMEOUT`].
+fn parse_server_timeout(text: &str) -> Result<Duration, String> {
     let timeout = parse_duration(text)?;
-    if !timeout.is_zero() && timeout < MIN_SERVER_IDLE_TIMEOUT {
+    if !timeout.is_zero() && timeout < MIN_SERVER_TIMEOUT {
         return Err(format!(
-            "invalid duration {text:?}: 0 (none) or at least {MIN_SERVER_IDLE_TIMEOUT:?}; a \
+            "invalid duration {text:?}: 0 (none) or at least {MIN_SERVER_TIMEOUT:?}; a \
              shorter one closes connections before their first request can arrive"
         ));
     }
@@ -387,7 +347,10 @@ mod tests {
         match knob {
             Knob::DisableKeepAlives | Knob::ConnectionClose => "T",
             Knob::ServerKeepAlives => "F",
-            Knob::IdleConnTimeout | Knob::ServerIdleTimeout | Knob::RequestTimeout => "1500ms",
+            Knob::IdleConnTimeout
+            | Knob::ServerIdleTimeout
+            | Knob::ServerReadTimeout
+            | Knob::RequestTimeout => "1500ms",
             Knob::MaxIdleConnsPerHost => "-01",
             Knob::ClientLifetime => "process",
         }
@@ -473,14 +436,11 @@ mod tests {
     }
 
     #[test]
-    fn a_server_idle_timeout_is_none_or_long_enough_for_a_request() {
-        assert_eq!(parse_server_idle_timeout("0"), Ok(Duration::ZERO));
-        assert_eq!(
-            parse_server_idle_timeout("10ms"),
-            Ok(Duration::from_millis(10))
-        );
+    fn a_server_timeout_is_none_or_long_enough_for_a_request() {
+        assert_eq!(parse_server_timeout("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_server_timeout("10ms"), Ok(Duration::from_millis(10)));
         for short in ["1ns", "9ms", "999us"] {
-            let err = parse_server_idle_timeout(short).expect_err(short);
+            let err = parse_server_timeout(short).expect_err(short);
             assert!(err.contains("at least 10ms"), "{err}");
         }
     }

@@ -20,7 +20,7 @@ use crate::settings::knobs::{Knob, Knobs};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
     pub knobs: Knobs,
-    /// Each knob's value as given, by env var, in `Knob::ALL` order.
+    /// Each knob's value as given, by env var (empty when not given).
     pub given: BTreeMap<&'static str, String>,
 }
 
@@ -74,7 +74,7 @@ impl Live {
     /// variable or a bad value leaves every knob as it was, and says which
     /// in one line. On success, the changes made (values that were already
     /// so are left out), in the order given.
-    pub fn switch(&self, changes: &[(String, String)]) -> Result<Vec<Change>, String> {
+    pub fn apply(&self, changes: &[(String, String)]) -> Result<Vec<Change>, String> {
         let _one_at_a_time = self
             .switching
             .lock()
@@ -84,7 +84,7 @@ impl Live {
         Ok(made)
     }
 
-    /// Whether `changes` would be accepted, checked as [`Live::switch`]
+    /// Whether `changes` would be accepted, checked as [`Live::apply`]
     /// checks them, changing nothing.
     pub fn check(&self, changes: &[(String, String)]) -> Result<(), String> {
         self.switched(changes).map(|_| ())
@@ -133,7 +133,7 @@ mod tests {
             .iter()
             .map(|(env, value)| (env.to_string(), value.to_string()))
             .collect();
-        live.switch(&changes)
+        live.apply(&changes)
     }
 
     fn started() -> Live {

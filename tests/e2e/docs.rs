@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use reqwest_connection_leak::scenario::{ALL, Expectation};
-use reqwest_connection_leak::settings::knobs::Side;
+use reqwest_connection_leak::settings::knobs::{Knob, Side};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -130,4 +130,77 @@ fn slug(heading: &str) -> String {
         .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
         .map(|c| if c == ' ' { '-' } else { c })
         .collect()
+}
+
+/// The table rows of `text`'s section headed `heading`.
+fn rows_under<'a>(text: &'a str, heading: &str) -> Vec<&'a str> {
+    text.split_once(&format!("\n{heading}\n"))
+        .and_then(|(_, rest)| rest.split("\n## ").next())
+        .unwrap_or_else(|| panic!("no section {heading:?}"))
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .collect()
+}
+
+#[test]
+fn the_readmes_settings_table_has_every_setting_and_each_knobs_default() {
+    let readme = read(&root().join("README.md"));
+    let rows = rows_under(&readme, "## Settings");
+    let command = <reqwest_connection_leak::cli::Cli as clap::CommandFactory>::command();
+    for argument in command.get_arguments() {
+        let Some(env) = argument.get_env() else {
+            continue;
+        };
+        let start = format!("| `{}` |", env.to_string_lossy());
+        assert!(
+            rows.iter().any(|row| row.starts_with(&start)),
+            "no row {start}"
+        );
+    }
+    for &knob in Knob::ALL {
+        let start = format!("| `{}` | `{}`", knob.env(), knob.default_value());
+        assert!(
+            rows.iter().any(|row| row.starts_with(&start)),
+            "no row {start}"
+        );
+    }
+}
+
+#[test]
+fn the_guides_knob_table_has_every_knob_and_its_go_field_in_order() {
+    let guide = read(&root().join("docs/how-the-port-models-go.md"));
+    let rows = rows_under(&guide, "## Each knob against Go's");
+    let expected: Vec<String> = Knob::ALL
+        .iter()
+        .map(|knob| format!("| `{}` | `{}` |", knob.env(), knob.go()))
+        .collect();
+    assert_eq!(rows.len(), expected.len(), "{rows:#?}");
+    for (row, start) in rows.iter().zip(&expected) {
+        assert!(
+            row.starts_with(start.as_str()),
+            "{row:?} should start {start:?}"
+        );
+    }
+}
+
+#[test]
+fn the_readmes_demo_table_has_every_entry_with_its_verdict() {
+    let readme = read(&root().join("README.md"));
+    let table = readme
+        .split_once("\n## One command\n")
+        .and_then(|(_, rest)| rest.split_once("```text\n"))
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .map(|(table, _)| table)
+        .expect("the demo's table under One command");
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), ALL.len(), "{table}");
+    for (row, scenario) in rows.iter().zip(ALL) {
+        assert!(
+            row.starts_with(&scenario.label()),
+            "{row:?}: {}",
+            scenario.label()
+        );
+        let verdict = scenario.expectation().to_string();
+        assert!(row.trim_end().ends_with(&verdict), "{row:?}: {verdict}");
+    }
 }

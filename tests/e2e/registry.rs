@@ -123,6 +123,7 @@ fn other_spelling(setting: Setting) -> String {
         Knob::ServerKeepAlives => boolean(knobs.server_keep_alives),
         Knob::IdleConnTimeout => millis(knobs.idle_conn_timeout),
         Knob::ServerIdleTimeout => millis(knobs.server_idle_timeout),
+        Knob::ServerReadTimeout => millis(knobs.server_read_timeout),
         Knob::RequestTimeout => millis(knobs.request_timeout),
         Knob::MaxIdleConnsPerHost => match knobs.max_idle_conns_per_host.0 {
             negative if negative < 0 => format!("-0{}", -negative),

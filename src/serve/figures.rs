@@ -1,0 +1,46 @@
+//! What a server tells of itself: its figures at one moment, as `/figures`
+//! answers them, with the switches made on it and its history's newest
+//! samples.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::observe::history::Sample;
+
+/// One server's figures at one moment: what `/figures` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Which process: the name it marks `Via` with.
+    pub instance: String,
+    /// Its settings in effect, as `VAR=value`.
+    pub settings: Vec<String>,
+    /// Its last settings switched at runtime, oldest first.
+    #[serde(default)]
+    pub switches: Vec<Switched>,
+    /// Every sample of its `/metrics`, by name with labels.
+    pub samples: BTreeMap<String, f64>,
+    /// Its history's samples that the asker did not have yet.
+    #[serde(default)]
+    pub history: Vec<Sample>,
+}
+
+/// Which history samples the asker has already: the sequence number of the
+/// last of each server's it got. A first poll names none and gets all.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct Since {
+    /// This server's.
+    pub since: Option<u64>,
+    /// Server 1's, on server 2.
+    pub upstream_since: Option<u64>,
+}
+
+/// One switch, as the dashboard marks it on its time axis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Switched {
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    pub setting: String,
+    pub old: String,
+    pub value: String,
+}

@@ -1,0 +1,194 @@
+//! `SERVER_READ_TIMEOUT`, Go's `http.Server.ReadTimeout`: a deadline on
+//! reading a request's head, and the idle timeout when `SERVER_IDLE_TIMEOUT`
+//! is 0, as Go's `Server.idleTimeout` reads it. What Go does was read off
+//! the Go original built with `ReadTimeout` set (docs/how-the-port-models-go.md,
+//! "SERVER_READ_TIMEOUT against Go's").
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
+
+use crate::common::{PairExt, ServerExt, eventually, put_json, serve, serve_pair};
+
+/// Longer than any deadline here, on a busy machine.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn connect(address: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    stream
+}
+
+/// Everything read until the server closes the connection, and how long
+/// that took from `since`.
+fn read_until_closed(stream: &mut TcpStream, since: Instant) -> (String, Duration) {
+    let mut read = Vec::new();
+    stream
+        .read_to_end(&mut read)
+        .expect("the server closes the connection within the patience");
+    (String::from_utf8_lossy(&read).into_owned(), since.elapsed())
+}
+
+/// One whole `GET /hello` on `stream`, kept alive: its answer.
+fn hello_on(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    answer_on(stream)
+}
+
+#[test]
+fn a_request_head_slower_than_it_gets_no_answer_and_the_connection_closes() {
+    let server = serve(&[("SERVER_READ_TIMEOUT", "300ms")]);
+    let mut stream = connect(server.address);
+    let sent = Instant::now();
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    let (answer, after) = read_until_closed(&mut stream, sent);
+    assert_eq!(answer, "", "no answer, as Go gives none");
+    assert!(
+        after >= Duration::from_millis(300),
+        "closed after {after:?}"
+    );
+}
+
+#[test]
+fn a_head_that_comes_in_time_is_answered_and_the_next_gets_a_deadline_of_its_own() {
+    let server = serve(&[
+        ("SERVER_READ_TIMEOUT", "300ms"),
+        ("SERVER_IDLE_TIMEOUT", "5s"),
+    ]);
+    let mut stream = connect(server.address);
+    assert!(hello_on(&mut stream).starts_with("http/1.1 200"));
+    // The next head's deadline starts at its first byte, not at the
+    // answer before it.
+    stream.write_all(b"GET /hello HTTP/1.1\r\n").expect("write");
+    let sent = Instant::now();
+    let (answer, after) = read_until_closed(&mut stream, sent);
+    assert_eq!(answer, "");
+    assert!(
+        after >= Duration::from_millis(300),
+        "closed after {after:?}"
+    );
+}
+
+#[test]
+fn alone_it_is_the_idle_timeout_too() {
+    let server = serve(&[("SERVER_READ_TIMEOUT", "500ms")]);
+    let mut stream = connect(server.address);
+    assert!(hello_on(&mut stream).starts_with("http/1.1 200"));
+    let answered = Instant::now();
+    let (more, after) = read_until_closed(&mut stream, answered);
+    assert_eq!(more, "");
+    // The wait began as the answer went out, a moment before its last
+    // byte was read here.
+    assert!(
+        after >= Duration::from_millis(450),
+        "closed after {after:?}"
+    );
+}
+
+#[test]
+fn with_an_idle_timeout_set_the_idle_one_governs_the_wait() {
+    let server = serve(&[
+        ("SERVER_READ_TIMEOUT", "200ms"),
+        ("SERVER_IDLE_TIMEOUT", "10s"),
+    ]);
+    let mut stream = connect(server.address);
+    assert!(hello_on(&mut stream).starts_with("http/1.1 200"));
+    // Idle for five read timeouts: the connection is still there, as the
+    // next request's answer shows.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(hello_on(&mut stream).starts_with("http/1.1 200"));
+}
+
+#[test]
+fn switched_on_a_leaking_pair_it_reclaims_what_leaks_after_it_and_keeps_what_leaked() {
+    let pair = serve_pair(&[], &[]);
+    let leaked = *pair.forward_many(20).last().expect("20 answers");
+    let switched = put_json(
+        pair.server2.address,
+        "/upstream/settings",
+        r#"{"SERVER_READ_TIMEOUT":"1s"}"#,
+        &[],
+    );
+    assert_eq!(switched.status, 200, "{switched:?}");
+    pair.forward_many(20);
+    // The 20 connections after the switch close after a second idle; the
+    // 20 before it wait on with the deadline they set: none.
+    let mut tasks = 0;
+    let settled = eventually(Duration::from_secs(6), || {
+        tasks = pair.server1.hello_tasks();
+        tasks <= leaked.server1 + 1
+    });
+    assert!(
+        settled,
+        "server 1 at {tasks}, {} before the switch",
+        leaked.server1
+    );
+    assert!(
+        tasks + FLAT_BELOW > leaked.server1,
+        "what leaked before stays: {tasks}"
+    );
+}
+
+/// The answer to a request on `stream`, read up to the end of its body,
+/// in lower case.
+fn answer_on(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let mut byte = [0; 1];
+    while !answer.ends_with(b"}") {
+        let read = stream.read(&mut byte).expect("an answer");
+        assert_eq!(
+            read,
+            1,
+            "closed after {:?}",
+            String::from_utf8_lossy(&answer)
+        );
+        answer.push(byte[0]);
+    }
+    String::from_utf8_lossy(&answer).to_ascii_lowercase()
+}
+
+#[test]
+fn a_slow_body_on_hello_is_answered_at_the_deadline_with_connection_close_as_go_does() {
+    let server = serve(&[("SERVER_READ_TIMEOUT", "300ms")]);
+    let mut stream = connect(server.address);
+    let sent = Instant::now();
+    stream
+        .write_all(b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+        .expect("write");
+    let answer = answer_on(&mut stream);
+    let after = sent.elapsed();
+    assert!(answer.starts_with("http/1.1 200 ok\r\n"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    assert!(
+        answer.contains("\r\n\r\n{\"msg\":\"hello world\",\"goroutines\":"),
+        "{answer}"
+    );
+    // Go reads what the handler left until the deadline, then answers.
+    assert!(
+        after >= Duration::from_millis(250),
+        "answered after {after:?}"
+    );
+    let (more, _) = read_until_closed(&mut stream, sent);
+    assert_eq!(more, "", "then the connection closes");
+}
+
+#[test]
+fn a_body_that_ends_in_time_leaves_the_connection_for_the_next_request() {
+    let server = serve(&[("SERVER_READ_TIMEOUT", "5s")]);
+    let mut stream = connect(server.address);
+    stream
+        .write_all(b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+        .expect("write");
+    std::thread::sleep(Duration::from_millis(100));
+    stream.write_all(b"cdefghij").expect("write the rest");
+    let answer = answer_on(&mut stream);
+    assert!(answer.starts_with("http/1.1 200 ok\r\n"), "{answer}");
+    assert!(!answer.contains("connection: close"), "{answer}");
+    assert!(hello_on(&mut stream).starts_with("http/1.1 200"));
+}
