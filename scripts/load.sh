@@ -22,7 +22,7 @@ for ((i = 1; i <= count; i++)); do
     # worth printing. Only "nothing answered" stops the loop.
     if ! curl --silent --show-error --max-time 10 "$url"; then
         echo "load.sh: no answer from $url (request $i of $count)." >&2
-        echo "Is server 2 running? Start it with: BIND_ADDRESS=:9090 cargo run" >&2
+        echo "Is server 2 running? Start it with: BIND_ADDRESS=:9090 cargo run --release" >&2
         exit 1
     fi
     echo ""

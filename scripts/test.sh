@@ -2,7 +2,7 @@
 # The README's test command: installs what the tests need where it is
 # missing, then runs every test.
 #
-#   scripts/test.sh [cargo test arguments]
+#   scripts/test.sh [cargo test --release arguments]
 #
 # The dashboard's test drives Debian's chromium, the alert rules' tests
 # run Debian's prometheus and its promtool, and inspect's tests run
@@ -33,4 +33,6 @@ promtool test rules prometheus/alerts_test.yml
 promtool check rules prometheus/any_service.yml
 promtool test rules prometheus/any_service_test.yml
 
-cargo test "$@"
+# The release profile: the demo's build (cargo run --release -- demo)
+# serves the tests too, and the walkthrough's servers after them.
+cargo test --release "$@"

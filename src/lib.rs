@@ -17,7 +17,8 @@
 //!   lifetime, one entry each; what a pair's knobs amount to, and the rule
 //!   that judges their counts. Everything that lists fixes derives from it.
 //! - [`observe`]: what watches the roles: the live task count, `/metrics`,
-//!   the process's own figures and the kernel's word on a connection.
+//!   the process's own figures, its last five minutes of them, and the
+//!   kernel's word on a connection.
 //! - [`roles`]: the two roles and their client: `/hello`, `/forward`, the
 //!   per-request client's knobs and the retainer that keeps it as long as
 //!   Go would.

@@ -1,14 +1,17 @@
 //! Run with: `cargo run --release -- demo` for every scenario at once, or
-//! `cargo run` (server 1), `BIND_ADDRESS=:9090 cargo run` (server 2) and
-//! `scripts/load.sh`. `--help` lists every setting.
+//! `cargo run --release` (server 1), `BIND_ADDRESS=:9090 cargo run
+//! --release` (server 2) and `scripts/load.sh`. `--help` lists every
+//! setting.
 //!
 //! This file only reads the command line, sets up logging and hands off to
 //! the library: see `src/lib.rs` for where everything lives.
 
-/// jemalloc, not the system allocator: each leaked connection holds many
-/// small buffers (hyper's start at 8 KB), and glibc's malloc kept about
-/// 19.8 KB per leaked request on server 2 and 11.9 KB on server 1 where
-/// jemalloc keeps 16.5 KB and 8.5 KB (docs/performance.md).
+/// jemalloc, chosen by measurement (`scripts/allocators.sh`, the table in
+/// docs/performance.md): each leaked connection holds many small buffers
+/// (hyper's start at 8 KB), and per leaked request glibc's malloc kept
+/// 19.8 KB on server 2 and 11.9 KB on server 1, mimalloc 34.9 and 18.9,
+/// jemalloc 17.5 and 8.9. Its C build costs about 90 s of a build from
+/// nothing.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

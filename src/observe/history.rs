@@ -63,9 +63,10 @@ struct Window {
 }
 
 impl History {
-    /// A history filled every [`STEP`] by a thread of its own, from `read`.
-    /// The thread ends at the first tick after the history is dropped, or
-    /// once `read` has nothing to read (the server it reads is gone).
+    /// A history filled by a thread of its own from `read`, at once (the
+    /// figures before any request) and then every [`STEP`]. The thread
+    /// ends at the first tick after the history is dropped, or once `read`
+    /// has nothing to read (the server it reads is gone).
     pub fn sampled(read: impl Fn() -> Option<Reading> + Send + 'static) -> Arc<History> {
         let history = Arc::new(History::default());
         let kept: Weak<History> = Arc::downgrade(&history);
@@ -73,11 +74,12 @@ impl History {
             .name("history".to_owned())
             .spawn(move || {
                 loop {
-                    std::thread::sleep(STEP);
                     let (Some(history), Some(reading)) = (kept.upgrade(), read()) else {
                         return;
                     };
                     history.record(reading, now_ms());
+                    drop(history);
+                    std::thread::sleep(STEP);
                 }
             });
         if let Err(err) = started {

@@ -4,6 +4,8 @@
 //! connection of its own that it closes at once.)
 //!
 //! - [`tasks`]: the live task count, tokio's stand-in for goroutines.
+//! - [`history`]: the last five minutes of a server's figures, sampled by
+//!   a thread of its own (a thread is not a task: the count stays true).
 //! - [`metrics`]: `/metrics` in the OpenMetrics text format.
 //! - [`process`]: this process's memory and descriptors, and its limit.
 //! - [`repeats`]: a failure logged once a second, not once a request.

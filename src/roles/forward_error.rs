@@ -96,7 +96,7 @@ impl ForwardError {
         } else if self.refused() {
             format!(
                 "{chain}; is server 1 running where UPSTREAM_URL says? Start it with \
-                 `cargo run` (it listens on :8080), or point UPSTREAM_URL at it"
+                 `cargo run --release` (it listens on :8080), or point UPSTREAM_URL at it"
             )
         } else {
             chain

@@ -1,6 +1,7 @@
 //! The dashboard at `GET /`: one page, its script and its style, all built
 //! into the binary, loading nothing from any other host. The page polls
-//! `/watch` (see [`crate::serve::watch`]) and keeps the history itself.
+//! `/watch` (see [`crate::serve::watch`]) and draws the history each server
+//! keeps of itself.
 
 use axum::Router;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_FRAME_OPTIONS};
@@ -12,8 +13,8 @@ const PAGE: &str = include_str!("page/index.html");
 const SCRIPT: &str = include_str!("page/page.js");
 pub const LOOK: &str = include_str!("page/look.css");
 
-/// `/`, `/page.js` and `/look.css`.
-pub fn routes() -> Router {
+/// `/`, `/page.js` and `/look.css`, for any state.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route(
             "/",

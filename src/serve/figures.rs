@@ -38,6 +38,10 @@ pub struct Since {
 /// One switch, as the dashboard marks it on its time axis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Switched {
+    /// Counts up from 0 at the server's start: two switches made within
+    /// one millisecond are still two.
+    #[serde(default)]
+    pub seq: u64,
     /// When, in milliseconds since the Unix epoch.
     pub at_ms: u64,
     pub setting: String,

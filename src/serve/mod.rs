@@ -9,6 +9,7 @@
 //!   its answer as Go's server reads it.
 //! - [`inbound`]: inbound connections between requests: the idle timeout,
 //!   and closing them when keep-alives are switched off.
+//! - [`state`]: what the routes share, and the part each takes.
 //! - [`router`]: which route answers what.
 //! - [`shutdown`]: Ctrl-C, SIGTERM and SIGHUP.
 //! - [`switches`]: settings switched on a running server, `/settings`.
@@ -28,6 +29,7 @@ pub mod router;
 pub mod server;
 pub mod server1_client;
 pub mod shutdown;
+pub mod state;
 pub mod switch_guard;
 pub mod switches;
 pub mod watch;

@@ -21,10 +21,12 @@ use crate::observe::history::{History, Reading};
 use crate::observe::metrics::Metrics;
 use crate::observe::tasks::alive_tasks_in;
 use crate::roles::forward::Forwarder;
+use crate::roles::hello::HelloState;
 use crate::serve::in_flight::{InFlight, Routes, Wrapped};
 use crate::serve::inbound::Inbound;
 use crate::serve::router::app;
 use crate::serve::server1_client::Server1Client;
+use crate::serve::state::AppState;
 use crate::serve::switch_guard::Peer;
 use crate::serve::switches::Switchboard;
 use crate::serve::watch::Watched;
@@ -111,14 +113,20 @@ impl Server {
             extra_hosts: config.extra_hosts.clone(),
             history: Mutex::default(),
         });
-        let watched = Watched {
-            history: sampled_history(&metrics, &forwarder),
-            metrics: metrics.clone(),
-            settings: settings.into(),
-            board,
+        let state = AppState {
+            hello: HelloState {
+                live: live.clone(),
+                answers: metrics.hello_answers.clone(),
+            },
+            watched: Watched {
+                history: sampled_history(&metrics, &forwarder),
+                metrics: metrics.clone(),
+                settings: settings.into(),
+                board,
+            },
         };
         Ok(Server {
-            routes: TowerToHyperService::new(app(watched)),
+            routes: TowerToHyperService::new(app(state)),
             live,
             in_flight: InFlight::default(),
             metrics,

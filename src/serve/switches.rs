@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::metrics::counter::Counter;
@@ -75,10 +75,12 @@ impl Switchboard {
                     setting: knob.env().to_owned(),
                 })
                 .inc();
+            let seq = history.back().map_or(0, |last| last.seq + 1);
             if history.len() == HISTORY {
                 history.pop_front();
             }
             history.push_back(Switched {
+                seq,
                 at_ms,
                 setting: knob.env().to_owned(),
                 old: old.clone(),
@@ -211,18 +213,6 @@ fn changes_in(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
             }
         })
         .collect()
-}
-
-impl FromRef<Arc<Switchboard>> for Switches {
-    fn from_ref(board: &Arc<Switchboard>) -> Switches {
-        board.switches
-    }
-}
-
-impl FromRef<Arc<Switchboard>> for ExtraHosts {
-    fn from_ref(board: &Arc<Switchboard>) -> ExtraHosts {
-        board.extra_hosts.clone()
-    }
 }
 
 #[cfg(test)]

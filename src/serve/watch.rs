@@ -1,6 +1,7 @@
-//! The figures a person watches: `GET /figures` (this server's own) and
-//! `GET /watch` (this server's, server 1's, and what the settings in
-//! effect amount to), which the dashboard polls.
+//! The figures a person or a program watches: `GET /metrics` for a
+//! scrape, `GET /figures` (this server's own) and `GET /watch` (this
+//! server's, server 1's, and what the settings in effect amount to), which
+//! the dashboard polls.
 //!
 //! Each server keeps its own recent figures ([`History`], a thread's
 //! work); nothing else runs unless asked. A page's first `/watch` gets the
@@ -10,14 +11,20 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Json;
+use axum::extract::{Extension, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::observe::history::{History, Sample, now_ms};
-use crate::observe::metrics::{Metrics, Outcome, samples};
+use crate::observe::metrics::{CONTENT_TYPE_OPENMETRICS, Metrics, Outcome, samples};
 use crate::scenario::verdict::{Point, Seen};
 use crate::scenario::{self, Expectation, Scenario, amounts_to, in_effect};
 use crate::serve::figures::{Figures, Since};
 use crate::serve::server1_client::Upstream;
+use crate::serve::switch_guard::Peer;
 use crate::serve::switches::Switchboard;
 use crate::settings::knobs::{ClientLifetime, Knobs, Side};
 
@@ -204,6 +211,42 @@ impl Watched {
             Side::Server2
         }
     }
+}
+
+/// `GET /metrics`: every metric, for a scrape.
+pub async fn get_metrics(State(watched): State<Watched>) -> Response {
+    let retained = watched.board.forwarder.retained_clients();
+    match watched.metrics.render(retained) {
+        Ok(text) => ([(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)], text).into_response(),
+        Err(err) => encoding_failed(err),
+    }
+}
+
+/// `GET /figures`: this server's figures, as JSON, with its history's
+/// samples after `?since=`.
+pub async fn get_figures(State(watched): State<Watched>, Query(since): Query<Since>) -> Response {
+    match watched.figures(since.since) {
+        Ok(figures) => Json(figures).into_response(),
+        Err(err) => encoding_failed(err),
+    }
+}
+
+/// `GET /watch`: this server's figures, server 1's, and what the settings
+/// amount to.
+pub async fn get_watch(
+    State(watched): State<Watched>,
+    Extension(peer): Extension<Peer>,
+    Query(since): Query<Since>,
+) -> Response {
+    match watched.watch(peer.local, since).await {
+        Ok(watch) => Json(watch).into_response(),
+        Err(err) => encoding_failed(err),
+    }
+}
+
+fn encoding_failed(err: std::fmt::Error) -> Response {
+    tracing::error!(%err, "could not encode the metrics");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
 /// Each role's samples as the verdict reads them: server 2's by its

@@ -307,7 +307,7 @@ fn parse_upstream_url(text: &str) -> Result<Url, String> {
         "http" => Ok(url),
         "https" if cfg!(feature = "tls") => Ok(url),
         "https" => Err(format!(
-            "invalid URL {shown:?}: https needs the tls cargo feature (cargo run --features tls)"
+            "invalid URL {shown:?}: https needs the tls cargo feature (cargo run --release --features tls)"
         )),
         other => Err(format!(
             "invalid URL {shown:?}: scheme {other:?} is not supported; expected http or https"

@@ -36,9 +36,9 @@ fn a_refused_connection_is_a_bad_gateway_that_says_how_to_start_server_1() {
     let answer = get(server2.address, "/forward");
     assert_bad_gateway(&server2, &answer, "Connection refused");
     assert!(
-        answer
-            .body
-            .contains("is server 1 running where UPSTREAM_URL says? Start it with `cargo run`"),
+        answer.body.contains(
+            "is server 1 running where UPSTREAM_URL says? Start it with `cargo run --release`"
+        ),
         "{answer:?}"
     );
 }

@@ -223,8 +223,8 @@ function record(watch) {
   }
   for (const side of ["server1", "server2"]) {
     for (const s of (figures[side] && figures[side].switches) || []) {
-      // Two switches of one setting can come within one millisecond.
-      const key = `${side} ${s.at_ms} ${s.setting} ${s.old} ${s.value}`;
+      // Two switches can come within one millisecond: each has its number.
+      const key = `${side} ${s.seq} ${s.at_ms}`;
       if (!marks.some((mark) => mark.key === key)) {
         marks.push({ key, at: s.at_ms / 1000, label: `${s.setting}=${s.value}`, side });
       }
