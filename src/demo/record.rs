@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::demo::error::DemoError;
 use crate::harness::{Launcher, Pair, Server};
-use crate::observe::metrics;
+use crate::observe::metrics::{self, OPEN_CONNECTIONS};
 use crate::roles::forward::Forwarded;
 use crate::roles::hello::Hello;
 use crate::scenario::Scenario;
@@ -190,13 +190,12 @@ impl Urls {
 
 /// `http_server_open_connections` from a scrape, less the scrape's own.
 async fn open_connections(client: &Client, metrics_url: &str) -> Result<usize, DemoError> {
-    const METRIC: &str = "http_server_open_connections";
     let text = get_text(client, metrics_url).await?;
     let open = *metrics::samples(&text)
-        .get(METRIC)
+        .get(OPEN_CONNECTIONS)
         .ok_or_else(|| DemoError::Metric {
             url: metrics_url.to_owned(),
-            metric: METRIC,
+            metric: OPEN_CONNECTIONS,
         })?;
     Ok((open as usize).saturating_sub(1))
 }

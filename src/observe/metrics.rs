@@ -22,6 +22,13 @@ use crate::observe::tasks::alive_tasks;
 use crate::observe::{log, process};
 use crate::settings::knobs::Knob;
 
+/// The live task count's name: the count `/hello` reports as
+/// `goRoutines`.
+pub const ALIVE_TASKS: &str = "tokio_alive_tasks";
+
+/// The name of the count of inbound connections open now.
+pub const OPEN_CONNECTIONS: &str = "http_server_open_connections";
+
 /// The OpenMetrics text format, which Prometheus reads.
 pub const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -128,13 +135,13 @@ impl Metrics {
         let mut registry = Registry::default();
         let alive_tasks = Gauge::default();
         registry.register(
-            "tokio_alive_tasks",
+            ALIVE_TASKS,
             "Live tokio tasks: the count /hello reports as goRoutines",
             alive_tasks.clone(),
         );
         let open_connections = Gauge::default();
         registry.register(
-            "http_server_open_connections",
+            OPEN_CONNECTIONS,
             "Inbound connections open now",
             open_connections.clone(),
         );

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::failure::{cause_chain, shown};
 use crate::observe::history::{History, Reading, Sample, now_ms};
+use crate::observe::metrics::ALIVE_TASKS;
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::hello::Hello;
 use crate::roles::upstream::read_body;
@@ -225,7 +226,7 @@ impl Server1Client {
             instance: String::new(),
             settings: Vec::new(),
             switches: Vec::new(),
-            samples: BTreeMap::from([("tokio_alive_tasks".to_owned(), tasks as f64)]),
+            samples: BTreeMap::from([(ALIVE_TASKS.to_owned(), tasks as f64)]),
             history: Vec::new(),
         })
     }

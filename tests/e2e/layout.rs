@@ -185,3 +185,33 @@ fn the_reading_sees_inline_paths_super_paths_and_braces() {
     let shown: Vec<String> = paths.iter().map(|path| path.join("::")).collect();
     assert_eq!(shown, ["a::b::C", "a::d", "e::f", "x::g::h"]);
 }
+
+#[tokio::test]
+async fn no_metric_name_is_written_outside_the_metrics_module() {
+    use reqwest_connection_leak::observe::metrics::{Metrics, samples};
+    let text = Metrics::new().render(0).expect("the metrics render");
+    let names: BTreeSet<String> = samples(&text)
+        .keys()
+        .map(|sample| sample.split('{').next().unwrap_or_default().to_owned())
+        .collect();
+    assert!(names.contains("tokio_alive_tasks"), "{names:?}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    for file in files
+        .iter()
+        .filter(|file| !file.ends_with("observe/metrics.rs"))
+    {
+        let code = code_of(&std::fs::read_to_string(file).expect("a source file"));
+        for name in &names {
+            let bare = name.strip_suffix("_total").unwrap_or(name);
+            for written in [format!("\"{name}"), format!("\"{bare}\"")] {
+                assert!(
+                    !code.contains(&written),
+                    "{} writes the metric name {written}: read the counter, or the name's constant in observe/metrics.rs",
+                    file.display()
+                );
+            }
+        }
+    }
+}

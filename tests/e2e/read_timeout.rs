@@ -31,6 +31,14 @@ fn read_until_closed(stream: &mut TcpStream, since: Instant) -> (String, Duratio
     (String::from_utf8_lossy(&read).into_owned(), since.elapsed())
 }
 
+/// Reads until the server closes `stream`: not a byte of an answer, as Go
+/// gives none, and not before `at_least` from `since`.
+fn closes_unanswered(stream: &mut TcpStream, since: Instant, at_least: Duration) {
+    let (answer, after) = read_until_closed(stream, since);
+    assert_eq!(answer, "", "no answer");
+    assert!(after >= at_least, "closed after {after:?}");
+}
+
 /// One whole `GET /hello` on `stream`, kept alive: its answer.
 fn hello_on(stream: &mut TcpStream) -> String {
     stream
@@ -47,12 +55,7 @@ fn a_request_head_slower_than_it_gets_no_answer_and_the_connection_closes() {
     stream
         .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
         .expect("write");
-    let (answer, after) = read_until_closed(&mut stream, sent);
-    assert_eq!(answer, "", "no answer, as Go gives none");
-    assert!(
-        after >= Duration::from_millis(300),
-        "closed after {after:?}"
-    );
+    closes_unanswered(&mut stream, sent, Duration::from_millis(300));
 }
 
 #[test]
@@ -67,12 +70,7 @@ fn a_head_that_comes_in_time_is_answered_and_the_next_gets_a_deadline_of_its_own
     // answer before it.
     stream.write_all(b"GET /hello HTTP/1.1\r\n").expect("write");
     let sent = Instant::now();
-    let (answer, after) = read_until_closed(&mut stream, sent);
-    assert_eq!(answer, "");
-    assert!(
-        after >= Duration::from_millis(300),
-        "closed after {after:?}"
-    );
+    closes_unanswered(&mut stream, sent, Duration::from_millis(300));
 }
 
 #[test]
@@ -80,15 +78,9 @@ fn alone_it_is_the_idle_timeout_too() {
     let server = serve(&[("SERVER_READ_TIMEOUT", "500ms")]);
     let mut stream = connect(server.address);
     assert!(hello_on(&mut stream).starts_with("http/1.1 200"));
-    let answered = Instant::now();
-    let (more, after) = read_until_closed(&mut stream, answered);
-    assert_eq!(more, "");
     // The wait began as the answer went out, a moment before its last
     // byte was read here.
-    assert!(
-        after >= Duration::from_millis(450),
-        "closed after {after:?}"
-    );
+    closes_unanswered(&mut stream, Instant::now(), Duration::from_millis(450));
 }
 
 #[test]
