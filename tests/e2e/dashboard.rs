@@ -329,10 +329,15 @@ fn the_per_request_figure_reads_about_zero_for_a_fix_sent_fast() {
     assert_eq!(shown["seen"], "flat", "{shown}");
 }
 
+/// The value the page shows for `DISABLE_KEEP_ALIVES`, and its button.
+const DISABLE_KEEP_ALIVES_NOW: &str =
+    r#"document.querySelector('[data-switch="disable-keep-alives"] .now').textContent"#;
+const DISABLE_KEEP_ALIVES_BUTTON: &str = r#"[data-switch="disable-keep-alives"] button"#;
+
 #[test]
 fn a_click_held_across_polls_still_switches() {
     let pair = start_pair(&[], &[]);
-    let now = r#"document.querySelector('[data-switch="disable-keep-alives"] .now').textContent"#;
+    let now = DISABLE_KEEP_ALIVES_NOW;
     // The button is held down for three polls' redraws: a button rebuilt
     // by one of them would take the press but never see the release.
     let shown = drive(
@@ -341,7 +346,7 @@ fn a_click_held_across_polls_still_switches() {
             "--until",
             &format!("{now} === 'false'"),
             "--click",
-            r#"[data-switch="disable-keep-alives"] button"#,
+            DISABLE_KEEP_ALIVES_BUTTON,
             "--hold",
             "1.6",
             "--then-until",
@@ -359,7 +364,7 @@ fn a_click_held_across_polls_still_switches() {
 fn a_click_on_a_switch_switches_it_and_marks_the_chart() {
     let pair = start_pair(&[], &[]);
     pair.forward_many(20);
-    let row = r#"document.querySelector('[data-switch="disable-keep-alives"] .now').textContent"#;
+    let row = DISABLE_KEEP_ALIVES_NOW;
     let marked = r##"[...document.querySelectorAll("#chart .mark-label")].some((e) => e.textContent === "DISABLE_KEEP_ALIVES=true")"##;
     let shown = drive(
         &pair.server2,
@@ -367,7 +372,7 @@ fn a_click_on_a_switch_switches_it_and_marks_the_chart() {
             "--until",
             &format!("{row} === 'false'"),
             "--click",
-            r#"[data-switch="disable-keep-alives"] button"#,
+            DISABLE_KEEP_ALIVES_BUTTON,
             "--then-until",
             &format!(
                 "{row} === 'true' && {marked} && document.querySelector('#amounts').textContent === 'flat'"
