@@ -119,11 +119,6 @@ impl History {
         }
     }
 
-    /// Every sample kept.
-    pub fn all(&self) -> Vec<Sample> {
-        self.after(None)
-    }
-
     /// Adds samples another server's history gave after this one's last:
     /// a mirror of it, sequence numbers and all. When they do not follow
     /// on (that server restarted), they replace what was kept.
@@ -180,7 +175,7 @@ mod tests {
         for tick in 0..(KEPT as u64 + 10) {
             history.record(reading(tick), tick * 1000);
         }
-        let all = history.all();
+        let all = history.after(None);
         assert_eq!(all.len(), KEPT);
         assert_eq!(all[0].seq, 10);
         assert_eq!(all[KEPT - 1].tasks, KEPT as u64 + 9);
@@ -208,21 +203,21 @@ mod tests {
         mirror.extend(&source.after(mirror.last_seq()));
         source.record(reading(5), 5);
         mirror.extend(&source.after(mirror.last_seq()));
-        assert_eq!(mirror.all(), source.all());
+        assert_eq!(mirror.after(None), source.after(None));
 
         let restarted = History::default();
         restarted.record(reading(9), 9);
         mirror.extend(&restarted.after(mirror.last_seq()));
-        assert_eq!(mirror.all(), restarted.all());
+        assert_eq!(mirror.after(None), restarted.after(None));
     }
 
     #[test]
     fn the_thread_samples_until_the_history_is_dropped() {
         let history = History::sampled(|| Some(reading(7)));
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while history.all().is_empty() && std::time::Instant::now() < deadline {
+        while history.after(None).is_empty() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
-        assert_eq!(history.all()[0].tasks, 7);
+        assert_eq!(history.after(None)[0].tasks, 7);
     }
 }

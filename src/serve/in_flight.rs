@@ -95,9 +95,10 @@ where
         Box::pin(async move {
             let _entered = entered;
             let mut response = answering.await?;
-            let deadline = zero_means_none(live.knobs().server_read_timeout);
+            let knobs = live.knobs();
+            let deadline = zero_means_none(knobs.server_read_timeout);
             let reusable = left.read_to_end(expects_continue, deadline).await;
-            if !reusable || !live.knobs().server_keep_alives {
+            if !reusable || !knobs.server_keep_alives {
                 response
                     .headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));

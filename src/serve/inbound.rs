@@ -14,9 +14,9 @@
 //! A request's head must then come within `SERVER_READ_TIMEOUT`, read as
 //! its first byte arrives (as the connection is accepted, for its first
 //! request). When it passes first, the read fails, and hyper closes the
-//! connection without an answer, as Go's server does. Its body is not
-//! under it: no route here reads a body, and hyper reads what is left of
-//! one after the answer only if it is there already.
+//! connection without an answer, as Go's server does. Its body is read
+//! under the same timeout after the answer, where a route left it unread
+//! ([`crate::serve::leftover`]).
 //!
 //! The watch lives in the connection's own task, in its socket's reads and
 //! writes, and its timer is a tokio timer, not a task: watching adds
