@@ -6,7 +6,7 @@
 #
 # The dashboard's test drives Debian's chromium, the alert rules' tests
 # run Debian's prometheus and its promtool, and inspect's tests run
-# python3 and ip; each is installed with apt-get when absent (as root, or
+# python3, node and ip; each is installed with apt-get when absent (as root, or
 # through sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +14,10 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
-# inspect's and the switches' tests: a Python program that leaks, network
-# namespaces, and curl from inside one.
+# inspect's and the switches' tests: Python and Node programs that leak or
+# not, network namespaces, and curl from inside one.
 command -v python3 >/dev/null || missing+=(python3)
+command -v node >/dev/null || missing+=(nodejs)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -67,12 +67,12 @@ async fn metrics(State(latest): State<Latest>) -> impl IntoResponse {
 /// The rows as OpenMetrics text.
 pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
     let gauge = Family::<RowLabels, Gauge>::default;
-    let (open, idle, idle_used_once, leaking) = (gauge(), gauge(), gauge(), gauge());
-    let oldest_idle = Family::<RowLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
-    let (opened, gone) = (
-        Family::<RowLabels, Counter>::default(),
-        Family::<RowLabels, Counter>::default(),
-    );
+    let (open, idle, idle_used_once, burst, leaking) =
+        (gauge(), gauge(), gauge(), gauge(), gauge());
+    let seconds = Family::<RowLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default;
+    let (spread, oldest_idle) = (seconds(), seconds());
+    let counter = Family::<RowLabels, Counter>::default;
+    let (opened, gone, reused) = (counter(), counter(), counter());
     for row in rows {
         let labels = RowLabels {
             pid: row.pid.to_string(),
@@ -84,11 +84,16 @@ pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
         idle_used_once
             .get_or_create(&labels)
             .set(row.idle_used_once as i64);
+        spread
+            .get_or_create(&labels)
+            .set(row.used_once_spread_seconds);
+        burst.get_or_create(&labels).set(row.used_once_burst as i64);
         oldest_idle
             .get_or_create(&labels)
             .set(row.oldest_idle_seconds);
         opened.get_or_create(&labels).inc_by(row.opened);
         gone.get_or_create(&labels).inc_by(row.gone);
+        reused.get_or_create(&labels).inc_by(row.reused);
         leaking
             .get_or_create(&labels)
             .set(i64::from(row.verdict == Verdict::Leaks));
@@ -106,8 +111,18 @@ pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
     );
     registry.register(
         "inspect_connections_idle_used_once",
-        "Idle connections that carried one exchange, the leak's signature",
+        "Idle connections used once and left, the leak's signature",
         idle_used_once,
+    );
+    registry.register(
+        "inspect_used_once_spread_seconds",
+        "From the first idle connection used once asked for to the last",
+        spread,
+    );
+    registry.register(
+        "inspect_used_once_burst",
+        "The most idle connections used once asked for within 250 ms of each other",
+        burst,
     );
     registry.register(
         "inspect_oldest_idle_seconds",
@@ -123,6 +138,11 @@ pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
         "inspect_connections_gone",
         "Connections seen gone since the watch began (a lower bound)",
         gone,
+    );
+    registry.register(
+        "inspect_connections_reused",
+        "Connections seen used again after being idle, since the watch began",
+        reused,
     );
     registry.register(
         "inspect_leaking",
@@ -148,11 +168,15 @@ mod tests {
             open: 400,
             idle: 398,
             idle_used_once: 397,
+            used_once_spread_seconds: 19.5,
+            used_once_burst: 6,
             oldest_idle_seconds: 12.5,
             opened: 3,
             gone: 2,
+            reused: 1,
             change_per_minute: 0.0,
             verdict: Verdict::Leaks,
+            across_peers: false,
         };
         let scraped = samples(&render(&[row]).unwrap());
         let labels = r#"{pid="4242",direction="out",peer="127.0.0.1:8080"}"#;
@@ -160,6 +184,9 @@ mod tests {
         assert_eq!(value("inspect_connections_open"), 400.0);
         assert_eq!(value("inspect_connections_idle"), 398.0);
         assert_eq!(value("inspect_connections_idle_used_once"), 397.0);
+        assert_eq!(value("inspect_used_once_spread_seconds"), 19.5);
+        assert_eq!(value("inspect_used_once_burst"), 6.0);
+        assert_eq!(value("inspect_connections_reused_total"), 1.0);
         assert_eq!(value("inspect_oldest_idle_seconds"), 12.5);
         assert_eq!(value("inspect_connections_opened_total"), 3.0);
         assert_eq!(value("inspect_connections_gone_total"), 2.0);

@@ -25,6 +25,8 @@ mod socket_dump;
 #[cfg(target_os = "linux")]
 mod target;
 #[cfg(target_os = "linux")]
+mod tcp_info;
+#[cfg(target_os = "linux")]
 mod verdict;
 #[cfg(target_os = "linux")]
 mod watch;

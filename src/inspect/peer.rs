@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use super::socket_dump::{TcpSocket, Traffic};
+use super::socket_dump::TcpSocket;
+use super::tcp_info::Traffic;
 
 /// The row a connection counts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -18,33 +18,40 @@ pub struct Sample<'a> {
 
 /// What the columns mean, and what the counts cannot see.
 pub const LEGEND: &str = "\
-IDLE: no data either way for --idle. ONCE: idle ones that carried one exchange
-  (a few data segments each way), the leak's signature.
-OPENED, GONE: seen since the watch began, a lower bound: a socket is tied to a
-  process only while a descriptor holds it, so a connection that opens and
-  closes between two samples is never seen. /MIN: open connections gained per
-  minute of the watch.
-leaks: ONCE at --leak-count or more, or grown by --leak-growth. pool: a bounded
-  set, reused or idle between bursts. closing: more gone than open; they end
-  after use. watching: not watched for --idle yet.";
+IDLE: no data either way for --idle. ONCE: idle ones used once and left: answered,
+  used in one stretch, never seen used again. SPREAD: from the first of them
+  asked for to the last. BURST: the most asked for within 250 ms of each other.
+OPENED, GONE, REUSED: seen since the watch began, a lower bound: a connection
+  that opens and closes between two samples is never seen. /MIN: open
+  connections gained per minute of the watch.
+leaks: ONCE asked for one by one over a second or more (bursts set aside), at
+  least --leak-count of them, or --leak-growth since the watch began; a `*`
+  marks a leak found over the process's outbound peers together. pool: a
+  bounded set, reused or idle after a burst. closing: more gone than open; they
+  end after use. watching: not watched for --idle yet (all --once can say short
+  of leaks). Streams, websockets or a scale-up opened one by one over seconds
+  look like a leak to the kernel's counters: see the operators' guide.";
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 14] = [
     "PID",
     "DIR",
     "PEER",
     "OPEN",
     "IDLE",
     "ONCE",
+    "SPREAD",
+    "BURST",
     "OLDEST IDLE",
     "OPENED",
     "GONE",
+    "REUSED",
     "/MIN",
     "VERDICT",
 ];
 
 /// The rows as an aligned table, its header first.
 pub fn table(rows: &[Row]) -> String {
-    let cells: Vec<[String; 11]> = rows
+    let cells: Vec<[String; 14]> = rows
         .iter()
         .map(|row| {
             [
@@ -54,11 +61,14 @@ pub fn table(rows: &[Row]) -> String {
                 row.open.to_string(),
                 row.idle.to_string(),
                 row.idle_used_once.to_string(),
+                format!("{:.1}s", row.used_once_spread_seconds),
+                row.used_once_burst.to_string(),
                 format!("{:.1}s", row.oldest_idle_seconds),
                 row.opened.to_string(),
                 row.gone.to_string(),
+                row.reused.to_string(),
                 format!("{:+.1}", row.change_per_minute),
-                row.verdict.word().to_owned(),
+                row.verdict.word().to_owned() + if row.across_peers { "*" } else { "" },
             ]
         })
         .collect();
@@ -75,7 +85,7 @@ pub fn table(rows: &[Row]) -> String {
             // Names to the left, numbers to the right, the verdict last.
             let gap = if column == 0 { "" } else { "  " };
             match column {
-                1 | 2 | 10 => write!(text, "{gap}{cell:<width$}"),
+                1 | 2 | 13 => write!(text, "{gap}{cell:<width$}"),
                 _ => write!(text, "{gap}{cell:>width$}"),
             }
             .expect("writing to a String");
@@ -169,11 +179,15 @@ mod tests {
             open: 400,
             idle: 400,
             idle_used_once: 400,
+            used_once_spread_seconds: 20.0,
+            used_once_burst: 5,
             oldest_idle_seconds: 12.34,
             opened: 0,
             gone: 0,
+            reused: 0,
             change_per_minute: 0.0,
             verdict: Verdict::Leaks,
+            across_peers: false,
         };
         let text = table(&[row]);
         let lines: Vec<&str> = text.lines().collect();

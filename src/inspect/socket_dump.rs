@@ -2,14 +2,9 @@
 //! of each connection's traffic (`tcp_info`), in one dump of its socket
 //! diagnostics (`sock_diag` over netlink; what `ss -tni` reads).
 //!
-//! The messages are built and parsed by `netlink-packet-sock-diag`, whose
-//! `rich_nlas` feature reads `tcp_info` into named fields, so no byte
-//! offset here is of our own making.
-
-use std::io;
-use std::net::SocketAddr;
-use std::path::Path;
-use std::time::Duration;
+//! The messages are built and parsed by `netlink-packet-sock-diag`;
+//! `tcp_info.rs` reads each connection's `tcp_info` at whatever length the
+//! kernel gives it.
 
 use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
@@ -20,6 +15,11 @@ use netlink_packet_sock_diag::inet::{
     ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags, nlas::Nla,
 };
 use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::tcp_info::Traffic;
 
 /// One TCP socket, as the dump shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,16 +31,6 @@ pub struct TcpSocket {
     pub listening: bool,
     /// What the connection has carried and when it last did.
     pub traffic: Traffic,
-}
-
-/// From `tcp_info`: data segments each way, and the time since data last
-/// went either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Traffic {
-    pub data_segments_out: u32,
-    pub data_segments_in: u32,
-    /// The smaller of the times since data was last sent and received.
-    pub idle: Duration,
 }
 
 /// A channel to one namespace's socket diagnostics. A netlink socket
@@ -151,13 +141,7 @@ fn tcp_socket(response: &InetResponse) -> TcpSocket {
         .nlas
         .iter()
         .find_map(|nla| match nla {
-            Nla::TcpInfo(info) => Some(Traffic {
-                data_segments_out: info.data_segs_out,
-                data_segments_in: info.data_segs_in,
-                idle: Duration::from_millis(u64::from(
-                    info.last_data_sent.min(info.last_data_recv),
-                )),
-            }),
+            Nla::TcpInfo(tcp_info) => Some(Traffic::parse(tcp_info)),
             _ => None,
         })
         .unwrap_or_default();

@@ -1,31 +1,48 @@
-//! The rule that names what a row's connections are doing.
+//! The rule that names what a row's connections are doing, whole, each
+//! part with the reason it is there.
 //!
-//! The leak's signature, whatever the language: connections to one peer
-//! that each carried one exchange and then sat idle, more of them as
-//! requests go on. `tcp_info` shows both halves: a connection's data
-//! segments each way (one out and one in for a request and its answer)
-//! and the time since data last went either way.
+//! The leak's signature in any language: a connection per request (or per
+//! few requests), used in one stretch right after it opened and never
+//! again, while more of the same pile up at the pace of the traffic. The
+//! rule reads it in two steps, from what the kernel's `tcp_info` shows of
+//! each connection and what the watch saw between samples: which
+//! connections were *used once* ([`Rule::used_once`]), and whether those of
+//! a row make a *staircase* ([`Pile::is_staircase`]) rather than a cliff.
 //!
-//! In order, a row:
-//! - `leaks` when its idle connections used once number at least
-//!   `standing`, or have grown by at least `growth` since the fewest the
-//!   watch saw;
-//! - `watching` until the watch has lasted `--idle`, the time a
-//!   connection opened after it began needs to be seen idle;
-//! - `closing` when more connections were seen gone than are open now:
-//!   they end after use;
-//! - `pool` otherwise: a bounded set, reused, or idle between bursts.
+//! Nothing here rests on a connection's size alone: answers of 1 MB, an
+//! upload per request, TLS records and HTTP/2's frames all change how many
+//! segments a connection carries, while a connection left behind after its
+//! use looks the same in every language and protocol.
 //!
-//! A pool's connections carry many exchanges each, so a busy pool, or one
-//! at rest after a burst, never counts towards `leaks`, however large.
+//! What `tcp_info` cannot separate, the rule cannot either: streams or
+//! websockets opened one by one and silent since, a pool that scaled up
+//! over several seconds, or many clients behind one address arriving one
+//! by one, each look like a leak; a leak made in one burst looks like a
+//! scale-up. `docs/operators.md` lists them.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-/// At most this many data segments each way: one exchange, a request and
-/// its answer, written in a write or two each.
-pub const ONE_EXCHANGE_SEGMENTS: u32 = 4;
+/// At most this many data segments on the request side is one stretch of
+/// use, as one sample can tell it: every leaked connection measured
+/// carried 1 to 6 there (a GET: 1; three calls over TLS or six over
+/// HTTP/1.1: 5 and 6; an HTTP/2 client per request: 4 and 5), whatever its
+/// answer's size, while every pool connection measured carried 18 or more,
+/// since a pool sends request after request on each. 8 sits between.
+pub const FEW_REQUEST_SEGMENTS: u32 = 8;
+
+/// Requests sent within this much of each other went out in one burst: 50
+/// calls at once left within 40 ms from Go and within 1 ms from Node, and
+/// streams or websockets opened together alike, while a leak's connections
+/// are asked for one request at a time. Six times the slowest burst seen,
+/// for a loaded machine, and a quarter of [`SPREAD`].
+pub const BURST: Duration = Duration::from_millis(250);
+
+/// A staircase spans at least this much time: long enough that no burst,
+/// even a slow one, passes for one, and short enough that a leak of one
+/// request a second or faster shows it within seconds.
+pub const SPREAD: Duration = Duration::from_secs(1);
 
 /// What a row's connections are doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,30 +68,91 @@ impl Verdict {
 /// The rule's two thresholds and the idle time.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
-    /// Idle connections used once that amount to a leak on their own.
+    /// Connections used once, in a staircase, that are a leak however old.
     pub standing: usize,
-    /// Growth in idle connections used once, during the watch, that
-    /// amounts to a leak.
+    /// Connections used once, asked for since the watch began and in a
+    /// staircase, that are a leak growing now.
     pub growth: usize,
     /// No data either way for this long makes a connection idle.
     pub idle_after: Duration,
 }
 
-/// What the watch has seen of one row.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Evidence {
-    pub open: usize,
-    pub idle_used_once: usize,
-    /// The fewest idle connections used once at any sample of the watch.
-    pub fewest_idle_used_once: usize,
-    pub gone: u64,
-    pub watched: Duration,
+/// One open connection, as the rule reads it. The request side is what a
+/// client sent (out on its row) or what a server received (in on its row);
+/// the answer side is the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    pub request_segments: u32,
+    pub answer_segments: u32,
+    /// How long no data has gone either way.
+    pub quiet: Duration,
+    /// Whether the watch saw data move again after it had seen the
+    /// connection idle.
+    pub reused: bool,
+    /// For a connection the watch saw open: the time from the sample before
+    /// it was first seen to when it went quiet, the longest it can have
+    /// been in use. `None` for one open when the watch began, or quiet
+    /// since before (held by no descriptor of the process until then).
+    pub stretch: Option<Duration>,
 }
 
 impl Rule {
+    /// Whether a connection was used once and left: all four hold.
+    pub fn used_once(&self, connection: &Reading) -> bool {
+        // Idle: a connection in use is not left behind.
+        let idle = connection.quiet >= self.idle_after;
+        // Answered: a long poll, or any request still waiting, has carried
+        // nothing on its answer side (0 for each of 25 long polls), while
+        // every leaked connection carried its answer.
+        let answered = connection.answer_segments > 0;
+        // Never used again: a pool's connection is used after a pause, a
+        // leaked one never is. Only a watch of two samples or more sees it.
+        let not_reused = !connection.reused;
+        // In one stretch: few request segments, as one sample can tell; or,
+        // for a connection the watch saw open, quiet within `--idle` of its
+        // opening, however much it carried (an upload per request sends 45
+        // segments over a 1500-byte MTU).
+        let one_stretch = connection.request_segments <= FEW_REQUEST_SEGMENTS
+            || connection
+                .stretch
+                .is_some_and(|stretch| stretch < self.idle_after);
+        idle && answered && not_reused && one_stretch
+    }
+
+    /// Whether a pile of connections used once is a leak: a staircase of
+    /// `standing`, however old (all one sample can show), or a staircase of
+    /// `growth` among those asked for since the watch began. The second
+    /// counts those asked for up to `--idle` before it too: they were too
+    /// fresh to be idle at its start, and so are part of what it saw grow.
+    pub fn leaks(&self, pile: &Pile) -> bool {
+        let fresh = -(self.idle_after.as_millis() as i64);
+        pile.is_staircase(self.standing) || pile.asked_since(fresh).is_staircase(self.growth)
+    }
+
+    /// Whether the connections used once across a process's outbound rows
+    /// are a leak, each row's pile given: only rows holding two or more
+    /// count. A client shared by the process keeps at most one idle
+    /// connection to a host it calls one request at a time, so a host
+    /// holding two used once was given a new connection while one sat
+    /// idle, which is what a client per request does (30 hosts, 4 each). A
+    /// server's inbound rows are never added up: many clients each keeping
+    /// one connection is how a server is used.
+    pub fn leaks_across_peers<'a>(&self, piles: impl IntoIterator<Item = &'a Pile>) -> bool {
+        let asked_at = piles
+            .into_iter()
+            .filter(|pile| pile.asked_at.len() >= 2)
+            .flat_map(|pile| pile.asked_at.iter().copied())
+            .collect();
+        self.leaks(&Pile { asked_at })
+    }
+
+    /// The verdict of a row, in this order: `leaks`; `watching` until the
+    /// watch has lasted `--idle`, the time a connection opened after it
+    /// began needs to be seen idle; `closing` when more connections were
+    /// seen gone than are open now, as when they end after use; else
+    /// `pool`: a bounded set, reused, or idle after a burst.
     pub fn judge(&self, seen: &Evidence) -> Verdict {
-        let grown = seen.idle_used_once - seen.fewest_idle_used_once.min(seen.idle_used_once);
-        if seen.idle_used_once >= self.standing || grown >= self.growth {
+        if self.leaks(&seen.used_once) {
             Verdict::Leaks
         } else if seen.watched < self.idle_after {
             Verdict::Watching
@@ -84,6 +162,105 @@ impl Rule {
             Verdict::Pool
         }
     }
+}
+
+/// What the watch has seen of one row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub open: usize,
+    pub gone: u64,
+    pub watched: Duration,
+    pub used_once: Pile,
+}
+
+/// The connections used once of a row, by when each was asked for: the
+/// time its request side last carried data, in milliseconds from the start
+/// of the watch (before it, negative). The request's time, not the
+/// answer's, marks the pace of the traffic: a burst's requests leave
+/// together even when a slow server answers them one after another (a
+/// Python server answered 50 at once over 200 ms).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pile {
+    pub asked_at: Vec<i64>,
+}
+
+impl Pile {
+    pub fn len(&self) -> usize {
+        self.asked_at.len()
+    }
+
+    /// The time between the first and the last asked for.
+    pub fn spread(&self) -> Duration {
+        let first = self.asked_at.iter().min();
+        let last = self.asked_at.iter().max();
+        match (first, last) {
+            (Some(first), Some(last)) => Duration::from_millis(last.abs_diff(*first)),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The most that were asked for within [`BURST`] of each other.
+    pub fn largest_burst(&self) -> usize {
+        largest_burst(&sorted(&self.asked_at)).1
+    }
+
+    /// Whether at least `count` were asked for one after another over
+    /// [`SPREAD`] or more: a staircase, not a cliff. A burst that holds
+    /// more than half of the pile is set aside first, and so on with the
+    /// rest: a scale-up's connections used once went out together, and so
+    /// did streams opened at once, while a leak's pile up one request at a
+    /// time (so a leak beside a burst is still found, and a pile of one
+    /// never is).
+    pub fn is_staircase(&self, count: usize) -> bool {
+        let mut times = sorted(&self.asked_at);
+        loop {
+            if times.len() < count {
+                return false;
+            }
+            let (start, length) = largest_burst(&times);
+            if 2 * length > times.len() {
+                times.drain(start..start + length);
+                continue;
+            }
+            let span = times.last().zip(times.first()).map(|(l, f)| l - f);
+            return span.is_some_and(|span| span >= SPREAD.as_millis() as i64);
+        }
+    }
+
+    /// Those asked for after `millis` from the start of the watch.
+    pub fn asked_since(&self, millis: i64) -> Pile {
+        Pile {
+            asked_at: self
+                .asked_at
+                .iter()
+                .copied()
+                .filter(|at| *at > millis)
+                .collect(),
+        }
+    }
+}
+
+fn sorted(times: &[i64]) -> Vec<i64> {
+    let mut times = times.to_vec();
+    times.sort_unstable();
+    times
+}
+
+/// In sorted `times`: where the largest run within [`BURST`] starts, and
+/// how many it holds.
+fn largest_burst(times: &[i64]) -> (usize, usize) {
+    let burst = BURST.as_millis() as i64;
+    let mut largest = (0, 0);
+    let mut start = 0;
+    for end in 0..times.len() {
+        while times[end] - times[start] > burst {
+            start += 1;
+        }
+        if end + 1 - start > largest.1 {
+            largest = (start, end + 1 - start);
+        }
+    }
+    largest
 }
 
 #[cfg(test)]
@@ -97,7 +274,140 @@ pub mod tests {
         idle_after: Duration::from_secs(5),
     };
 
-    fn after(seconds: u64, evidence: Evidence) -> Verdict {
+    /// A leaked GET's connection, idle for a minute.
+    pub const LEAKED: Reading = Reading {
+        request_segments: 1,
+        answer_segments: 1,
+        quiet: Duration::from_secs(60),
+        reused: false,
+        stretch: None,
+    };
+
+    /// `count` asked for `every` milliseconds apart from `first`.
+    pub fn stairs(count: i64, first: i64, every: i64) -> Pile {
+        Pile {
+            asked_at: (0..count).map(|n| first + n * every).collect(),
+        }
+    }
+
+    fn join(piles: &[Pile]) -> Pile {
+        Pile {
+            asked_at: piles.iter().flat_map(|p| p.asked_at.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_leaked_connection_is_used_once_whatever_its_answer_size() {
+        assert!(RULE.used_once(&LEAKED));
+        let megabyte_answer = Reading {
+            answer_segments: 728,
+            ..LEAKED
+        };
+        assert!(RULE.used_once(&megabyte_answer));
+    }
+
+    #[test]
+    fn a_connection_still_in_use_is_not_used_once() {
+        let busy = Reading {
+            quiet: Duration::from_secs(4),
+            ..LEAKED
+        };
+        assert!(!RULE.used_once(&busy));
+    }
+
+    #[test]
+    fn a_long_poll_waiting_for_its_answer_is_not_used_once() {
+        let long_poll = Reading {
+            answer_segments: 0,
+            ..LEAKED
+        };
+        assert!(!RULE.used_once(&long_poll));
+    }
+
+    #[test]
+    fn a_connection_seen_used_again_after_a_pause_is_not_used_once() {
+        let reused = Reading {
+            reused: true,
+            ..LEAKED
+        };
+        assert!(!RULE.used_once(&reused));
+    }
+
+    #[test]
+    fn many_requests_are_no_one_stretch_unless_the_watch_saw_it_open_and_go_quiet() {
+        let pool = Reading {
+            request_segments: 18,
+            ..LEAKED
+        };
+        assert!(!RULE.used_once(&pool));
+        let six_calls = Reading {
+            request_segments: 6,
+            ..LEAKED
+        };
+        assert!(RULE.used_once(&six_calls));
+        let upload_seen_open = Reading {
+            request_segments: 45,
+            stretch: Some(Duration::from_millis(900)),
+            ..LEAKED
+        };
+        assert!(RULE.used_once(&upload_seen_open));
+        let busy_for_a_while = Reading {
+            stretch: Some(Duration::from_secs(30)),
+            ..upload_seen_open
+        };
+        assert!(!RULE.used_once(&busy_for_a_while));
+    }
+
+    #[test]
+    fn a_pile_asked_for_one_by_one_over_a_second_is_a_staircase() {
+        // 21 at 20 a second: over one second.
+        assert!(stairs(21, -60_000, 50).is_staircase(20));
+        assert!(!stairs(19, -60_000, 50).is_staircase(20), "too few");
+        // 24 at 30 a second: over 0.77 s, no burst holding half of them.
+        assert!(!stairs(24, -60_000, 33).is_staircase(20));
+        // 30 at 100 a second: over 0.3 s, a fast burst more than a pace.
+        assert!(!stairs(30, -60_000, 10).is_staircase(20));
+        // One a minute, once twenty are there.
+        assert!(stairs(20, -1_200_000, 60_000).is_staircase(20));
+    }
+
+    #[test]
+    fn a_burst_is_set_aside_however_many_strays_stretch_it() {
+        let scale_up = stairs(46, -30_000, 1);
+        let strays = stairs(2, -90_000, 20_000);
+        assert!(!join(&[scale_up.clone(), strays.clone()]).is_staircase(20));
+        // A leak beside the burst is still a staircase.
+        let leak = stairs(40, -20_000, 50);
+        assert!(join(&[scale_up, leak]).is_staircase(20));
+        // Two scale-ups, one after the other.
+        assert!(!join(&[stairs(46, -30_000, 1), stairs(40, -10_000, 1)]).is_staircase(20));
+    }
+
+    #[test]
+    fn a_pile_growing_during_the_watch_leaks_before_it_is_large() {
+        // One a second, from 4 s before the watch: fresh ones from -5 s.
+        let slow = stairs(10, -4_000, 1000);
+        assert!(RULE.leaks(&slow));
+        // The same five, all older than the watch: a pile at rest.
+        let old = stairs(10, -60_000, 1000);
+        assert!(!RULE.leaks(&old));
+        // Six opened at once a second into the watch: a burst.
+        let at_once = stairs(6, 1_000, 2);
+        assert!(!RULE.leaks(&at_once));
+    }
+
+    #[test]
+    fn outbound_rows_add_up_where_each_holds_two_or_more() {
+        let hosts: Vec<Pile> = (0..30)
+            .map(|n| stairs(4, -60_000 + n * 200, 6_000))
+            .collect();
+        assert!(hosts.iter().all(|pile| !RULE.leaks(pile)));
+        assert!(RULE.leaks_across_peers(&hosts));
+        let one_each: Vec<Pile> = (0..30).map(|n| stairs(1, -60_000 + n * 200, 0)).collect();
+        assert!(!RULE.leaks_across_peers(&one_each));
+    }
+
+    fn judged(seconds: u64, evidence: Evidence) -> Verdict {
         RULE.judge(&Evidence {
             watched: Duration::from_secs(seconds),
             ..evidence
@@ -105,40 +415,19 @@ pub mod tests {
     }
 
     #[test]
-    fn many_idle_connections_used_once_leak_at_once() {
-        let seen = Evidence {
-            open: 400,
-            idle_used_once: 400,
-            fewest_idle_used_once: 400,
-            ..Evidence::default()
-        };
-        assert_eq!(after(0, seen), Verdict::Leaks);
-    }
-
-    #[test]
-    fn a_few_that_keep_coming_leak_once_they_have_grown_enough() {
-        let seen = Evidence {
-            open: 8,
-            idle_used_once: 8,
-            fewest_idle_used_once: 4,
-            ..Evidence::default()
-        };
-        assert_eq!(after(10, seen), Verdict::Pool);
-        let seen = Evidence {
-            fewest_idle_used_once: 3,
-            ..seen
-        };
-        assert_eq!(after(10, seen), Verdict::Leaks);
-    }
-
-    #[test]
-    fn nothing_else_is_said_before_the_idle_time_has_passed() {
+    fn nothing_but_leaks_is_said_before_the_idle_time_has_passed() {
         let seen = Evidence {
             open: 8,
             ..Evidence::default()
         };
-        assert_eq!(after(4, seen), Verdict::Watching);
-        assert_eq!(after(5, seen), Verdict::Pool);
+        assert_eq!(judged(4, seen.clone()), Verdict::Watching);
+        assert_eq!(judged(5, seen), Verdict::Pool);
+        let leak = Evidence {
+            open: 30,
+            used_once: stairs(30, -60_000, 500),
+            ..Evidence::default()
+        };
+        assert_eq!(judged(0, leak), Verdict::Leaks);
     }
 
     #[test]
@@ -148,12 +437,12 @@ pub mod tests {
             gone: 9,
             ..Evidence::default()
         };
-        assert_eq!(after(5, seen), Verdict::Closing);
+        assert_eq!(judged(5, seen), Verdict::Closing);
         let all_gone = Evidence {
             open: 0,
             gone: 400,
             ..Evidence::default()
         };
-        assert_eq!(after(5, all_gone), Verdict::Closing);
+        assert_eq!(judged(5, all_gone), Verdict::Closing);
     }
 }

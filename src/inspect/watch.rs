@@ -4,16 +4,19 @@
 //! A connection is known by its socket's inode. One not there at the
 //! previous sample was opened, one there then and missing now is gone;
 //! both counts are lower bounds, since a connection that opens and closes
-//! between two samples is never seen. Memory grows with the connections
-//! seen open at once and the rows, not with time.
+//! between two samples is never seen. Of each open connection the watch
+//! keeps what the rule needs from one sample to the next: when it was seen
+//! open, and whether its data moved again after it was seen idle. Memory
+//! grows with the connections seen open at once and the rows, not with
+//! time.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::peer::{Connection, Peer};
-use super::verdict::{Evidence, ONE_EXCHANGE_SEGMENTS, Rule, Verdict};
+use super::verdict::{Evidence, Pile, Reading, Rule, Verdict};
 
 /// One row: a process, a direction and a peer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,32 +28,54 @@ pub struct Row {
     pub open: usize,
     /// Those with no data either way for at least `--idle`.
     pub idle: usize,
-    /// Idle ones that carried one exchange: the leak's signature.
+    /// Idle ones used once and left: the leak's signature (`verdict.rs`).
     pub idle_used_once: usize,
+    /// The time between the first and the last of those asked for.
+    pub used_once_spread_seconds: f64,
+    /// The most of those asked for within 250 ms of each other.
+    pub used_once_burst: usize,
     /// The longest time any open connection has gone without data.
     pub oldest_idle_seconds: f64,
     /// Seen opened and seen gone since the watch began (lower bounds).
     pub opened: u64,
     pub gone: u64,
+    /// Connections seen used again after being idle.
+    pub reused: u64,
     /// Open connections gained per minute of the watch.
     pub change_per_minute: f64,
     pub verdict: Verdict,
+    /// Whether the verdict is `leaks` only from the process's outbound
+    /// rows taken together, a leak spread over many peers.
+    pub across_peers: bool,
 }
 
 /// The watch of one process.
 #[derive(Debug, Default)]
 pub struct ProcessWatch {
     rows: BTreeMap<Peer, RowHistory>,
-    sampled: bool,
+    /// When the sample before was taken; `None` before the first.
+    last_sample: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
 struct RowHistory {
-    inodes: HashSet<u64>,
+    connections: HashMap<u64, Followed>,
     open_at_start: usize,
     opened: u64,
     gone: u64,
-    fewest_idle_used_once: usize,
+    reused: u64,
+}
+
+/// What the watch knows of one connection.
+#[derive(Debug)]
+struct Followed {
+    /// For one opened during the watch: when the sample before its first
+    /// was taken.
+    opened_after: Option<Duration>,
+    /// Data segments both ways at the last sample.
+    segments: u64,
+    seen_idle: bool,
+    reused: bool,
 }
 
 impl ProcessWatch {
@@ -70,127 +95,294 @@ impl ProcessWatch {
         for peer in now.keys() {
             self.rows.entry(*peer).or_default();
         }
-        let first = !self.sampled;
-        self.sampled = true;
-        self.rows
+        let last_sample = self.last_sample.replace(watched);
+        let (mut rows, piles): (Vec<Row>, Vec<Pile>) = self
+            .rows
             .iter_mut()
             .map(|(peer, history)| {
                 let current = now.get(peer).map(Vec::as_slice).unwrap_or_default();
-                history.row(pid, *peer, current, first, watched, rule)
+                history.row(pid, *peer, current, last_sample, watched, rule)
             })
-            .collect()
+            .unzip();
+        // A leak spread over many peers: outbound rows only (`verdict.rs`).
+        let outbound: Vec<usize> = (0..rows.len())
+            .filter(|at| matches!(rows[*at].direction, "out"))
+            .collect();
+        if rule.leaks_across_peers(outbound.iter().map(|at| &piles[*at])) {
+            for at in outbound {
+                let row = &mut rows[at];
+                if piles[at].len() >= 2 && row.verdict != Verdict::Leaks {
+                    row.verdict = Verdict::Leaks;
+                    row.across_peers = true;
+                }
+            }
+        }
+        rows
     }
 }
 
 impl RowHistory {
+    /// The row at this sample, and its pile of connections used once.
     fn row(
         &mut self,
         pid: i32,
         peer: Peer,
         connections: &[&Connection],
-        first: bool,
+        last_sample: Option<Duration>,
         watched: Duration,
         rule: &Rule,
-    ) -> Row {
-        let inodes: HashSet<u64> = connections.iter().map(|c| c.inode).collect();
-        let idle: Vec<&&Connection> = connections
-            .iter()
-            .filter(|c| c.traffic.idle >= rule.idle_after)
-            .collect();
-        let idle_used_once = idle
-            .iter()
-            .filter(|c| {
-                c.traffic.data_segments_out <= ONE_EXCHANGE_SEGMENTS
-                    && c.traffic.data_segments_in <= ONE_EXCHANGE_SEGMENTS
-            })
-            .count();
-        if first {
-            self.open_at_start = inodes.len();
-            self.fewest_idle_used_once = idle_used_once;
-        } else {
-            self.opened += inodes.difference(&self.inodes).count() as u64;
-            self.gone += self.inodes.difference(&inodes).count() as u64;
-            self.fewest_idle_used_once = self.fewest_idle_used_once.min(idle_used_once);
+    ) -> (Row, Pile) {
+        let was_open = self.connections.len();
+        let mut followed = HashMap::with_capacity(connections.len());
+        let mut pile = Pile::default();
+        let mut idle = 0;
+        for connection in connections {
+            let traffic = connection.traffic;
+            let segments =
+                u64::from(traffic.data_segments_out) + u64::from(traffic.data_segments_in);
+            let is_idle = traffic.quiet() >= rule.idle_after;
+            let mut seen = self
+                .connections
+                .remove(&connection.inode)
+                .unwrap_or(Followed {
+                    opened_after: last_sample,
+                    segments,
+                    seen_idle: false,
+                    reused: false,
+                });
+            if seen.seen_idle && segments != seen.segments && !seen.reused {
+                seen.reused = true;
+                self.reused += 1;
+            }
+            seen.segments = segments;
+            seen.seen_idle |= is_idle;
+            let (request_segments, answer_segments, since_request) = match peer {
+                Peer::To(_) => (
+                    traffic.data_segments_out,
+                    traffic.data_segments_in,
+                    traffic.since_data_sent,
+                ),
+                Peer::From { .. } => (
+                    traffic.data_segments_in,
+                    traffic.data_segments_out,
+                    traffic.since_data_received,
+                ),
+            };
+            let reading = Reading {
+                request_segments,
+                answer_segments,
+                quiet: traffic.quiet(),
+                reused: seen.reused,
+                stretch: seen
+                    .opened_after
+                    .and_then(|after| watched.saturating_sub(after).checked_sub(traffic.quiet())),
+            };
+            idle += usize::from(is_idle);
+            if rule.used_once(&reading) {
+                pile.asked_at
+                    .push(watched.as_millis() as i64 - since_request.as_millis() as i64);
+            }
+            followed.insert(connection.inode, seen);
         }
-        self.inodes = inodes;
+        if last_sample.is_none() {
+            self.open_at_start = followed.len();
+        } else {
+            let stayed = was_open - self.connections.len();
+            self.opened += (followed.len() - stayed) as u64;
+            self.gone += self.connections.len() as u64;
+        }
+        self.connections = followed;
         let open = connections.len();
-        let verdict = rule.judge(&Evidence {
+        let evidence = Evidence {
             open,
-            idle_used_once,
-            fewest_idle_used_once: self.fewest_idle_used_once,
             gone: self.gone,
             watched,
-        });
+            used_once: pile,
+        };
+        let verdict = rule.judge(&evidence);
         let minutes = watched.as_secs_f64() / 60.0;
-        Row {
+        let row = Row {
             pid,
             direction: peer.direction(),
             peer: peer.to_string(),
             open,
-            idle: idle.len(),
-            idle_used_once,
+            idle,
+            idle_used_once: evidence.used_once.len(),
+            used_once_spread_seconds: evidence.used_once.spread().as_secs_f64(),
+            used_once_burst: evidence.used_once.largest_burst(),
             oldest_idle_seconds: connections
                 .iter()
-                .map(|c| c.traffic.idle.as_secs_f64())
+                .map(|c| c.traffic.quiet().as_secs_f64())
                 .fold(0.0, f64::max),
             opened: self.opened,
             gone: self.gone,
+            reused: self.reused,
             change_per_minute: if minutes > 0.0 {
                 (open as f64 - self.open_at_start as f64) / minutes
             } else {
                 0.0
             },
             verdict,
-        }
+            across_peers: false,
+        };
+        (row, evidence.used_once)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::socket_dump::Traffic;
+    use crate::inspect::tcp_info::Traffic;
     use crate::inspect::verdict::tests::RULE;
 
-    fn to_server1(inode: u64, idle_seconds: u64, segments: u32) -> Connection {
+    /// A connection to `peer` with `segments` each way, last used
+    /// `quiet_millis` ago.
+    fn to(peer: &str, inode: u64, quiet_millis: u64, segments: u32) -> Connection {
+        let quiet = Duration::from_millis(quiet_millis);
         Connection {
             inode,
-            peer: Peer::To("127.0.0.1:8080".parse().unwrap()),
+            peer: Peer::To(peer.parse().unwrap()),
             traffic: Traffic {
                 data_segments_out: segments,
                 data_segments_in: segments,
-                idle: Duration::from_secs(idle_seconds),
+                since_data_sent: quiet,
+                since_data_received: quiet,
             },
         }
+    }
+
+    fn to_server1(inode: u64, quiet_millis: u64, segments: u32) -> Connection {
+        to("127.0.0.1:8080", inode, quiet_millis, segments)
     }
 
     #[test]
     fn opened_gone_and_growth_are_counted_between_samples() {
         let mut watch = ProcessWatch::default();
-        let first: Vec<Connection> = (1..=3).map(|i| to_server1(i, 9, 1)).collect();
+        let first: Vec<Connection> = (1..=3)
+            .map(|i| to_server1(i, 9_000 + i * 1000, 1))
+            .collect();
         let rows = watch.sample(7, &first, Duration::ZERO, &RULE);
         assert_eq!((rows[0].open, rows[0].idle_used_once), (3, 3));
         assert_eq!(rows[0].verdict, Verdict::Watching);
 
-        // One gone, six more used once and idle.
-        let second: Vec<Connection> = (2..=9).map(|i| to_server1(i, 9, 1)).collect();
+        // One gone, six more asked for a second apart, now idle.
+        let second: Vec<Connection> = (2..=3)
+            .map(|i| to_server1(i, 39_000 + i * 1000, 1))
+            .chain((4..=9).map(|i| to_server1(i, 6_000 + i * 1000, 1)))
+            .collect();
         let rows = watch.sample(7, &second, Duration::from_secs(30), &RULE);
         let row = &rows[0];
         assert_eq!((row.open, row.opened, row.gone), (8, 6, 1));
         assert_eq!(row.peer, "127.0.0.1:8080");
         assert_eq!(row.direction, "out");
         assert_eq!(row.change_per_minute, 10.0);
-        assert_eq!(row.verdict, Verdict::Leaks, "grew by 5 from 3");
+        assert_eq!(row.used_once_spread_seconds, 32.0);
+        assert_eq!(
+            row.verdict,
+            Verdict::Leaks,
+            "six asked for during the watch"
+        );
     }
 
     #[test]
     fn a_reused_pool_never_counts_towards_a_leak() {
         let mut watch = ProcessWatch::default();
-        let pool: Vec<Connection> = (1..=64).map(|i| to_server1(i, 60, 5000)).collect();
+        let pool: Vec<Connection> = (1..=64)
+            .map(|i| to_server1(i, 60_000 + i * 100, 5000))
+            .collect();
         watch.sample(7, &[], Duration::ZERO, &RULE);
         let rows = watch.sample(7, &pool, Duration::from_secs(10), &RULE);
         assert_eq!((rows[0].idle, rows[0].idle_used_once), (64, 0));
         assert_eq!(rows[0].verdict, Verdict::Pool);
-        assert_eq!(rows[0].oldest_idle_seconds, 60.0);
+        assert_eq!(rows[0].oldest_idle_seconds, 66.4);
+    }
+
+    #[test]
+    fn a_connection_used_again_after_it_was_seen_idle_is_reused() {
+        let mut watch = ProcessWatch::default();
+        let idle: Vec<Connection> = (1..=30)
+            .map(|i| to_server1(i, 10_000 + i * 100, 1))
+            .collect();
+        let rows = watch.sample(7, &idle, Duration::ZERO, &RULE);
+        assert_eq!(
+            rows[0].verdict,
+            Verdict::Leaks,
+            "30 idle, used once, over 3 s"
+        );
+        let used_again: Vec<Connection> = (1..=30).map(|i| to_server1(i, 10, 2)).collect();
+        let rows = watch.sample(7, &used_again, Duration::from_secs(1), &RULE);
+        assert_eq!(rows[0].reused, 30);
+        let idle_again: Vec<Connection> = (1..=30)
+            .map(|i| to_server1(i, 10_000 + i * 100, 2))
+            .collect();
+        let rows = watch.sample(7, &idle_again, Duration::from_secs(11), &RULE);
+        assert_eq!((rows[0].idle, rows[0].idle_used_once), (30, 0));
+        assert_eq!(rows[0].verdict, Verdict::Pool);
+    }
+
+    #[test]
+    fn a_leak_over_many_hosts_reads_leaks_on_each_row_and_one_per_host_does_not() {
+        let mut watch = ProcessWatch::default();
+        let mut inode = 0;
+        let mut spread = |per_host: u64| -> Vec<Connection> {
+            (1..=30)
+                .flat_map(|host| (0..per_host).map(move |n| (host, n)))
+                .map(|(host, n)| {
+                    inode += 1;
+                    let peer = format!("127.0.2.{host}:8080");
+                    to(&peer, inode, 10_000 + host * 150 + n * 5_000, 1)
+                })
+                .collect()
+        };
+        let rows = watch.sample(7, &spread(4), Duration::ZERO, &RULE);
+        assert_eq!(rows.len(), 30);
+        assert!(
+            rows.iter()
+                .all(|row| row.verdict == Verdict::Leaks && row.across_peers)
+        );
+
+        let mut healthy = ProcessWatch::default();
+        let rows = healthy.sample(8, &spread(1), Duration::ZERO, &RULE);
+        assert!(rows.iter().all(|row| row.verdict == Verdict::Watching));
+
+        // The same four each, come in from 30 hosts: a server's callers.
+        let inbound: Vec<Connection> = spread(4)
+            .into_iter()
+            .map(|connection| {
+                let Peer::To(address) = connection.peer else {
+                    unreachable!("made outbound")
+                };
+                Connection {
+                    peer: Peer::From {
+                        port: 8080,
+                        host: address.ip(),
+                    },
+                    ..connection
+                }
+            })
+            .collect();
+        let mut server = ProcessWatch::default();
+        let rows = server.sample(9, &inbound, Duration::ZERO, &RULE);
+        assert_eq!(rows.len(), 30);
+        assert!(rows.iter().all(|row| row.verdict == Verdict::Watching));
+    }
+
+    #[test]
+    fn a_burst_is_timed_by_its_requests_not_by_answers_that_trickled_back() {
+        let mut watch = ProcessWatch::default();
+        let burst: Vec<Connection> = (1..=50)
+            .map(|i| Connection {
+                traffic: Traffic {
+                    since_data_sent: Duration::from_secs(20),
+                    since_data_received: Duration::from_millis(20_000 - i * 40),
+                    ..to_server1(i, 0, 1).traffic
+                },
+                ..to_server1(i, 0, 1)
+            })
+            .collect();
+        let rows = watch.sample(7, &burst, Duration::ZERO, &RULE);
+        assert_eq!((rows[0].idle_used_once, rows[0].used_once_burst), (50, 50));
+        assert_eq!(rows[0].verdict, Verdict::Watching);
     }
 
     #[test]

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::common::netns::Namespace;
-use crate::common::{BINARY, PairExt, Server, first_line, get, put_json, start_pair, start_server};
+use crate::common::program::{Program, here, python};
+use crate::common::{BINARY, PairExt, Server, get, put_json, start_pair, start_server};
 
 /// Long enough for a busy 2-core machine to run a debug build's samples.
 const PATIENCE: Duration = Duration::from_secs(40);
@@ -135,7 +136,12 @@ fn load(server2: &Server) -> Arc<AtomicBool> {
 #[test]
 fn both_ends_of_the_leaking_pair_read_leaks_until_server_1_stops_keeping_alive() {
     let pair = start_pair(&[], &[]);
-    pair.forward_many(25);
+    // At a pace, as a curl loop sends them: 25 sent as fast as answered
+    // go out within a tenth of a second, a burst that a scale-up makes too.
+    for _ in 0..25 {
+        pair.forward();
+        thread::sleep(Duration::from_millis(60));
+    }
     let (server1, server2) = (&pair.server1, &pair.server2);
     let (outbound, inbound) = (server1.address.to_string(), inbound_peer(server1));
     let watch = inspect(&[server2.pid(), server1.pid()]);
@@ -199,43 +205,17 @@ fn a_busy_shared_client_reads_pool_and_so_does_it_at_rest() {
     });
 }
 
-/// `scripts/python_leaker.py` against `url`, run by `command` (`env`, or
-/// a wrapper that runs it elsewhere), with `requests` connections kept.
-struct PythonLeaker {
-    child: Child,
-    /// As the leaker said it, whatever ran it.
-    pid: u32,
-}
-
-impl PythonLeaker {
-    fn start(mut command: Command, url: &str, requests: usize) -> PythonLeaker {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/python_leaker.py");
-        let mut child = command
-            .args(["python3", script, url, &requests.to_string(), "120"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 is needed: scripts/test.sh installs it");
-        let line = first_line(child.stdout.take().expect("its output"));
-        let pid = line
-            .strip_prefix("ready ")
-            .and_then(|pid| pid.parse().ok())
-            .unwrap_or_else(|| panic!("the leaker said {line:?}"));
-        PythonLeaker { child, pid }
-    }
-}
-
-impl Drop for PythonLeaker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `scripts/python_leaker.py` making `count` connections to `url`, run by
+/// `runner` (`here()`, or a namespace's command).
+fn python_leaker(runner: Command, url: &str, count: &str) -> Program {
+    python(runner, "scripts/python_leaker.py", &[url, "--count", count])
 }
 
 #[test]
 fn a_python_program_that_keeps_a_connection_per_request_reads_leaks() {
     let server1 = start_server("server1", &[]);
     let url = format!("http://{}/hello", server1.address);
-    let leaker = PythonLeaker::start(Command::new("env"), &url, 25);
+    let leaker = python_leaker(here(), &url, "25");
     let pid = leaker.pid;
     let watch = inspect(&[pid, server1.pid()]);
     watch.until("the Python program leaks", |sample| {
@@ -247,14 +227,13 @@ fn a_python_program_that_keeps_a_connection_per_request_reads_leaks() {
 fn a_process_that_exits_ends_its_rows_and_the_others_go_on() {
     let server1 = start_server("server1", &[]);
     let url = format!("http://{}/hello", server1.address);
-    let mut leaker = PythonLeaker::start(Command::new("env"), &url, 3);
+    let mut leaker = python_leaker(here(), &url, "3");
     let pid = leaker.pid;
     let watch = inspect(&[pid, server1.pid()]);
     watch.until("the leaker's row", |sample| {
         row(sample, pid, &server1.address.to_string()).is_some()
     });
-    leaker.child.kill().expect("kill the leaker");
-    leaker.child.wait().expect("reap it");
+    leaker.end();
     watch.until("its end", |sample| {
         sample["ended"] == serde_json::json!([pid])
     });
@@ -324,7 +303,11 @@ fn a_process_in_another_network_namespace_is_seen_from_the_host() {
     };
     let server1 = namespace.server(&[("BIND_ADDRESS", "127.0.0.1:0")]);
     let address = server1.address.to_string();
-    let leaker = PythonLeaker::start(namespace.command(), &format!("http://{address}/hello"), 25);
+    let leaker = python_leaker(
+        namespace.command(),
+        &format!("http://{address}/hello"),
+        "25",
+    );
     let watch = inspect(&[leaker.pid]);
     watch.until("the namespace's leak", |sample| {
         verdict_is(sample, leaker.pid, &address, "leaks")

@@ -15,6 +15,7 @@ mod dashboard;
 mod demo;
 mod docs;
 mod inspect;
+mod inspect_cases;
 mod layout;
 mod metrics;
 mod prometheus;

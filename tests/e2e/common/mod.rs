@@ -6,6 +6,7 @@
 
 pub mod in_process;
 pub mod netns;
+pub mod program;
 pub mod spawn;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,308 @@
+//! `inspect` on programs it was not written against: clients and servers on
+//! Python's standard library and Node's built-in `http` and `http2`
+//! (`tests/programs/`, `scripts/python_leaker.py`), leaking in every shape
+//! that used to be missed and healthy in every shape that used to read as
+//! a leak. Each case starts real programs, runs `inspect --json --for` to
+//! its end beside them, and asserts the exit status and every row of
+//! theirs at the last sample; a healthy case also asserts that no sample
+//! read `leaks`. Each prints how long the watch took to read as it
+//! should, for the guide's table.
+//!
+//! The watch runs with `--idle 1s` and samples four times a second, so
+//! that a case takes seconds; the rule's other numbers are the defaults.
+//! The slow leak runs with every default.
+
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::common::BINARY;
+use crate::common::netns::{FIRST_ADDRESS, Namespace};
+use crate::common::program::{Program, here, node, python};
+
+/// The watch of every case but the slow leak.
+const FAST: [&str; 4] = ["--interval", "250ms", "--idle", "1s"];
+
+/// A keep-alive HTTP/1.1 server on `hosts`.
+fn server(runner: Command, hosts: &[&str]) -> Program {
+    python(runner, "tests/programs/http_server.py", hosts)
+}
+
+fn leaker(runner: Command, urls: &[String], args: &[&str]) -> Program {
+    let mut all: Vec<&str> = urls.iter().map(String::as_str).collect();
+    all.extend_from_slice(args);
+    python(runner, "scripts/python_leaker.py", &all)
+}
+
+fn waiting(shape: &str, server: &Program, count: &str) -> Program {
+    let port = server.port.to_string();
+    let args = [shape, "127.0.0.1", &port, "--count", count];
+    python(here(), "tests/programs/waiting_clients.py", &args)
+}
+
+/// A finished `inspect --json --for`: its exit status and every sample.
+struct Watch {
+    status: Option<i32>,
+    samples: Vec<Value>,
+}
+
+fn watch(pids: &[u32], watch_for: &str, flags: &[&str]) -> Watch {
+    let output = Command::new(BINARY)
+        .args(["inspect", "--json", "--for", watch_for])
+        .args(flags)
+        .args(pids.iter().map(u32::to_string))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run inspect");
+    let samples = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .collect();
+    Watch {
+        status: output.status.code(),
+        samples,
+    }
+}
+
+impl Watch {
+    fn rows(sample: &Value, pid: u32) -> impl Iterator<Item = &Value> {
+        sample["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(move |row| row["pid"] == pid)
+    }
+
+    fn last(&self) -> &Value {
+        self.samples.last().expect("at least one sample")
+    }
+
+    /// The first sample's time from which every later sample reads
+    /// `verdict` on `pid`'s rows matching `which`, for the guide's table.
+    fn settled(&self, pid: u32, which: &dyn Fn(&Value) -> bool, verdict: &str) -> f64 {
+        let holds = |sample: &Value| {
+            let mut rows = Self::rows(sample, pid).filter(|row| which(row)).peekable();
+            rows.peek().is_some() && rows.all(|row| row["verdict"] == verdict)
+        };
+        let from = self.samples.iter().rposition(|sample| !holds(sample));
+        let at = from.map_or(0, |index| index + 1);
+        self.samples
+            .get(at)
+            .and_then(|sample| sample["elapsed_seconds"].as_f64())
+            .unwrap_or(f64::NAN)
+    }
+
+    /// Asserts that the watch ended in `leaks` (exit 1) on each of `rows`:
+    /// (PID, direction), every row of that direction; prints when.
+    fn leaks(&self, case: &str, rows: &[(u32, &str)]) {
+        assert_eq!(self.status, Some(1), "{case}: {}", self.last());
+        for (pid, direction) in rows {
+            let which = |row: &Value| row["direction"] == *direction;
+            let last: Vec<&Value> = Self::rows(self.last(), *pid).filter(|r| which(r)).collect();
+            assert!(
+                !last.is_empty(),
+                "{case}: no {direction} row of {pid}: {}",
+                self.last()
+            );
+            for row in last {
+                assert_eq!(row["verdict"], "leaks", "{case}: {row}");
+            }
+            let at = self.settled(*pid, &which, "leaks");
+            eprintln!("matrix: {case}: {direction} leaks from {at:.2} s");
+        }
+    }
+
+    /// Asserts that no sample read `leaks` on `pids` and the watch exited
+    /// 0; prints the verdicts of the last sample.
+    fn healthy(&self, case: &str, pids: &[u32]) {
+        for sample in &self.samples {
+            for pid in pids {
+                for row in Self::rows(sample, *pid) {
+                    assert_ne!(row["verdict"], "leaks", "{case}: {row}");
+                }
+            }
+        }
+        assert_eq!(self.status, Some(0), "{case}: {}", self.last());
+        let mut words: Vec<String> = pids
+            .iter()
+            .flat_map(|pid| Self::rows(self.last(), *pid))
+            .map(|row| format!("{} {}", row["direction"], row["verdict"]))
+            .collect();
+        words.sort();
+        words.dedup();
+        eprintln!(
+            "matrix: {case}: never leaks; at the end: {}",
+            words.join(", ")
+        );
+    }
+}
+
+fn url(server: &Program, path: &str) -> Vec<String> {
+    vec![format!("http://127.0.0.1:{}{path}", server.port)]
+}
+
+#[test]
+fn small_answers_leak_on_both_ends() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = leaker(here(), &url(&server, "/hello"), &[]);
+    let seen = watch(&[client.pid, server.pid], "6s", &FAST);
+    seen.leaks("small answers", &[(client.pid, "out"), (server.pid, "in")]);
+}
+
+#[test]
+fn answers_of_a_megabyte_leak() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = leaker(here(), &url(&server, "/bytes/1000000"), &[]);
+    let seen = watch(&[client.pid, server.pid], "6s", &FAST);
+    seen.leaks("1 MB answers", &[(client.pid, "out"), (server.pid, "in")]);
+}
+
+#[test]
+fn six_calls_per_client_leak() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = leaker(here(), &url(&server, "/hello"), &["--calls", "6"]);
+    let seen = watch(&[client.pid], "6s", &FAST);
+    seen.leaks("six calls per client", &[(client.pid, "out")]);
+}
+
+#[test]
+fn three_calls_per_client_over_tls_leak() {
+    let folder = std::env::temp_dir().join(format!("inspect-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("a folder for the certificate");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
+    let (cert, key) = (folder.join("cert.pem"), folder.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).expect("write the certificate");
+    std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write the key");
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let server = server(here(), &["--tls", &cert, &key, "127.0.0.1"]);
+    let urls = [format!("https://localhost:{}/hello", server.port)];
+    let client = leaker(here(), &urls, &["--calls", "3", "--cafile", &cert]);
+    let seen = watch(&[client.pid, server.pid], "6s", &FAST);
+    let _ = std::fs::remove_dir_all(&folder);
+    seen.leaks(
+        "TLS, three calls",
+        &[(client.pid, "out"), (server.pid, "in")],
+    );
+}
+
+#[test]
+fn an_http2_client_per_request_leaks() {
+    let server = node("h2-server", "http://127.0.0.1", &[]);
+    let client = node("h2-leak", &format!("http://127.0.0.1:{}", server.port), &[]);
+    let seen = watch(&[client.pid, server.pid], "6s", &FAST);
+    seen.leaks(
+        "HTTP/2 per request",
+        &[(client.pid, "out"), (server.pid, "in")],
+    );
+}
+
+#[test]
+fn a_client_per_request_over_30_hosts_leaks_though_each_has_4() {
+    let hosts: Vec<String> = (1..=30).map(|n| format!("127.0.2.{n}")).collect();
+    let host_refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let server = server(here(), &host_refs);
+    let urls: Vec<String> = hosts
+        .iter()
+        .map(|host| format!("http://{host}:{}/hello", server.port))
+        .collect();
+    let client = leaker(here(), &urls, &["--count", "120", "--rate", "40"]);
+    let seen = watch(&[client.pid], "7s", &FAST);
+    seen.leaks("30 hosts, 4 each", &[(client.pid, "out")]);
+    let rows: Vec<&Value> = Watch::rows(seen.last(), client.pid).collect();
+    assert_eq!(rows.len(), 30, "{}", seen.last());
+    assert!(rows.iter().all(|row| row["across_peers"] == true));
+}
+
+#[test]
+fn a_slow_leak_of_one_a_second_reads_leaks_with_the_defaults() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = leaker(here(), &url(&server, "/hello"), &["--rate", "1"]);
+    let seen = watch(&[client.pid, server.pid], "15s", &[]);
+    seen.leaks("one a second", &[(client.pid, "out"), (server.pid, "in")]);
+}
+
+/// Server in one namespace, client in another, over a veth link of MTU
+/// 1500: many segments per answer or upload, as on a real network.
+fn over_a_link(case: &str, path: &str, args: &[&str]) {
+    let Some((far, near)) = Namespace::linked("inspect-mtu") else {
+        return;
+    };
+    let server = server(far.command(), &[FIRST_ADDRESS]);
+    let urls = [format!("http://{FIRST_ADDRESS}:{}{path}", server.port)];
+    let client = leaker(near.command(), &urls, args);
+    let seen = watch(&[client.pid, server.pid], "6s", &FAST);
+    seen.leaks(case, &[(client.pid, "out"), (server.pid, "in")]);
+}
+
+#[test]
+fn answers_of_64_kb_over_a_link_leak() {
+    over_a_link("64 KB answers over MTU 1500", "/bytes/65536", &[]);
+}
+
+#[test]
+fn an_upload_of_64_kb_per_request_over_a_link_leaks() {
+    over_a_link(
+        "64 KB uploads over MTU 1500",
+        "/upload",
+        &["--upload", "65536"],
+    );
+}
+
+#[test]
+fn a_shared_pool_busy_then_at_rest_is_healthy() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = node("pool", &url(&server, "")[0], &["--seconds", "3"]);
+    let seen = watch(&[client.pid, server.pid], "7s", &FAST);
+    seen.healthy("a pool, busy then at rest", &[client.pid, server.pid]);
+}
+
+#[test]
+fn a_burst_of_50_then_4_steady_is_healthy() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = node("burst", &url(&server, "")[0], &["--seconds", "8"]);
+    let seen = watch(&[client.pid, server.pid], "6s", &FAST);
+    seen.healthy("a burst of 50, then 4 steady", &[client.pid, server.pid]);
+}
+
+#[test]
+fn http2_with_many_streams_on_one_connection_is_healthy() {
+    let server = node("h2-server", "http://127.0.0.1", &[]);
+    let address = format!("http://127.0.0.1:{}", server.port);
+    let client = node("h2-streams", &address, &["--concurrency", "16"]);
+    let seen = watch(&[client.pid, server.pid], "6s", &FAST);
+    seen.healthy("HTTP/2, many streams", &[client.pid, server.pid]);
+}
+
+#[test]
+fn idle_event_streams_opened_at_once_are_healthy() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = waiting("events", &server, "30");
+    let seen = watch(&[client.pid, server.pid], "5s", &FAST);
+    seen.healthy("30 event streams at once", &[client.pid, server.pid]);
+}
+
+#[test]
+fn long_polls_waiting_for_their_answer_are_healthy() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = waiting("poll", &server, "25");
+    let seen = watch(&[client.pid, server.pid], "5s", &FAST);
+    seen.healthy("25 long polls", &[client.pid, server.pid]);
+}
+
+#[test]
+fn idle_websockets_opened_at_once_are_healthy_on_both_ends() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = waiting("socket", &server, "25");
+    let seen = watch(&[client.pid, server.pid], "5s", &FAST);
+    seen.healthy("25 websockets at once", &[client.pid, server.pid]);
+}
+
+#[test]
+fn two_hundred_clients_from_two_hundred_addresses_are_healthy_to_the_server() {
+    let server = server(here(), &["127.0.0.1"]);
+    let clients = waiting("addresses", &server, "200");
+    clients.line_starting("open ");
+    let seen = watch(&[server.pid], "5s", &FAST);
+    seen.healthy("200 clients from 200 addresses", &[server.pid]);
+}
