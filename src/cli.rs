@@ -41,7 +41,7 @@ pub enum Command {
     Scenarios,
     /// Watches the TCP connections of running processes, in any language,
     /// from outside, and says per process, direction and peer whether they
-    /// leak: idle connections that each carried one exchange, growing.
+    /// leak: idle connections each used once and left, piling up one by one.
     /// Exits 1 if a row leaks at the end (--once, --for), 0 if none does,
     /// 2 if a process cannot be inspected.
     Inspect(InspectArgs),
@@ -85,12 +85,12 @@ pub struct InspectArgs {
     /// No data either way for this long makes a connection idle.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = at_least_10ms)]
     pub idle: Duration,
-    /// Idle connections used once, to one peer, that are a leak however
-    /// long the watch.
+    /// Idle connections used once, to one peer, asked for one by one over a
+    /// second or more, that are a leak however old.
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub leak_count: u32,
-    /// Growth of idle connections used once, during the watch, that is a
-    /// leak.
+    /// Idle connections used once, asked for one by one since the watch
+    /// began, that are a leak growing now.
     #[arg(long, value_name = "G", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub leak_growth: u32,
     /// One sample, then exit.

@@ -4,8 +4,8 @@
 //! Each sample (`sampler.rs`) lists the TCP sockets each process's
 //! descriptors hold (`target.rs`, from `/proc`), finds them in one dump of
 //! the kernel's sockets per network namespace with what each connection
-//! has carried (`socket_dump.rs`), groups them by peer (`peer.rs`), and
-//! keeps what the watch saw between samples (`watch.rs`) for the rule that
+//! has carried (`socket_dump.rs`, `tcp_info.rs`), groups them by peer
+//! (`peer.rs`), and keeps what the watch saw between samples (`watch.rs`) for the rule that
 //! names what each row is doing (`verdict.rs`). The rows are printed
 //! (`report.rs`) and, with `--metrics`, served on `/metrics`
 //! (`exporter.rs`).

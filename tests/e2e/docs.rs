@@ -204,3 +204,38 @@ fn the_readmes_demo_table_has_every_entry_with_its_verdict() {
         assert!(row.trim_end().ends_with(&verdict), "{row:?}: {verdict}");
     }
 }
+
+#[test]
+fn the_guides_table_of_what_inspect_was_tried_on_is_every_case_as_its_test_asserts() {
+    let guide = read(&root().join("docs/operators.md"));
+    let section = guide
+        .split_once("\n### What it was tried on\n")
+        .and_then(|(_, rest)| rest.split("\n### ").next())
+        .expect("a section What it was tried on");
+    let cases = read(&root().join("tests/e2e/inspect_cases.rs"));
+    let tests: Vec<(&str, &str)> = cases
+        .split("#[test]\nfn ")
+        .skip(1)
+        .filter_map(|test| test.split_once('('))
+        .collect();
+    let rows: Vec<Vec<&str>> = section
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| case "))
+        .map(|line| line.split('|').map(str::trim).collect())
+        .collect();
+    assert_eq!(rows.len(), tests.len(), "one row per test: {rows:#?}");
+    for row in rows {
+        let (reads, name) = (row[3], row[5].trim_matches('`'));
+        let (_, body) = tests
+            .iter()
+            .find(|(test, _)| *test == name)
+            .unwrap_or_else(|| panic!("no test {name} in inspect_cases.rs"));
+        for verdict in reads.split('`').skip(1).step_by(2) {
+            let asserted = match verdict {
+                "pool" => body.contains(".healthy("),
+                _ => body.contains(".leaks(") || body.contains(&format!("\"{verdict}\"")),
+            };
+            assert!(asserted, "{name} does not assert {verdict}");
+        }
+    }
+}

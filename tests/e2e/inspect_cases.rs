@@ -13,6 +13,8 @@
 //! The slow leak runs with every default.
 
 use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -47,8 +49,13 @@ struct Watch {
 }
 
 fn watch(pids: &[u32], watch_for: &str, flags: &[&str]) -> Watch {
+    run_inspect(pids, &[&["--for", watch_for], flags].concat())
+}
+
+/// `inspect --json` with `flags` on `pids`, to its end.
+fn run_inspect(pids: &[u32], flags: &[&str]) -> Watch {
     let output = Command::new(BINARY)
-        .args(["inspect", "--json", "--for", watch_for])
+        .args(["inspect", "--json"])
         .args(flags)
         .args(pids.iter().map(u32::to_string))
         .stderr(Stdio::inherit())
@@ -223,29 +230,37 @@ fn a_slow_leak_of_one_a_second_reads_leaks_with_the_defaults() {
 }
 
 /// Server in one namespace, client in another, over a veth link of MTU
-/// 1500: many segments per answer or upload, as on a real network.
-fn over_a_link(case: &str, path: &str, args: &[&str]) {
-    let Some((far, near)) = Namespace::linked("inspect-mtu") else {
-        return;
-    };
+/// 1500 (many segments per answer or upload, as on a real network): the
+/// finished watch and the client's and server's PIDs, or `None` where no
+/// namespace can be made.
+fn over_a_link(path: &str, args: &[&str]) -> Option<(Watch, u32, u32)> {
+    let (far, near) = Namespace::linked("inspect-mtu")?;
     let server = server(far.command(), &[FIRST_ADDRESS]);
     let urls = [format!("http://{FIRST_ADDRESS}:{}{path}", server.port)];
     let client = leaker(near.command(), &urls, args);
     let seen = watch(&[client.pid, server.pid], "6s", &FAST);
-    seen.leaks(case, &[(client.pid, "out"), (server.pid, "in")]);
+    Some((seen, client.pid, server.pid))
 }
 
 #[test]
 fn answers_of_64_kb_over_a_link_leak() {
-    over_a_link("64 KB answers over MTU 1500", "/bytes/65536", &[]);
+    let Some((seen, client, server)) = over_a_link("/bytes/65536", &[]) else {
+        return;
+    };
+    seen.leaks(
+        "64 KB answers over MTU 1500",
+        &[(client, "out"), (server, "in")],
+    );
 }
 
 #[test]
 fn an_upload_of_64_kb_per_request_over_a_link_leaks() {
-    over_a_link(
+    let Some((seen, client, server)) = over_a_link("/upload", &["--upload", "65536"]) else {
+        return;
+    };
+    seen.leaks(
         "64 KB uploads over MTU 1500",
-        "/upload",
-        &["--upload", "65536"],
+        &[(client, "out"), (server, "in")],
     );
 }
 
@@ -305,4 +320,53 @@ fn two_hundred_clients_from_two_hundred_addresses_are_healthy_to_the_server() {
     clients.line_starting("open ");
     let seen = watch(&[server.pid], "5s", &FAST);
     seen.healthy("200 clients from 200 addresses", &[server.pid]);
+}
+
+/// `inspect --once --idle 1s` on `pid`, again until the row's connections
+/// have all been idle for a second (a loaded machine may take longer).
+fn once_when_idle(pid: u32, count: u64) -> Watch {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = run_inspect(&[pid], &["--once", "--idle", "1s"]);
+        let idle = Watch::rows(seen.last(), pid).any(|row| row["idle"] == count);
+        if idle || Instant::now() > deadline {
+            return seen;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn one_sample_reads_leaks_for_a_pile_asked_for_over_a_second_and_no_more_for_a_burst() {
+    let server = server(here(), &["127.0.0.1"]);
+    let paced = leaker(here(), &url(&server, "/hello"), &["--count", "25"]);
+    let burst = leaker(
+        here(),
+        &url(&server, "/hello"),
+        &["--count", "25", "--rate", "0"],
+    );
+    paced.line_starting("sent ");
+    burst.line_starting("sent ");
+
+    let seen = once_when_idle(paced.pid, 25);
+    assert_eq!(seen.status, Some(1), "{}", seen.last());
+    let row = Watch::rows(seen.last(), paced.pid).next().expect("its row");
+    assert_eq!(
+        (row["idle_used_once"].as_u64(), row["verdict"].as_str()),
+        (Some(25), Some("leaks"))
+    );
+    assert!(
+        row["used_once_spread_seconds"].as_f64() >= Some(1.0),
+        "{row}"
+    );
+
+    // The same leak made in one burst is what a scale-up looks like: one
+    // sample says what it can, watching.
+    let seen = once_when_idle(burst.pid, 25);
+    assert_eq!(seen.status, Some(0), "{}", seen.last());
+    let row = Watch::rows(seen.last(), burst.pid).next().expect("its row");
+    assert_eq!(
+        (row["idle_used_once"].as_u64(), row["verdict"].as_str()),
+        (Some(25), Some("watching"))
+    );
 }
