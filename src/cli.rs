@@ -75,10 +75,16 @@ pub struct DemoArgs {
 
 /// What `inspect` takes.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("processes").required(true).args(["pids", "all"])))]
 pub struct InspectArgs {
     /// The processes to watch, by ID.
-    #[arg(value_name = "PID", required = true, value_parser = parse_pid)]
+    #[arg(value_name = "PID", value_parser = parse_pid)]
     pub pids: Vec<i32>,
+    /// Every process this user may read instead (as root, every process,
+    /// each network namespace joined once); lists the rows with open
+    /// connections, leaking ones first.
+    #[arg(long)]
+    pub all: bool,
     /// Time between samples, in Go's spelling (1s, 500ms); at least 10ms.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = at_least_10ms)]
     pub interval: Duration,
@@ -93,6 +99,10 @@ pub struct InspectArgs {
     /// began, that are a leak growing now.
     #[arg(long, value_name = "G", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub leak_growth: u32,
+    /// A row with no connection open for this long is dropped, after one
+    /// last reading.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = at_least_10ms)]
+    pub forget: Duration,
     /// One sample, then exit.
     #[arg(long, conflicts_with = "watch_for")]
     pub once: bool,

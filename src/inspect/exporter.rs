@@ -3,14 +3,25 @@
 //! as an exporter and the rules of `prometheus/any_service.yml` can watch
 //! it. Each row's series carry its `pid`, `direction` (`out` or `in`) and
 //! `peer`; a process that exits takes its series with it.
+//!
+//! A sidecar must stay up and small whoever connects: a client has
+//! [`HEADER_READ_TIMEOUT`] to send each request's head (Go's
+//! `ReadHeaderTimeout`), an idle connection included, and at most
+//! [`MAX_REQUESTS_IN_FLIGHT`] scrapes are answered at once, the rest with
+//! 503 (promhttp's `MaxRequestsInFlight`). A failed accept (no descriptor
+//! left) waits a moment and goes on.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -18,13 +29,29 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
+use super::error::InspectError;
 use super::verdict::Verdict;
 use super::watch::Row;
 use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
+use crate::settings::bind_address::BindAddress;
 
 /// The rows of the latest sample, shared with the server.
 pub type Latest = Arc<Mutex<Vec<Row>>>;
+
+/// Time to send a request's head, from the connection's opening or the
+/// answer before: ample for a scraper, short for a connection left open.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Scrapes answered at once; Prometheus sends one at a time per target.
+pub const MAX_REQUESTS_IN_FLIGHT: usize = 4;
+
+#[derive(Clone)]
+struct Exporter {
+    latest: Latest,
+    in_flight: Arc<Semaphore>,
+}
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RowLabels {
@@ -33,20 +60,61 @@ struct RowLabels {
     peer: String,
 }
 
+/// Listens on `address` and serves `/metrics` there until the program
+/// ends; says where on standard error, for whoever gave port 0.
+pub fn start(address: &BindAddress, latest: Latest) -> Result<(), InspectError> {
+    let listener = address.listen().map_err(|source| InspectError::Metrics {
+        address: address.to_string(),
+        source,
+    })?;
+    if let Ok(address) = listener.local_addr() {
+        eprintln!("inspect: serving /metrics on {address}");
+    }
+    serve(listener, latest);
+    Ok(())
+}
+
 /// Serves `/metrics` on `listener` until the program ends.
-pub fn serve(listener: TcpListener, latest: Latest) {
+fn serve(listener: TcpListener, latest: Latest) {
+    let exporter = Exporter {
+        latest,
+        in_flight: Arc::new(Semaphore::new(MAX_REQUESTS_IN_FLIGHT)),
+    };
     let router = Router::new()
         .route("/metrics", get(metrics))
-        .with_state(latest);
+        .with_state(exporter);
     tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, router).await {
-            tracing::error!(%err, "inspect's /metrics stopped");
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let service = TowerToHyperService::new(router.clone());
+            tokio::spawn(async move {
+                let mut http = http1::Builder::new();
+                http.timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT);
+                // A client that went away or was too slow: nothing to do.
+                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+            });
         }
     });
 }
 
-async fn metrics(State(latest): State<Latest>) -> impl IntoResponse {
-    let rows = latest
+async fn metrics(State(exporter): State<Exporter>) -> Response {
+    let Ok(_permit) = exporter.in_flight.try_acquire() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("more than {MAX_REQUESTS_IN_FLIGHT} scrapes at once; try again\n"),
+        )
+            .into_response();
+    };
+    let rows = exporter
+        .latest
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
@@ -55,12 +123,14 @@ async fn metrics(State(latest): State<Latest>) -> impl IntoResponse {
             StatusCode::OK,
             [(header::CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)],
             text,
-        ),
+        )
+            .into_response(),
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "the metrics could not be encoded\n".to_owned(),
-        ),
+            "the metrics could not be encoded\n",
+        )
+            .into_response(),
     }
 }
 
@@ -157,37 +227,22 @@ pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::watch::tests::leaking_row;
     use crate::observe::metrics::samples;
 
     #[test]
     fn each_row_is_a_labelled_series_of_every_metric() {
-        let row = Row {
-            pid: 4242,
-            direction: "out",
-            peer: "127.0.0.1:8080".into(),
-            open: 400,
-            idle: 398,
-            idle_used_once: 397,
-            used_once_spread_seconds: 19.5,
-            used_once_burst: 6,
-            oldest_idle_seconds: 12.5,
-            opened: 3,
-            gone: 2,
-            reused: 1,
-            change_per_minute: 0.0,
-            verdict: Verdict::Leaks,
-            across_peers: false,
-        };
+        let row = leaking_row();
         let scraped = samples(&render(&[row]).unwrap());
         let labels = r#"{pid="4242",direction="out",peer="127.0.0.1:8080"}"#;
         let value = |name: &str| scraped[&format!("{name}{labels}")];
         assert_eq!(value("inspect_connections_open"), 400.0);
-        assert_eq!(value("inspect_connections_idle"), 398.0);
-        assert_eq!(value("inspect_connections_idle_used_once"), 397.0);
-        assert_eq!(value("inspect_used_once_spread_seconds"), 19.5);
-        assert_eq!(value("inspect_used_once_burst"), 6.0);
+        assert_eq!(value("inspect_connections_idle"), 400.0);
+        assert_eq!(value("inspect_connections_idle_used_once"), 400.0);
+        assert_eq!(value("inspect_used_once_spread_seconds"), 20.0);
+        assert_eq!(value("inspect_used_once_burst"), 5.0);
         assert_eq!(value("inspect_connections_reused_total"), 1.0);
-        assert_eq!(value("inspect_oldest_idle_seconds"), 12.5);
+        assert_eq!(value("inspect_oldest_idle_seconds"), 12.34);
         assert_eq!(value("inspect_connections_opened_total"), 3.0);
         assert_eq!(value("inspect_connections_gone_total"), 2.0);
         assert_eq!(value("inspect_leaking"), 1.0);

@@ -12,8 +12,11 @@
 //!
 //! Linux only: the kernel's socket diagnostics and `/proc` are its view.
 
+mod error;
 #[cfg(target_os = "linux")]
 mod exporter;
+#[cfg(target_os = "linux")]
+mod fold;
 #[cfg(target_os = "linux")]
 mod peer;
 #[cfg(target_os = "linux")]
@@ -32,39 +35,7 @@ mod verdict;
 mod watch;
 
 use crate::cli::InspectArgs;
-
-/// Why `inspect` stopped short.
-#[derive(Debug, thiserror::Error)]
-pub enum InspectError {
-    #[error("inspect needs Linux: it reads the kernel's socket diagnostics and /proc")]
-    NotLinux,
-    #[cfg(target_os = "linux")]
-    #[error("{0}")]
-    Target(#[from] target::TargetError),
-    #[error(
-        "PID {pid} lives in another network namespace (a container?), and joining it failed: {source}; run as root: sudo reqwest-connection-leak inspect {pid}"
-    )]
-    Namespace { pid: i32, source: std::io::Error },
-    #[error(
-        "--metrics {address}: cannot listen there: {source}; expected a free HOST:PORT or :PORT"
-    )]
-    Metrics {
-        address: String,
-        source: std::io::Error,
-    },
-    #[error("the kernel's socket dump failed: {0}")]
-    Dump(std::io::Error),
-}
-
-impl InspectError {
-    /// 2 for what was asked (as with a bad flag), 1 for what failed later.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            InspectError::Dump(_) => 1,
-            _ => 2,
-        }
-    }
-}
+pub use error::InspectError;
 
 /// Watches the processes as `args` say; returns whether any row's final
 /// verdict was `leaks`.
@@ -77,72 +48,99 @@ pub async fn run(_args: &InspectArgs) -> Result<bool, InspectError> {
 /// verdict was `leaks`.
 #[cfg(target_os = "linux")]
 pub async fn run(args: &InspectArgs) -> Result<bool, InspectError> {
-    use std::collections::BTreeMap;
     use std::io::Write;
     use std::sync::PoisonError;
-    use std::time::Instant;
 
-    use report::{Mode, Sample, ended_line};
-    use sampler::{Sampler, Seen};
+    use report::{Report, Sample, Summary};
+    use sampler::Sampler;
     use verdict::{Rule, Verdict};
-    use watch::Row;
 
+    // Every connection watched, and the exporter's, needs a descriptor.
+    crate::observe::process::raise_descriptor_limit();
     let rule = Rule {
         standing: args.leak_count as usize,
         growth: args.leak_growth as usize,
         idle_after: args.idle,
     };
-    let mut sampler = Sampler::open(&args.pids, rule)?;
+    let mut sampler = if args.all {
+        Sampler::all(rule, args.forget)?
+    } else {
+        Sampler::open(&args.pids, rule, args.forget)?
+    };
     let latest = exporter::Latest::default();
     if let Some(address) = &args.metrics {
-        let listener = address.listen().map_err(|source| InspectError::Metrics {
-            address: address.to_string(),
-            source,
-        })?;
-        // Where it listens, for whoever gave port 0.
-        if let Ok(address) = listener.local_addr() {
-            eprintln!("inspect: serving /metrics on {address}");
-        }
-        exporter::serve(listener, latest.clone());
+        exporter::start(address, latest.clone())?;
     }
-
-    let mode = Mode::for_args(args.json, args.once || args.watch_for.is_some());
+    let report = Report::for_args(args.json, args.once || args.watch_for.is_some(), args.all);
     let mut stdout = std::io::stdout().lock();
-    // Each process's rows at its last sample, for the verdict at the end.
-    let mut last_rows: BTreeMap<i32, Vec<Row>> = BTreeMap::new();
     let mut ended_lines: Vec<String> = Vec::new();
-    let started = Instant::now();
-    let mut ticker = tokio::time::interval(args.interval);
-    let rows = loop {
-        ticker.tick().await;
-        let watched = started.elapsed();
-        let Seen { rows, ended } = sampler.sample(watched)?;
-        for rows in rows.chunk_by(|a, b| a.pid == b.pid) {
-            last_rows.insert(rows[0].pid, rows.to_vec());
-        }
-        *latest.lock().unwrap_or_else(PoisonError::into_inner) = rows.clone();
-        ended_lines.extend(ended.iter().map(|pid| ended_line(*pid)));
+    let mut clock = Clock::start(args.interval, args.watch_for);
+    let summary = loop {
+        let watched = clock.tick().await;
+        let seen = sampler.sample(watched)?;
+        *latest.lock().unwrap_or_else(PoisonError::into_inner) = seen.rows.clone();
+        ended_lines.extend(seen.ended.iter().map(|pid| report::ended_line(*pid)));
+        let summary = args.all.then(|| Summary::of(&seen));
         let sample = Sample {
             elapsed_seconds: watched.as_secs_f64(),
-            rows: &rows,
-            ended: &ended,
+            rows: &seen.rows,
+            ended: &seen.ended,
+            summary: summary.as_ref(),
         };
-        let text = mode.sample(&sample, &ended_lines);
+        let text = report.sample(&sample, &ended_lines);
         // A reader that went away (`| head`) ends the watch.
         let reader_gone = stdout
             .write_all(text.as_bytes())
             .and_then(|()| stdout.flush())
             .is_err();
-        let done = args.once
-            || args.watch_for.is_some_and(|limit| watched >= limit)
-            || !sampler.is_watching();
-        if reader_gone || done {
-            break rows;
+        if reader_gone || args.once || clock.is_over() || !sampler.is_watching() {
+            break summary;
         }
     };
-    let _ = stdout.write_all(mode.end(&rows).as_bytes());
-    Ok(last_rows
-        .values()
-        .flatten()
-        .any(|row| row.verdict == Verdict::Leaks))
+    let last: Vec<watch::Row> = sampler.last_rows().values().flatten().cloned().collect();
+    let _ = stdout.write_all(report.end(&last, summary.as_ref()).as_bytes());
+    Ok(last.iter().any(|row| row.verdict == Verdict::Leaks))
+}
+
+/// The samples' clock: every `--interval`, and once more at the end of
+/// `--for`, however long the interval.
+#[cfg(target_os = "linux")]
+struct Clock {
+    started: std::time::Instant,
+    ticker: tokio::time::Interval,
+    deadline: Option<tokio::time::Instant>,
+}
+
+#[cfg(target_os = "linux")]
+impl Clock {
+    fn start(interval: std::time::Duration, watch_for: Option<std::time::Duration>) -> Clock {
+        let started = std::time::Instant::now();
+        Clock {
+            started,
+            ticker: tokio::time::interval(interval),
+            deadline: watch_for.map(|limit| tokio::time::Instant::from_std(started + limit)),
+        }
+    }
+
+    /// Waits for the next sample's time; returns how long the watch has
+    /// lasted.
+    async fn tick(&mut self) -> std::time::Duration {
+        match self.deadline {
+            Some(deadline) => {
+                tokio::select! {
+                    _ = self.ticker.tick() => {}
+                    () = tokio::time::sleep_until(deadline) => {}
+                }
+            }
+            None => {
+                self.ticker.tick().await;
+            }
+        }
+        self.started.elapsed()
+    }
+
+    fn is_over(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
+    }
 }

@@ -1,10 +1,13 @@
 //! How a sample reads: a table for people, one JSON object for programs.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io::IsTerminal;
 
 use serde::Serialize;
 
+use super::sampler::Seen;
+use super::verdict::Verdict;
 use super::watch::Row;
 
 /// One sample of every process watched.
@@ -14,6 +17,46 @@ pub struct Sample<'a> {
     pub rows: &'a [Row],
     /// Processes that exited since the sample before.
     pub ended: &'a [i32],
+    /// `--all`: what was watched, and what could not be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<&'a Summary>,
+}
+
+/// `--all`: how many processes and connections a sample read, and how many
+/// processes it could not, by reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub processes: usize,
+    pub connections: usize,
+    pub unreadable: BTreeMap<String, usize>,
+}
+
+impl Summary {
+    pub fn of(seen: &Seen) -> Summary {
+        Summary {
+            processes: seen.processes,
+            connections: seen.connections,
+            unreadable: seen.unreadable.clone(),
+        }
+    }
+
+    /// One line: what was watched, then what was not and what to do.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "watched {} processes and {} connections",
+            self.processes, self.connections
+        );
+        let unread: usize = self.unreadable.values().sum();
+        if unread > 0 {
+            let reasons: Vec<String> = self
+                .unreadable
+                .iter()
+                .map(|(why, count)| format!("{count} {why}"))
+                .collect();
+            let _ = write!(line, "; could not read {unread}: {}", reasons.join(", "));
+        }
+        line
+    }
 }
 
 /// What the columns mean, and what the counts cannot see.
@@ -32,8 +75,9 @@ leaks: ONCE asked for one by one over a second or more (bursts set aside), at
   of leaks). Streams, websockets or a scale-up opened one by one over seconds
   look like a leak to the kernel's counters: see the operators' guide.";
 
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 15] = [
     "PID",
+    "COMMAND",
     "DIR",
     "PEER",
     "OPEN",
@@ -51,11 +95,12 @@ const HEADER: [&str; 14] = [
 
 /// The rows as an aligned table, its header first.
 pub fn table(rows: &[Row]) -> String {
-    let cells: Vec<[String; 14]> = rows
+    let cells: Vec<[String; 15]> = rows
         .iter()
         .map(|row| {
             [
                 row.pid.to_string(),
+                row.command.clone(),
                 row.direction.to_owned(),
                 row.peer.clone(),
                 row.open.to_string(),
@@ -68,7 +113,7 @@ pub fn table(rows: &[Row]) -> String {
                 row.gone.to_string(),
                 row.reused.to_string(),
                 format!("{:+.1}", row.change_per_minute),
-                row.verdict.word().to_owned() + if row.across_peers { "*" } else { "" },
+                verdict_cell(row),
             ]
         })
         .collect();
@@ -85,7 +130,7 @@ pub fn table(rows: &[Row]) -> String {
             // Names to the left, numbers to the right, the verdict last.
             let gap = if column == 0 { "" } else { "  " };
             match column {
-                1 | 2 | 13 => write!(text, "{gap}{cell:<width$}"),
+                1..=3 | 14 => write!(text, "{gap}{cell:<width$}"),
                 _ => write!(text, "{gap}{cell:>width$}"),
             }
             .expect("writing to a String");
@@ -97,12 +142,42 @@ pub fn table(rows: &[Row]) -> String {
     if rows.is_empty() {
         text.push_str("(no TCP connections)\n");
     }
+    for row in rows.iter().filter(|row| row.unread.is_some()) {
+        let why = row.unread.as_deref().unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "{} {}: not read at this sample ({why}); its last reading",
+            row.pid, row.peer
+        );
+    }
     text
+}
+
+/// The verdict, `*` when found over the process's outbound peers together,
+/// and whether the process has exited or could not be read now.
+fn verdict_cell(row: &Row) -> String {
+    let mut cell = row.verdict.word().to_owned();
+    if row.across_peers {
+        cell.push('*');
+    }
+    if row.ended {
+        cell.push_str(" (exited)");
+    } else if row.unread.is_some() {
+        cell.push_str(" (unread)");
+    }
+    cell
+}
+
+/// `--all`'s rows: those with open connections, leaking ones first.
+fn open_rows(rows: &[Row]) -> Vec<Row> {
+    let mut open: Vec<Row> = rows.iter().filter(|row| row.open > 0).cloned().collect();
+    open.sort_by_key(|row| row.verdict != Verdict::Leaks);
+    open
 }
 
 /// Where the samples go, and so how they read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+enum Mode {
     /// One JSON object a sample, a line each.
     Json,
     /// A terminal: the table redrawn in place.
@@ -113,14 +188,37 @@ pub enum Mode {
     FinalTable,
 }
 
-impl Mode {
-    pub fn for_args(json: bool, ends: bool) -> Mode {
-        match (json, std::io::stdout().is_terminal(), ends) {
+/// How samples are written: the mode, and whether every process is
+/// watched (`--all`), whose rows are only those with open connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Report {
+    mode: Mode,
+    all: bool,
+}
+
+impl Report {
+    pub fn for_args(json: bool, ends: bool, all: bool) -> Report {
+        let mode = match (json, std::io::stdout().is_terminal(), ends) {
             (true, _, _) => Mode::Json,
             (false, true, _) => Mode::Live,
             (false, false, false) => Mode::Lines,
             (false, false, true) => Mode::FinalTable,
+        };
+        Report { mode, all }
+    }
+
+    /// The table of `rows`, with `--all`'s summary under it.
+    fn table(self, rows: &[Row], summary: Option<&Summary>) -> String {
+        let mut text = if self.all {
+            table(&open_rows(rows))
+        } else {
+            table(rows)
+        };
+        if let Some(summary) = summary {
+            text.push_str(&summary.line());
+            text.push('\n');
         }
+        text
     }
 
     /// What to write for one sample; `ended_lines` are every line that
@@ -131,12 +229,12 @@ impl Mode {
             .iter()
             .map(|pid| ended_line(*pid) + "\n")
             .collect();
-        match self {
+        match self.mode {
             Mode::Json => serde_json::to_string(sample).expect("a sample is JSON") + "\n",
             Mode::Live => format!(
                 "\x1b[H\x1b[2Jinspect: watched for {:.1} s\n\n{}{}\n{LEGEND}\n",
                 sample.elapsed_seconds,
-                table(sample.rows),
+                self.table(sample.rows, sample.summary),
                 ended_lines
                     .iter()
                     .map(|line| format!("{line}\n"))
@@ -145,16 +243,17 @@ impl Mode {
             Mode::Lines => format!(
                 "# after {:.1} s\n{}{just_ended}",
                 sample.elapsed_seconds,
-                table(sample.rows)
+                self.table(sample.rows, sample.summary)
             ),
             Mode::FinalTable => just_ended,
         }
     }
 
-    /// What to write once the watch is over, after its last sample.
-    pub fn end(self, rows: &[Row]) -> String {
-        match self {
-            Mode::FinalTable => format!("{}\n{LEGEND}\n", table(rows)),
+    /// What to write once the watch is over, after its last sample: every
+    /// process's last rows, those that exited marked so.
+    pub fn end(self, rows: &[Row], summary: Option<&Summary>) -> String {
+        match self.mode {
+            Mode::FinalTable => format!("{}\n{LEGEND}\n", self.table(rows, summary)),
             _ => String::new(),
         }
     }
@@ -168,31 +267,15 @@ pub fn ended_line(pid: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::verdict::Verdict;
+    use crate::inspect::watch::tests::leaking_row;
 
     #[test]
     fn the_table_aligns_its_columns_under_the_header() {
-        let row = Row {
-            pid: 4242,
-            direction: "out",
-            peer: "127.0.0.1:8080".into(),
-            open: 400,
-            idle: 400,
-            idle_used_once: 400,
-            used_once_spread_seconds: 20.0,
-            used_once_burst: 5,
-            oldest_idle_seconds: 12.34,
-            opened: 0,
-            gone: 0,
-            reused: 0,
-            change_per_minute: 0.0,
-            verdict: Verdict::Leaks,
-            across_peers: false,
-        };
+        let row = leaking_row();
         let text = table(&[row]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].starts_with(" PID  DIR  PEER"), "{text}");
+        assert!(lines[0].starts_with(" PID  COMMAND  DIR  PEER"), "{text}");
         assert!(lines[1].ends_with("+0.0  leaks"), "{text}");
         assert_eq!(lines[0].find("VERDICT"), lines[1].find("leaks"));
         assert_eq!(

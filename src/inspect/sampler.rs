@@ -1,83 +1,139 @@
 //! One sample of every process watched: its descriptors' sockets, found in
 //! one dump of the kernel's sockets per network namespace, made into rows.
+//!
+//! Only a process that is gone ends its rows. One whose descriptors cannot
+//! be read for now (no descriptor left to read them with, EMFILE; a
+//! process that made itself non-dumpable, EACCES) keeps its last rows, with
+//! the reason on each, and is read again at the next sample.
 
-use std::collections::{BTreeMap, HashMap, hash_map::Entry};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use super::InspectError;
+use super::error::InspectError;
+use super::fold::fold;
 use super::peer::connections_of;
 use super::socket_dump::SocketDump;
-use super::target::Target;
+use super::target::{Target, TargetError};
 use super::verdict::Rule;
 use super::watch::{ProcessWatch, Row};
 
-/// The processes still running, a channel to each of their namespaces,
-/// and what the watch remembers of each.
+/// The processes watched, a channel to each of their namespaces, and what
+/// the watch remembers of each.
 pub struct Sampler {
-    targets: Vec<Target>,
+    targets: BTreeMap<i32, Target>,
+    /// `--all`: every process this one may read, found anew each sample.
+    all: bool,
+    own_namespace: u64,
     dumps: HashMap<u64, SocketDump>,
+    /// Namespaces that could not be joined (`--all` without root).
+    unjoinable: HashSet<u64>,
     watches: BTreeMap<i32, ProcessWatch>,
+    /// Each process's rows at its last reading.
+    last_rows: BTreeMap<i32, Vec<Row>>,
     rule: Rule,
+    /// How long a row with no connection open is kept.
+    forget: Duration,
 }
 
 /// What one sample saw.
+#[derive(Debug, Default)]
 pub struct Seen {
     pub rows: Vec<Row>,
     /// Processes that exited since the sample before.
     pub ended: Vec<i32>,
+    /// Processes read, and the connections they hold.
+    pub processes: usize,
+    pub connections: usize,
+    /// `--all`: processes that could not be read (other users', without
+    /// root), and why, one reason each.
+    pub unreadable: BTreeMap<String, usize>,
 }
 
 impl Sampler {
-    /// Opens every process, and a channel to each namespace they live in:
-    /// this process's own, or one joined (which needs root).
-    pub fn open(pids: &[i32], rule: Rule) -> Result<Sampler, InspectError> {
-        let targets = pids
-            .iter()
-            .map(|pid| Target::open(*pid))
-            .collect::<Result<Vec<Target>, _>>()?;
-        let own_namespace = Target::open(std::process::id() as i32)?.namespace;
-        let mut dumps = HashMap::new();
-        for target in &targets {
-            let Entry::Vacant(entry) = dumps.entry(target.namespace) else {
-                continue;
-            };
-            let dump = if target.namespace == own_namespace {
-                SocketDump::here().map_err(InspectError::Dump)?
-            } else {
-                SocketDump::in_namespace(&target.namespace_path).map_err(|source| {
-                    InspectError::Namespace {
-                        pid: target.pid,
-                        source,
-                    }
-                })?
-            };
-            entry.insert(dump);
+    /// Opens every process of `pids`, and a channel to each namespace they
+    /// live in: this process's own, or one joined (which needs root).
+    pub fn open(pids: &[i32], rule: Rule, forget: Duration) -> Result<Sampler, InspectError> {
+        let mut sampler = Sampler::new(false, rule, forget)?;
+        for pid in pids {
+            let target = Target::open(*pid)?;
+            sampler
+                .join(&target)
+                .map_err(|source| InspectError::Namespace { pid: *pid, source })?;
+            sampler.targets.insert(*pid, target);
         }
+        Ok(sampler)
+    }
+
+    /// Every process this one may read, found anew at each sample.
+    pub fn all(rule: Rule, forget: Duration) -> Result<Sampler, InspectError> {
+        Sampler::new(true, rule, forget)
+    }
+
+    fn new(all: bool, rule: Rule, forget: Duration) -> Result<Sampler, InspectError> {
+        let own_namespace = Target::open(std::process::id() as i32)?.namespace;
         Ok(Sampler {
-            targets,
-            dumps,
+            targets: BTreeMap::new(),
+            all,
+            own_namespace,
+            dumps: HashMap::new(),
+            unjoinable: HashSet::new(),
             watches: BTreeMap::new(),
+            last_rows: BTreeMap::new(),
             rule,
+            forget,
         })
     }
 
-    /// Whether any process is still watched.
+    /// A channel to `target`'s namespace, once per namespace.
+    fn join(&mut self, target: &Target) -> std::io::Result<()> {
+        if self.dumps.contains_key(&target.namespace) {
+            return Ok(());
+        }
+        let dump = if target.namespace == self.own_namespace {
+            SocketDump::here()?
+        } else {
+            SocketDump::in_namespace(&target.namespace_path)?
+        };
+        self.dumps.insert(target.namespace, dump);
+        Ok(())
+    }
+
+    /// Whether any process is still watched (`--all` always is).
     pub fn is_watching(&self) -> bool {
-        !self.targets.is_empty()
+        self.all || !self.targets.is_empty()
+    }
+
+    /// Each process's rows at its last reading, those that ended included.
+    pub fn last_rows(&self) -> &BTreeMap<i32, Vec<Row>> {
+        &self.last_rows
     }
 
     /// Samples every process, `watched` after the watch began.
     pub fn sample(&mut self, watched: Duration) -> Result<Seen, InspectError> {
+        let mut seen = Seen::default();
+        if self.all {
+            self.find_processes(&mut seen);
+        }
         let mut sockets = HashMap::new();
-        let mut seen = Seen {
-            rows: Vec::new(),
-            ended: Vec::new(),
-        };
-        for target in &self.targets {
-            let inodes = match target.socket_inodes() {
-                Ok(inodes) if target.is_alive() => inodes,
-                _ => {
-                    seen.ended.push(target.pid);
+        for target in self.targets.values() {
+            let pid = target.pid;
+            let read = match target.socket_inodes() {
+                _ if !target.is_alive() => Err(TargetError::NoSuchProcess(pid)),
+                read => read,
+            };
+            let inodes = match read {
+                Ok(inodes) => inodes,
+                Err(err) if err.is_gone() => {
+                    seen.ended.push(pid);
+                    continue;
+                }
+                Err(err) => {
+                    let rows = self.last_rows.entry(pid).or_default();
+                    for row in rows.iter_mut() {
+                        row.unread = Some(err.to_string());
+                    }
+                    seen.rows.extend(rows.iter().cloned());
                     continue;
                 }
             };
@@ -92,16 +148,61 @@ impl Sampler {
                 }
             };
             let connections = connections_of(namespace_sockets, &inodes);
-            seen.rows
-                .extend(self.watches.entry(target.pid).or_default().sample(
-                    target.pid,
-                    &connections,
-                    watched,
-                    &self.rule,
-                ));
+            seen.processes += 1;
+            seen.connections += connections.len();
+            let watch = self
+                .watches
+                .entry(pid)
+                .or_insert_with(|| ProcessWatch::new(pid, &target.command, self.forget));
+            let rows = fold(watch.sample(&connections, watched, &self.rule));
+            seen.rows.extend(rows.iter().cloned());
+            self.last_rows.insert(pid, rows);
         }
-        self.targets
-            .retain(|target| !seen.ended.contains(&target.pid));
+        for pid in &seen.ended {
+            self.targets.remove(pid);
+            self.watches.remove(pid);
+            for row in self.last_rows.entry(*pid).or_default() {
+                row.ended = true;
+            }
+        }
         Ok(seen)
+    }
+
+    /// `--all`: opens every process not yet watched; counts those that
+    /// cannot be read.
+    fn find_processes(&mut self, seen: &mut Seen) {
+        let own = std::process::id() as i32;
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        let pids = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok());
+        for pid in pids {
+            if pid == own || self.targets.contains_key(&pid) {
+                continue;
+            }
+            const OTHER_NAMESPACE: &str = "in a network namespace only root can join";
+            let why = match Target::open(pid) {
+                Ok(target) if self.unjoinable.contains(&target.namespace) => OTHER_NAMESPACE,
+                Ok(target) => match self.join(&target) {
+                    Ok(()) => {
+                        self.targets.insert(pid, target);
+                        continue;
+                    }
+                    Err(_) => {
+                        self.unjoinable.insert(target.namespace);
+                        OTHER_NAMESPACE
+                    }
+                },
+                Err(err) if err.is_gone() => continue,
+                Err(TargetError::NotAllowed(_)) => "of other users (run as root to read them)",
+                Err(TargetError::NamespaceNotAllowed(_)) => {
+                    "whose network namespace is closed to this process (CAP_SYS_PTRACE, or another user namespace)"
+                }
+                Err(_) => "whose /proc entries could not be read",
+            };
+            *seen.unreadable.entry(why.to_owned()).or_default() += 1;
+        }
     }
 }

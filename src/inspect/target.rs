@@ -1,4 +1,4 @@
-//! A process being inspected, seen through `/proc` (by `procfs`): which
+//! A process being inspected, seen through `/proc`: its command, which
 //! sockets its descriptors hold, and which network namespace it lives in.
 //!
 //! A socket is tied to a process only while one of its descriptors holds
@@ -6,13 +6,13 @@
 //! the kernel's socket dump gives.
 
 use std::collections::HashSet;
-use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use procfs::ProcError;
 use procfs::process::{FDTarget, Process};
 use rustix::fs::{Dir, Mode, OFlags};
+use rustix::io::Errno;
 
 /// Why a process cannot be inspected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -23,14 +23,34 @@ pub enum TargetError {
         "PID {0}: not allowed to read its descriptors (another user's process); run as root or with CAP_SYS_PTRACE: sudo reqwest-connection-leak inspect {0}"
     )]
     NotAllowed(i32),
+    #[error(
+        "PID {pid} has exited: a zombie its parent (PID {parent}) has not reaped, holding no connections; nothing to watch"
+    )]
+    Zombie { pid: i32, parent: i32 },
+    #[error(
+        "PID {0}: not allowed to read its network namespace (/proc/{0}/ns/net); run as root with CAP_SYS_PTRACE, or, for a process of another user namespace such as a container's PID 1, inside that container"
+    )]
+    NamespaceNotAllowed(i32),
     #[error("PID {0}: {1}")]
     Unreadable(i32, String),
+}
+
+impl TargetError {
+    /// Whether the process is gone, as opposed to unreadable for now.
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            TargetError::NoSuchProcess(_) | TargetError::Zombie { .. }
+        )
+    }
 }
 
 /// One process and its network namespace.
 #[derive(Debug)]
 pub struct Target {
     pub pid: i32,
+    /// Its command's name (`/proc/PID/comm`).
+    pub command: String,
     process: Process,
     /// The namespace's inode: processes with the same one see the same
     /// sockets.
@@ -46,22 +66,45 @@ impl Target {
         let process = Process::new(pid).map_err(|err| target_error(pid, err))?;
         let mut target = Target {
             pid,
+            command: String::new(),
             process,
             namespace: 0,
-            namespace_path: PathBuf::new(),
+            namespace_path: PathBuf::from(format!("/proc/{pid}/ns/net")),
         };
+        target.check_alive()?;
         target.descriptors()?;
-        let namespaces = target
-            .process
-            .namespaces()
-            .map_err(|err| target_error(pid, err))?;
-        let net = namespaces
-            .0
-            .get(OsStr::new("net"))
-            .ok_or_else(|| TargetError::Unreadable(pid, "no network namespace".into()))?;
-        target.namespace = net.identifier;
-        target.namespace_path = net.path.clone();
+        // The link reads "net:[INODE]"; procfs's own reading of it takes a
+        // refusal for a bug of its own, so it is read here.
+        let link = rustix::fs::readlink(&target.namespace_path, Vec::new())
+            .map_err(|err| target.namespace_error(err))?;
+        target.namespace = link
+            .to_string_lossy()
+            .strip_prefix("net:[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|inode| inode.parse().ok())
+            .ok_or_else(|| TargetError::Unreadable(pid, format!("network namespace {link:?}")))?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        target.command = comm.trim_end().to_owned();
         Ok(target)
+    }
+
+    /// A zombie's `/proc` entry stays until its parent reaps it, empty.
+    fn check_alive(&self) -> Result<(), TargetError> {
+        match self.process.stat() {
+            Ok(stat) if stat.state == 'Z' => Err(TargetError::Zombie {
+                pid: self.pid,
+                parent: stat.ppid,
+            }),
+            Ok(_) => Ok(()),
+            Err(err) => Err(target_error(self.pid, err)),
+        }
+    }
+
+    fn namespace_error(&self, err: Errno) -> TargetError {
+        match err {
+            Errno::ACCESS | Errno::PERM => TargetError::NamespaceNotAllowed(self.pid),
+            _ => self.unreadable(err),
+        }
     }
 
     /// The inodes of the sockets its descriptors hold now.
@@ -99,18 +142,23 @@ impl Target {
         .map_err(|err| self.unreadable(err))
     }
 
-    fn unreadable(&self, err: rustix::io::Errno) -> TargetError {
+    fn unreadable(&self, err: Errno) -> TargetError {
         let err = std::io::Error::from(err);
         match err.kind() {
+            // ESRCH: the process went between the folder's opening and its
+            // reading.
             std::io::ErrorKind::NotFound => TargetError::NoSuchProcess(self.pid),
+            _ if err.raw_os_error() == Some(Errno::SRCH.raw_os_error()) => {
+                TargetError::NoSuchProcess(self.pid)
+            }
             std::io::ErrorKind::PermissionDenied => TargetError::NotAllowed(self.pid),
             _ => TargetError::Unreadable(self.pid, err.to_string()),
         }
     }
 
-    /// Whether the process still runs (a zombie counts as ended).
+    /// Whether the process still runs (a zombie counts as gone).
     pub fn is_alive(&self) -> bool {
-        self.process.is_alive()
+        self.check_alive().is_ok()
     }
 }
 
@@ -139,6 +187,35 @@ mod tests {
             .and_then(|text| text.parse().ok())
             .unwrap();
         assert!(target.socket_inodes().unwrap().contains(&inode));
+    }
+
+    #[test]
+    fn its_command_is_read() {
+        let target = Target::open(std::process::id() as i32).unwrap();
+        let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+        assert_eq!(target.command, comm.trim_end());
+        assert_ne!(target.namespace, 0);
+    }
+
+    #[test]
+    fn a_zombie_is_named_with_its_parent() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        let zombie = (0..200).find_map(|_| match Target::open(pid) {
+            Err(err @ TargetError::Zombie { .. }) => Some(err),
+            _ => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                None
+            }
+        });
+        child.wait().unwrap();
+        let err = zombie.expect("the child became a zombie");
+        assert!(err.is_gone());
+        let parent = std::process::id();
+        assert!(
+            err.to_string().contains(&format!("(PID {parent})")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ use super::verdict::{Evidence, Pile, Reading, Rule, Verdict};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     pub pid: i32,
+    /// The process's command (`/proc/PID/comm`).
+    pub command: String,
     pub direction: &'static str,
     pub peer: String,
     /// Connections open now.
@@ -47,11 +49,22 @@ pub struct Row {
     /// Whether the verdict is `leaks` only from the process's outbound
     /// rows taken together, a leak spread over many peers.
     pub across_peers: bool,
+    /// Why the process could not be read at this sample, when it could
+    /// not: the row is then its last reading, and it is read again next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
+    /// Whether the process has exited: the row is its last reading.
+    pub ended: bool,
 }
 
 /// The watch of one process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ProcessWatch {
+    pid: i32,
+    command: String,
+    /// A row with no connection open for this long is dropped, once its
+    /// last reading has been given (`--forget`).
+    forget: Duration,
     rows: BTreeMap<Peer, RowHistory>,
     /// When the sample before was taken; `None` before the first.
     last_sample: Option<Duration>,
@@ -60,6 +73,8 @@ pub struct ProcessWatch {
 #[derive(Debug, Default)]
 struct RowHistory {
     connections: HashMap<u64, Followed>,
+    /// Since when the row has had no connection open.
+    closed_since: Option<Duration>,
     open_at_start: usize,
     opened: u64,
     gone: u64,
@@ -79,11 +94,20 @@ struct Followed {
 }
 
 impl ProcessWatch {
+    pub fn new(pid: i32, command: &str, forget: Duration) -> ProcessWatch {
+        ProcessWatch {
+            pid,
+            command: command.to_owned(),
+            forget,
+            rows: BTreeMap::new(),
+            last_sample: None,
+        }
+    }
+
     /// Takes one sample of the process's connections, `watched` after the
     /// watch began, and returns its rows in order.
     pub fn sample(
         &mut self,
-        pid: i32,
         connections: &[Connection],
         watched: Duration,
         rule: &Rule,
@@ -96,12 +120,13 @@ impl ProcessWatch {
             self.rows.entry(*peer).or_default();
         }
         let last_sample = self.last_sample.replace(watched);
+        let process = (self.pid, self.command.as_str());
         let (mut rows, piles): (Vec<Row>, Vec<Pile>) = self
             .rows
             .iter_mut()
             .map(|(peer, history)| {
                 let current = now.get(peer).map(Vec::as_slice).unwrap_or_default();
-                history.row(pid, *peer, current, last_sample, watched, rule)
+                history.row(process, *peer, current, last_sample, watched, rule)
             })
             .unzip();
         // A leak spread over many peers: outbound rows only (`verdict.rs`).
@@ -117,6 +142,12 @@ impl ProcessWatch {
                 }
             }
         }
+        let forget = self.forget;
+        self.rows.retain(|_, history| {
+            history
+                .closed_since
+                .is_none_or(|since| watched.saturating_sub(since) < forget)
+        });
         rows
     }
 }
@@ -125,7 +156,7 @@ impl RowHistory {
     /// The row at this sample, and its pile of connections used once.
     fn row(
         &mut self,
-        pid: i32,
+        (pid, command): (i32, &str),
         peer: Peer,
         connections: &[&Connection],
         last_sample: Option<Duration>,
@@ -193,6 +224,10 @@ impl RowHistory {
         }
         self.connections = followed;
         let open = connections.len();
+        self.closed_since = match open {
+            0 => self.closed_since.or(Some(watched)),
+            _ => None,
+        };
         let evidence = Evidence {
             open,
             gone: self.gone,
@@ -203,6 +238,7 @@ impl RowHistory {
         let minutes = watched.as_secs_f64() / 60.0;
         let row = Row {
             pid,
+            command: command.to_owned(),
             direction: peer.direction(),
             peer: peer.to_string(),
             open,
@@ -224,16 +260,44 @@ impl RowHistory {
             },
             verdict,
             across_peers: false,
+            unread: None,
+            ended: false,
         };
         (row, evidence.used_once)
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
+
+    /// A row of a leak, for the tests of how rows are written.
+    pub fn leaking_row() -> Row {
+        Row {
+            pid: 4242,
+            command: "leaker".into(),
+            direction: "out",
+            peer: "127.0.0.1:8080".into(),
+            open: 400,
+            idle: 400,
+            idle_used_once: 400,
+            used_once_spread_seconds: 20.0,
+            used_once_burst: 5,
+            oldest_idle_seconds: 12.34,
+            opened: 3,
+            gone: 2,
+            reused: 1,
+            change_per_minute: 0.0,
+            verdict: Verdict::Leaks,
+            across_peers: false,
+            unread: None,
+            ended: false,
+        }
+    }
     use crate::inspect::tcp_info::Traffic;
     use crate::inspect::verdict::tests::RULE;
+
+    const FORGET: Duration = Duration::from_secs(60);
 
     /// A connection to `peer` with `segments` each way, last used
     /// `quiet_millis` ago.
@@ -257,11 +321,11 @@ mod tests {
 
     #[test]
     fn opened_gone_and_growth_are_counted_between_samples() {
-        let mut watch = ProcessWatch::default();
+        let mut watch = ProcessWatch::new(7, "test", FORGET);
         let first: Vec<Connection> = (1..=3)
             .map(|i| to_server1(i, 9_000 + i * 1000, 1))
             .collect();
-        let rows = watch.sample(7, &first, Duration::ZERO, &RULE);
+        let rows = watch.sample(&first, Duration::ZERO, &RULE);
         assert_eq!((rows[0].open, rows[0].idle_used_once), (3, 3));
         assert_eq!(rows[0].verdict, Verdict::Watching);
 
@@ -270,7 +334,7 @@ mod tests {
             .map(|i| to_server1(i, 39_000 + i * 1000, 1))
             .chain((4..=9).map(|i| to_server1(i, 6_000 + i * 1000, 1)))
             .collect();
-        let rows = watch.sample(7, &second, Duration::from_secs(30), &RULE);
+        let rows = watch.sample(&second, Duration::from_secs(30), &RULE);
         let row = &rows[0];
         assert_eq!((row.open, row.opened, row.gone), (8, 6, 1));
         assert_eq!(row.peer, "127.0.0.1:8080");
@@ -286,12 +350,12 @@ mod tests {
 
     #[test]
     fn a_reused_pool_never_counts_towards_a_leak() {
-        let mut watch = ProcessWatch::default();
+        let mut watch = ProcessWatch::new(7, "test", FORGET);
         let pool: Vec<Connection> = (1..=64)
             .map(|i| to_server1(i, 60_000 + i * 100, 5000))
             .collect();
-        watch.sample(7, &[], Duration::ZERO, &RULE);
-        let rows = watch.sample(7, &pool, Duration::from_secs(10), &RULE);
+        watch.sample(&[], Duration::ZERO, &RULE);
+        let rows = watch.sample(&pool, Duration::from_secs(10), &RULE);
         assert_eq!((rows[0].idle, rows[0].idle_used_once), (64, 0));
         assert_eq!(rows[0].verdict, Verdict::Pool);
         assert_eq!(rows[0].oldest_idle_seconds, 66.4);
@@ -299,30 +363,30 @@ mod tests {
 
     #[test]
     fn a_connection_used_again_after_it_was_seen_idle_is_reused() {
-        let mut watch = ProcessWatch::default();
+        let mut watch = ProcessWatch::new(7, "test", FORGET);
         let idle: Vec<Connection> = (1..=30)
             .map(|i| to_server1(i, 10_000 + i * 100, 1))
             .collect();
-        let rows = watch.sample(7, &idle, Duration::ZERO, &RULE);
+        let rows = watch.sample(&idle, Duration::ZERO, &RULE);
         assert_eq!(
             rows[0].verdict,
             Verdict::Leaks,
             "30 idle, used once, over 3 s"
         );
         let used_again: Vec<Connection> = (1..=30).map(|i| to_server1(i, 10, 2)).collect();
-        let rows = watch.sample(7, &used_again, Duration::from_secs(1), &RULE);
+        let rows = watch.sample(&used_again, Duration::from_secs(1), &RULE);
         assert_eq!(rows[0].reused, 30);
         let idle_again: Vec<Connection> = (1..=30)
             .map(|i| to_server1(i, 10_000 + i * 100, 2))
             .collect();
-        let rows = watch.sample(7, &idle_again, Duration::from_secs(11), &RULE);
+        let rows = watch.sample(&idle_again, Duration::from_secs(11), &RULE);
         assert_eq!((rows[0].idle, rows[0].idle_used_once), (30, 0));
         assert_eq!(rows[0].verdict, Verdict::Pool);
     }
 
     #[test]
     fn a_leak_over_many_hosts_reads_leaks_on_each_row_and_one_per_host_does_not() {
-        let mut watch = ProcessWatch::default();
+        let mut watch = ProcessWatch::new(7, "test", FORGET);
         let mut inode = 0;
         let mut spread = |per_host: u64| -> Vec<Connection> {
             (1..=30)
@@ -334,15 +398,15 @@ mod tests {
                 })
                 .collect()
         };
-        let rows = watch.sample(7, &spread(4), Duration::ZERO, &RULE);
+        let rows = watch.sample(&spread(4), Duration::ZERO, &RULE);
         assert_eq!(rows.len(), 30);
         assert!(
             rows.iter()
                 .all(|row| row.verdict == Verdict::Leaks && row.across_peers)
         );
 
-        let mut healthy = ProcessWatch::default();
-        let rows = healthy.sample(8, &spread(1), Duration::ZERO, &RULE);
+        let mut healthy = ProcessWatch::new(7, "test", FORGET);
+        let rows = healthy.sample(&spread(1), Duration::ZERO, &RULE);
         assert!(rows.iter().all(|row| row.verdict == Verdict::Watching));
 
         // The same four each, come in from 30 hosts: a server's callers.
@@ -361,15 +425,15 @@ mod tests {
                 }
             })
             .collect();
-        let mut server = ProcessWatch::default();
-        let rows = server.sample(9, &inbound, Duration::ZERO, &RULE);
+        let mut server = ProcessWatch::new(7, "test", FORGET);
+        let rows = server.sample(&inbound, Duration::ZERO, &RULE);
         assert_eq!(rows.len(), 30);
         assert!(rows.iter().all(|row| row.verdict == Verdict::Watching));
     }
 
     #[test]
     fn a_burst_is_timed_by_its_requests_not_by_answers_that_trickled_back() {
-        let mut watch = ProcessWatch::default();
+        let mut watch = ProcessWatch::new(7, "test", FORGET);
         let burst: Vec<Connection> = (1..=50)
             .map(|i| Connection {
                 traffic: Traffic {
@@ -380,17 +444,23 @@ mod tests {
                 ..to_server1(i, 0, 1)
             })
             .collect();
-        let rows = watch.sample(7, &burst, Duration::ZERO, &RULE);
+        let rows = watch.sample(&burst, Duration::ZERO, &RULE);
         assert_eq!((rows[0].idle_used_once, rows[0].used_once_burst), (50, 50));
         assert_eq!(rows[0].verdict, Verdict::Watching);
     }
 
     #[test]
-    fn a_row_whose_connections_all_went_stays_with_none_open() {
-        let mut watch = ProcessWatch::default();
-        watch.sample(7, &[to_server1(1, 0, 1)], Duration::ZERO, &RULE);
-        let rows = watch.sample(7, &[], Duration::from_secs(6), &RULE);
+    fn a_row_whose_connections_all_went_stays_with_none_open_until_forgotten() {
+        let mut watch = ProcessWatch::new(7, "test", FORGET);
+        watch.sample(&[to_server1(1, 0, 1)], Duration::ZERO, &RULE);
+        let rows = watch.sample(&[], Duration::from_secs(6), &RULE);
         assert_eq!((rows[0].open, rows[0].gone), (0, 1));
         assert_eq!(rows[0].verdict, Verdict::Closing);
+        let rows = watch.sample(&[], Duration::from_secs(66), &RULE);
+        assert_eq!(
+            rows[0].gone, 1,
+            "its last reading, a minute after it closed"
+        );
+        assert!(watch.sample(&[], Duration::from_secs(67), &RULE).is_empty());
     }
 }
