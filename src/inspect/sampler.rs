@@ -118,9 +118,9 @@ impl Sampler {
         let mut sockets = HashMap::new();
         for target in self.targets.values() {
             let pid = target.pid;
-            let read = match target.socket_inodes() {
-                _ if !target.is_alive() => Err(TargetError::NoSuchProcess(pid)),
-                read => read,
+            let read = match (target.socket_inodes(), target.check_alive()) {
+                (_, Err(gone)) if gone.is_gone() => Err(gone),
+                (read, _) => read,
             };
             let inodes = match read {
                 Ok(inodes) => inodes,

@@ -88,8 +88,10 @@ impl Target {
         Ok(target)
     }
 
-    /// A zombie's `/proc` entry stays until its parent reaps it, empty.
-    fn check_alive(&self) -> Result<(), TargetError> {
+    /// Whether the process still runs: a zombie, whose `/proc` entry stays
+    /// empty until its parent reaps it, is gone too; a failure to read its
+    /// state (EMFILE) is no sign either way.
+    pub fn check_alive(&self) -> Result<(), TargetError> {
         match self.process.stat() {
             Ok(stat) if stat.state == 'Z' => Err(TargetError::Zombie {
                 pid: self.pid,
@@ -156,10 +158,6 @@ impl Target {
         }
     }
 
-    /// Whether the process still runs (a zombie counts as gone).
-    pub fn is_alive(&self) -> bool {
-        self.check_alive().is_ok()
-    }
 }
 
 fn target_error(pid: i32, err: ProcError) -> TargetError {

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::common::netns::Namespace;
 use crate::common::program::{Program, here, python};
-use crate::common::{BINARY, PairExt, Server, get, put_json, start_pair, start_server};
+use crate::common::{BINARY, PairExt, Server, get, is_root, put_json, start_pair, start_server};
 
 /// Long enough for a busy 2-core machine to run a debug build's samples.
 const PATIENCE: Duration = Duration::from_secs(40);
@@ -261,7 +261,9 @@ fn bad_input_exits_2_with_one_line_naming_what_was_wrong() {
     let own = std::process::id().to_string();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let taken = taken.local_addr().expect("its address").to_string();
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
+        (&[], "--all"),
+        (&["--all", &own], "--all"),
         (&["abc"], "expected a process ID, a whole number from 1"),
         (&["--interval", "0", &own], "--interval"),
         (&["--idle", "5", &own], "missing unit"),
@@ -312,11 +314,4 @@ fn a_process_in_another_network_namespace_is_seen_from_the_host() {
     watch.until("the namespace's leak", |sample| {
         verdict_is(sample, leaker.pid, &address, "leaks")
     });
-}
-
-/// Whether the tests run as root: `/proc/self` belongs to the effective
-/// user.
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }

@@ -16,6 +16,7 @@ mod demo;
 mod docs;
 mod inspect;
 mod inspect_cases;
+mod inspect_host;
 mod layout;
 mod metrics;
 mod prometheus;

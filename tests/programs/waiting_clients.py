@@ -12,17 +12,27 @@ its request, for a long poll), and holds them until killed:
   socket     websockets: each upgraded, then idle
   addresses  one client per source address (127.0.3.1, 127.0.3.2, ...),
              each calling /hello on its own connection every two seconds
+  churn      COUNT clients from as many addresses (127.1.0.1 on), 200 at a
+             time, each calling /hello once and leaving half a second later;
+             prints "left N" when the last has gone
+  undumpable one connection, used once; on SIGUSR1 the process makes
+             itself non-dumpable (its /proc/PID/fd closed to its own user)
+             and prints "undumpable"
 """
 import argparse
 import base64
+import ctypes
 import http.client
 import os
+import signal
 import socket
 import threading
 import time
 
 parser = argparse.ArgumentParser()
-parser.add_argument("shape", choices=["events", "poll", "socket", "addresses"])
+parser.add_argument(
+    "shape", choices=["events", "poll", "socket", "addresses", "churn", "undumpable"]
+)
 parser.add_argument("host")
 parser.add_argument("port", type=int)
 parser.add_argument("--count", type=int, default=25)
@@ -77,6 +87,40 @@ def from_address(n):
             n = -1
         time.sleep(2)
 
+
+def churn():
+    for start in range(0, args.count, 200):
+        batch = []
+        for n in range(start, min(start + 200, args.count)):
+            source = (f"127.1.{n // 250}.{n % 250 + 1}", 0)
+            connection = http.client.HTTPConnection(args.host, args.port, source_address=source)
+            connection.request("GET", "/hello")
+            connection.getresponse().read()
+            batch.append(connection)
+        time.sleep(0.5)
+        for connection in batch:
+            connection.close()
+    print(f"left {args.count}", flush=True)
+
+
+def undumpable():
+    connection = http.client.HTTPConnection(args.host, args.port)
+    connection.request("GET", "/hello")
+    connection.getresponse().read()
+    PR_SET_DUMPABLE = 4
+
+    def hide(*_):
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        print("undumpable", flush=True)
+
+    signal.signal(signal.SIGUSR1, hide)
+    print("open 1", flush=True)
+    forever.wait()
+
+
+if args.shape in ("churn", "undumpable"):
+    {"churn": churn, "undumpable": undumpable}[args.shape]()
+    forever.wait()
 
 shapes = {"events": stream, "poll": poll, "socket": websocket}
 for n in range(args.count):

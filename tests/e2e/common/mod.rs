@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Each test module uses its own part.
 
 pub mod in_process;
+pub mod inspect_run;
 pub mod netns;
 pub mod program;
 pub mod spawn;
@@ -413,4 +414,11 @@ pub fn check_each<'a>(
             .collect()
     });
     assert!(failures.is_empty(), "failed: {failures:?} (see above)");
+}
+
+/// Whether the tests run as root: `/proc/self` belongs to the effective
+/// user.
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
