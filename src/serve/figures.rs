@@ -4,9 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use axum::extract::{FromRequestParts, Query};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 
 use crate::observe::history::Sample;
+use crate::serve::switch_guard::Refusal;
 
 /// One server's figures at one moment: what `/figures` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +37,26 @@ pub struct Since {
     pub since: Option<u64>,
     /// Server 1's, on server 2.
     pub upstream_since: Option<u64>,
+}
+
+/// `?since=&upstream_since=` read from a request, a bad one refused in
+/// JSON naming the parameter, as every other error of this API is.
+impl<S: Send + Sync> FromRequestParts<S> for Since {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Since, Refusal> {
+        match Query::<Since>::from_request_parts(parts, state).await {
+            Ok(Query(since)) => Ok(since),
+            Err(rejection) => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{}; expected since and upstream_since as whole numbers, each the \
+                     sequence number of the last sample received",
+                    rejection.body_text()
+                ),
+            )),
+        }
+    }
 }
 
 /// One switch, as the dashboard marks it on its time axis.

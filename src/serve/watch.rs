@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -224,7 +224,7 @@ pub async fn get_metrics(State(watched): State<Watched>) -> Response {
 
 /// `GET /figures`: this server's figures, as JSON, with its history's
 /// samples after `?since=`.
-pub async fn get_figures(State(watched): State<Watched>, Query(since): Query<Since>) -> Response {
+pub async fn get_figures(State(watched): State<Watched>, since: Since) -> Response {
     match watched.figures(since.since) {
         Ok(figures) => Json(figures).into_response(),
         Err(err) => encoding_failed(err),
@@ -236,7 +236,7 @@ pub async fn get_figures(State(watched): State<Watched>, Query(since): Query<Sin
 pub async fn get_watch(
     State(watched): State<Watched>,
     Extension(peer): Extension<Peer>,
-    Query(since): Query<Since>,
+    since: Since,
 ) -> Response {
     match watched.watch(peer.local, since).await {
         Ok(watch) => Json(watch).into_response(),

@@ -27,18 +27,19 @@ const GO_MAX_NANOS: u128 = i64::MAX as u128;
 const DURATION_HELP: &str =
     "expected a number followed by a unit (ns, us, ms, s, m, h), such as 1s, 500ms, 1m30s or 1.5s";
 
-/// Reads a duration in Go's syntax: one or more `<number><unit>` parts, or a
-/// bare `0`. Negative durations are refused: no setting here gives them a
-/// meaning.
+/// Reads a duration in Go's syntax: a sign, then one or more
+/// `<number><unit>` parts or a bare `0`. Negative durations are refused:
+/// no setting here gives them a meaning; a negative zero (`-0`, `-0s`) is
+/// zero, as Go reads it.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("invalid duration {text:?}: {DURATION_HELP}");
-    if text == "0" {
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
         return Ok(Duration::ZERO);
     }
-    if text.starts_with('-') {
-        return Err(format!("invalid duration {text:?}: must not be negative"));
-    }
-    let mut rest = text.strip_prefix('+').unwrap_or(text);
     if rest.is_empty() {
         return Err(invalid());
     }
@@ -65,6 +66,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         rest = &after_number[unit.len()..];
     }
     let nanos = u64::try_from(total_nanos).map_err(|_| invalid())?;
+    if negative && nanos > 0 {
+        return Err(format!("invalid duration {text:?}: must not be negative"));
+    }
     Ok(Duration::from_nanos(nanos))
 }
 
@@ -150,6 +154,10 @@ mod tests {
             assert!(err.contains(&format!("{text:?}")), "{err}");
         }
         assert!(parse_duration("-1s").unwrap_err().contains("negative"));
+        assert!(parse_duration("-0.5ns").unwrap_err().contains("negative"));
+        for zero in ["-0", "+0", "-0s", "-0.0ms", "+0h"] {
+            assert_eq!(parse_duration(zero), Ok(Duration::ZERO), "{zero}");
+        }
         assert!(parse_duration("5").unwrap_err().contains("missing unit"));
     }
 

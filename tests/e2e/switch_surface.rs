@@ -356,3 +356,16 @@ fn pages_and_figures_answer_only_a_host_that_names_this_server() {
     );
     assert_eq!(answer.status, 403, "without EXTRA_HOSTS: {answer:?}");
 }
+
+#[test]
+fn a_bad_since_is_refused_in_json_naming_the_parameter() {
+    let server = serve(&[]);
+    for path in ["/figures?since=abc", "/watch?upstream_since=-1"] {
+        let answer = get(server.address, path);
+        assert_eq!(answer.status, 400, "{path}: {answer:?}");
+        let error = answer.json()["error"].as_str().unwrap_or_default().to_owned();
+        let parameter = path.split(['?', '=']).nth(1).expect("a parameter");
+        assert!(error.contains(parameter), "{path}: {error}");
+        assert!(error.contains("whole numbers"), "{path}: {error}");
+    }
+}
