@@ -157,7 +157,6 @@ impl Target {
             _ => TargetError::Unreadable(self.pid, err.to_string()),
         }
     }
-
 }
 
 fn target_error(pid: i32, err: ProcError) -> TargetError {

@@ -251,9 +251,18 @@ impl Knob {
     }
 }
 
-/// Go's `MaxIdleConnsPerHost`, kept as Go's int.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Go's `MaxIdleConnsPerHost`, kept as Go's int. Two values are equal
+/// when Go reads them alike: 0 and 2, or any two negatives.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct IdleConnsPerHost(pub i64);
+
+impl PartialEq for IdleConnsPerHost {
+    fn eq(&self, other: &IdleConnsPerHost) -> bool {
+        self.kept() == other.kept()
+    }
+}
+
+impl Eq for IdleConnsPerHost {}
 
 /// Go's `DefaultMaxIdleConnsPerHost`: what a zero `MaxIdleConnsPerHost`
 /// means.

@@ -72,8 +72,8 @@ impl Live {
 
     /// Sets every `(VAR, value)` of `changes`, or none of them: an unknown
     /// variable or a bad value leaves every knob as it was, and says which
-    /// in one line. On success, the changes made (values that were already
-    /// so are left out), in the order given.
+    /// in one line. On success, the changes made (values that already meant
+    /// what is in effect are left out), in the order given.
     pub fn apply(&self, changes: &[(String, String)]) -> Result<Vec<Change>, String> {
         let _one_at_a_time = self
             .switching
@@ -105,13 +105,17 @@ impl Live {
                     ),
                 )
             })?;
+            let before = after.knobs;
             knob.set(&mut after.knobs, value)
                 .map_err(|reason| bad_setting(env, &reason))?;
-            let old = after
-                .given
-                .insert(knob.env(), value.clone())
-                .unwrap_or_default();
-            if old != *value {
+            // Values compare by what they mean (1s and 1000ms, 0 and 2 idle
+            // connections): a switch to what is in effect changes nothing,
+            // its spelling included.
+            if after.knobs != before {
+                let old = after
+                    .given
+                    .insert(knob.env(), value.clone())
+                    .unwrap_or_default();
                 made.push(Change {
                     knob,
                     old,
@@ -178,6 +182,31 @@ mod tests {
         assert_eq!(made.len(), 2);
         let again = switch(&live, &[("IDLE_CONN_TIMEOUT", "1000ms")]).expect("valid");
         assert!(again.is_empty(), "{again:?}");
+    }
+
+    #[test]
+    fn a_switch_to_the_same_value_in_another_spelling_changes_nothing() {
+        let live = started();
+        switch(&live, &[("IDLE_CONN_TIMEOUT", "1s")]).expect("valid");
+        for same in ["1000ms", "1s", "1000000us"] {
+            let made = switch(&live, &[("IDLE_CONN_TIMEOUT", same)]).expect("valid");
+            assert!(made.is_empty(), "{same}: {made:?}");
+        }
+        assert_eq!(live.current().given["IDLE_CONN_TIMEOUT"], "1s");
+        // Go reads 0 as its default of 2, and every negative as none.
+        switch(&live, &[("MAX_IDLE_CONNS_PER_HOST", "-1")]).expect("valid");
+        assert!(
+            switch(&live, &[("MAX_IDLE_CONNS_PER_HOST", "-7")])
+                .unwrap()
+                .is_empty()
+        );
+        let made = switch(&live, &[("MAX_IDLE_CONNS_PER_HOST", "0")]).expect("valid");
+        assert_eq!(made.len(), 1);
+        assert!(
+            switch(&live, &[("MAX_IDLE_CONNS_PER_HOST", "2")])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -363,7 +363,10 @@ fn a_bad_since_is_refused_in_json_naming_the_parameter() {
     for path in ["/figures?since=abc", "/watch?upstream_since=-1"] {
         let answer = get(server.address, path);
         assert_eq!(answer.status, 400, "{path}: {answer:?}");
-        let error = answer.json()["error"].as_str().unwrap_or_default().to_owned();
+        let error = answer.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let parameter = path.split(['?', '=']).nth(1).expect("a parameter");
         assert!(error.contains(parameter), "{path}: {error}");
         assert!(error.contains("whole numbers"), "{path}: {error}");

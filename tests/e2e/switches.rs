@@ -219,6 +219,12 @@ fn switching_adds_no_task_and_shows_in_figures_and_metrics() {
         put_json(pair.server2.address, "/settings", switch, &[]).status,
         200
     );
+    // The same value in other spellings: answered, and nothing recorded.
+    for same in ["1000ms", "1s"] {
+        let body = format!(r#"{{"IDLE_CONN_TIMEOUT":"{same}"}}"#);
+        let answer = put_json(pair.server2.address, "/settings", &body, &[]);
+        assert_eq!(answer.status, 200, "{answer:?}");
+    }
     let relayed = put_json(
         pair.server2.address,
         "/upstream/settings",
