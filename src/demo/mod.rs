@@ -62,7 +62,12 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         let progress = bars.add(progress_bar(scenario, pace.requests));
         let (launcher, client) = (&launcher, &client);
         async move {
-            let run = record(launcher, scenario, pace, client, &progress).await?;
+            let run = record(launcher, scenario, pace, client, &progress)
+                .await
+                .map_err(|source| DemoError::InScenario {
+                    scenario: scenario.label(),
+                    source: Box::new(source),
+                })?;
             progress.finish_with_message(run.recording.verdict().to_string());
             Ok::<_, DemoError>(run)
         }

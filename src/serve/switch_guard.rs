@@ -81,7 +81,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
         may_switch(
             Switches::from_ref(state),
-            &ExtraHosts::from_ref(state),
+            Some(&ExtraHosts::from_ref(state)),
             parts,
         )?;
         Ok(MaySwitch)
@@ -108,7 +108,7 @@ where
             Switches::Loopback | Switches::Any => Switches::Loopback,
         };
         // Server 1's default: loopback names and addresses only.
-        may_switch(relayed, &ExtraHosts::default(), parts)?;
+        may_switch(relayed, None, parts)?;
         Ok(MayRelay)
     }
 }
@@ -125,7 +125,7 @@ pub async fn named_host(
     next: Next,
 ) -> Response {
     match this_servers_host(
-        &extra_hosts,
+        Some(&extra_hosts),
         request.extensions(),
         request.uri(),
         request.headers(),
@@ -138,21 +138,26 @@ pub async fn named_host(
 /// The host a request names, once it is known to name this server (see
 /// [`named_host`]): for the read rule and the switch rule alike.
 fn this_servers_host(
-    extra_hosts: &ExtraHosts,
+    extra_hosts: Option<&ExtraHosts>,
     extensions: &Extensions,
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<String, Refusal> {
     let peer = peer_of(extensions)?;
     let host = host_of(uri, headers)?;
-    if is_this_server(&host, peer.local, extra_hosts) {
+    let none = ExtraHosts::default();
+    if is_this_server(&host, peer.local, extra_hosts.unwrap_or(&none)) {
         return Ok(host);
     }
+    let named = match extra_hosts {
+        Some(_) => "or a name given in EXTRA_HOSTS",
+        // The relay to server 1 passes on what server 1 accepts by default.
+        None => "as the relay to server 1 takes no name of EXTRA_HOSTS",
+    };
     Err(Refusal::new(
         StatusCode::FORBIDDEN,
         format!(
-            "Host {:?} is not this server: name a loopback host, {}, or a name given in \
-             EXTRA_HOSTS",
+            "Host {:?} is not this server: name a loopback host or {}, {named}",
             shown(&host),
             peer.local.ip()
         ),
@@ -174,7 +179,7 @@ fn peer_of(extensions: &Extensions) -> Result<Peer, Refusal> {
 /// `switches`, decided from the head alone.
 pub fn may_switch(
     switches: Switches,
-    extra_hosts: &ExtraHosts,
+    extra_hosts: Option<&ExtraHosts>,
     request: &Parts,
 ) -> Result<(), Refusal> {
     let forbidden = |why: String| Refusal::new(StatusCode::FORBIDDEN, why);
@@ -328,7 +333,7 @@ mod tests {
     }
 
     fn refused(switches: Switches, request: &Parts) -> (u16, String) {
-        let refusal = may_switch(switches, &ExtraHosts::default(), request).unwrap_err();
+        let refusal = may_switch(switches, Some(&ExtraHosts::default()), request).unwrap_err();
         (refusal.status.as_u16(), refusal.why)
     }
 
@@ -343,7 +348,7 @@ mod tests {
         ] {
             let request = head("/settings", "127.0.0.1:5000", &json_with(host));
             assert_eq!(
-                may_switch(Switches::Loopback, &ExtraHosts::default(), &request),
+                may_switch(Switches::Loopback, Some(&ExtraHosts::default()), &request),
                 Ok(()),
                 "{host}"
             );
@@ -354,7 +359,7 @@ mod tests {
             &json_with("localhost"),
         );
         assert_eq!(
-            may_switch(Switches::Loopback, &ExtraHosts::default(), &mapped),
+            may_switch(Switches::Loopback, Some(&ExtraHosts::default()), &mapped),
             Ok(())
         );
     }
@@ -366,7 +371,7 @@ mod tests {
         assert_eq!(status, 403);
         assert!(why.contains("SWITCHES=any"), "{why}");
         assert_eq!(
-            may_switch(Switches::Any, &ExtraHosts::default(), &request),
+            may_switch(Switches::Any, Some(&ExtraHosts::default()), &request),
             Ok(())
         );
     }
@@ -457,7 +462,7 @@ mod tests {
             &json_with("localhost"),
         );
         assert_eq!(
-            may_switch(Switches::Loopback, &ExtraHosts::default(), &own),
+            may_switch(Switches::Loopback, Some(&ExtraHosts::default()), &own),
             Ok(())
         );
     }
@@ -478,7 +483,7 @@ mod tests {
         assert_eq!(
             may_switch(
                 Switches::Loopback,
-                &ExtraHosts::default(),
+                Some(&ExtraHosts::default()),
                 &from("http://127.0.0.1:9090")
             ),
             Ok(())
@@ -498,10 +503,21 @@ mod tests {
             &json_with("Server1.internal:8080"),
         );
         let extra = ExtraHosts(vec!["server1.internal".into()]);
-        assert_eq!(may_switch(Switches::Loopback, &extra, &request), Ok(()));
+        assert_eq!(
+            may_switch(Switches::Loopback, Some(&extra), &request),
+            Ok(())
+        );
         let (status, why) = refused(Switches::Loopback, &request);
         assert_eq!(status, 403);
-        assert!(why.contains("EXTRA_HOSTS"), "{why}");
+        assert!(why.contains("or a name given in EXTRA_HOSTS"), "{why}");
+        // The relay to server 1 takes no such name, and says so.
+        let relayed = may_switch(Switches::Loopback, None, &request).unwrap_err();
+        assert!(
+            relayed
+                .why
+                .contains("the relay to server 1 takes no name of EXTRA_HOSTS")
+        );
+        assert!(!relayed.why.contains("a name given"), "{}", relayed.why);
     }
 
     #[test]

@@ -120,11 +120,13 @@ impl Watched {
         })
     }
 
-    /// The settings given at start, each knob's as it is now.
+    /// The settings given at start, each knob's as it is now; not
+    /// `EXTRA_HOSTS`, up to 64 names that every poll would repeat.
     fn settings_now(&self) -> Vec<String> {
         let current = self.board.live.current();
         self.settings
             .iter()
+            .filter(|setting| !setting.starts_with("EXTRA_HOSTS="))
             .map(|setting| {
                 let env = setting
                     .split_once('=')

@@ -38,6 +38,9 @@ fn every_bad_variable_exits_2_naming_it() {
         ("UPSTREAM_URL", "http:///hello"),
         ("UPSTREAM_URL", "http://localhost:0/hello"),
         ("RUST_LOG", "info,["),
+        ("EXTRA_HOSTS", "localhost."),
+        ("EXTRA_HOSTS", "0.0.0.0"),
+        ("EXTRA_HOSTS", ".."),
     ];
     for (variable, value) in cases {
         let output = run_with(&[(variable, value)]);

@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::{
-    Pair, PairExt, Server, eventually, fake_upstream, get, hello_answer, put_json, sample, scrape,
-    start_pair, start_server,
+    ClosedPort, Pair, PairExt, Server, eventually, fake_upstream, get, hello_answer, put_json,
+    sample, scrape, start_pair, start_server,
 };
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
 
@@ -392,7 +392,11 @@ fn a_click_on_a_switch_switches_it_and_marks_the_chart() {
 
 #[test]
 fn server_1s_own_page_shows_its_counts_and_says_what_it_plays() {
-    let server1 = start_server("server1", &[]);
+    // Its upstream a closed port, not the default :8080, which another
+    // program on the machine may serve.
+    let closed = ClosedPort::new();
+    let upstream = format!("http://{}/hello", closed.address);
+    let server1 = start_server("server1", &[("UPSTREAM_URL", &upstream)]);
     // Having answered /hello and forwarded nothing, it plays server 1.
     assert_eq!(get(server1.address, "/hello").status, 200);
     let shown = open(&format!("http://{}/", server1.address));

@@ -279,3 +279,30 @@ fn a_demo_ended_by_a_signal_exits_as_a_shell_reports_it_and_leaves_no_server_beh
         );
     }
 }
+
+#[test]
+fn a_scenario_that_fails_is_named_in_the_error() {
+    let Some(namespace) = crate::common::netns::Namespace::new("demo-ports") else {
+        return;
+    };
+    // 100 ephemeral ports: the leak runs out of them within its 400
+    // requests, each of which keeps a connection.
+    let narrowed = namespace
+        .command()
+        .args(["sysctl", "-qw", "net.ipv4.ip_local_port_range=60000 60099"])
+        .status()
+        .expect("sysctl");
+    assert!(narrowed.success());
+    let chart = temp_chart("ports");
+    let output = namespace
+        .command()
+        .arg(BINARY)
+        .args(["demo", "--scenario", "leak", "--rate", "0", "--chart"])
+        .arg(&chart)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the demo");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("scenario leak (defaults): "), "{stderr}");
+}

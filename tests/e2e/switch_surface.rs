@@ -346,6 +346,10 @@ fn pages_and_figures_answer_only_a_host_that_names_this_server() {
         let answer = send(server.address, "GET", path, &foreign, "");
         assert_eq!(answer.status, 200, "{path}: {answer:?}");
     }
+    // The names are not repeated in every poll of the figures.
+    let named = format!("pair-one:{}", server.address.port());
+    let figures = send(server.address, "GET", "/figures", &[("Host", &named)], "");
+    assert!(!figures.body.contains("pair-one"), "{}", figures.body);
     let plain = serve(&[]);
     let answer = send(
         plain.address,
