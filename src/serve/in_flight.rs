@@ -23,7 +23,6 @@ use hyper_util::service::TowerToHyperService;
 use crate::serve::inbound::HeadRead;
 use crate::serve::leftover::{Leftover, Tracked};
 use crate::serve::switch_guard::Peer;
-use crate::settings::go_syntax::zero_means_none;
 use crate::settings::live::Live;
 
 /// The routes, as hyper calls them.
@@ -72,6 +71,7 @@ type Failure<Body> = <Routes as hyper::service::Service<Request<Tracked<Body>>>>
 impl<Body> hyper::service::Service<Request<Body>> for Wrapped
 where
     Body: http_body::Body<Data = axum::body::Bytes> + Unpin + Send + 'static,
+    Body::Error: Into<axum::BoxError>,
     Routes: hyper::service::Service<Request<Tracked<Body>>, Response = Response<axum::body::Body>>,
     <Routes as hyper::service::Service<Request<Tracked<Body>>>>::Future: Send + 'static,
 {
@@ -80,13 +80,13 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Answer<Body>, Failure<Body>>> + Send>>;
 
     fn call(&self, request: Request<Body>) -> Self::Future {
-        self.head_read.now();
+        let deadline = self.head_read.now();
         let (parts, body) = request.into_parts();
         let expects_continue = parts
             .headers
             .get(EXPECT)
             .is_some_and(|expect| expect.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        let (body, left) = Leftover::track(body);
+        let (body, left) = Leftover::track(body, deadline);
         let mut request = Request::from_parts(parts, body);
         request.extensions_mut().insert(self.peer);
         let entered = self.in_flight.enter();
@@ -95,10 +95,8 @@ where
         Box::pin(async move {
             let _entered = entered;
             let mut response = answering.await?;
-            let knobs = live.knobs();
-            let deadline = zero_means_none(knobs.server_read_timeout);
             let reusable = left.read_to_end(expects_continue, deadline).await;
-            if !reusable || !knobs.server_keep_alives {
+            if !reusable || !live.knobs().server_keep_alives {
                 response
                     .headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));

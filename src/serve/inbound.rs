@@ -11,12 +11,13 @@
 //! Switching `SERVER_KEEP_ALIVES` to false closes every connection waiting
 //! now, as Go's `closeIdleConns` does.
 //!
-//! A request's head must then come within `SERVER_READ_TIMEOUT`, read as
-//! its first byte arrives (as the connection is accepted, for its first
-//! request). When it passes first, the read fails, and hyper closes the
-//! connection without an answer, as Go's server does. Its body is read
-//! under the same timeout after the answer, where a route left it unread
-//! ([`crate::serve::leftover`]).
+//! A request must then be read within `SERVER_READ_TIMEOUT` of its first
+//! byte (of the connection's accepting, for its first request): one
+//! deadline per request, as Go's `conn.readRequest` sets it. When it passes
+//! before the head is in, the read fails, and hyper closes the connection
+//! without an answer, as Go's server does. The same deadline ends the
+//! body's reads, the route's own and those after its answer where the
+//! route left some unread ([`crate::serve::leftover`]).
 //!
 //! The watch lives in the connection's own task, in its socket's reads and
 //! writes, and its timer is a tokio timer, not a task: watching adds
@@ -34,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use crate::settings::go_syntax::zero_means_none;
 use crate::settings::knobs::Knobs;
@@ -58,8 +59,11 @@ struct Wait {
     /// Wakes the connection's task to see `close`.
     waker: Mutex<Option<Waker>>,
     /// Whether the head of the request being read has been read: its
-    /// read deadline is over.
+    /// socket's read deadline is over.
     head_read: AtomicBool,
+    /// The request's deadline, set as its head's first byte came: its
+    /// body's reads, the route's and those after its answer, end there.
+    deadline: Mutex<Option<Instant>>,
 }
 
 /// Tells a connection that its request's head has been read: the routes
@@ -68,8 +72,11 @@ struct Wait {
 pub struct HeadRead(Arc<Wait>);
 
 impl HeadRead {
-    pub fn now(&self) {
+    /// The head is read; returns the request's deadline, by which its
+    /// body must have been read too (`None`: no `SERVER_READ_TIMEOUT`).
+    pub fn now(&self) -> Option<Instant> {
         self.0.head_read.store(true, Ordering::Release);
+        *lock(&self.0.deadline)
     }
 }
 
@@ -87,15 +94,17 @@ impl Inbound {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let wait = Arc::new(Wait::default());
         self.lock().insert(id, wait.clone());
-        InboundSocket {
+        let mut socket = InboundSocket {
             io,
             id,
             wait,
-            reading: read_deadline(&self.live.knobs()),
+            reading: None,
             inbound: self.clone(),
             answered: false,
             timer: None,
-        }
+        };
+        socket.start_reading();
+        socket
     }
 
     /// Closes every connection waiting for its next request now; returns
@@ -150,6 +159,13 @@ fn read_deadline(knobs: &Knobs) -> Option<Pin<Box<Sleep>>> {
 }
 
 impl<IO> InboundSocket<IO> {
+    /// A request begins: its deadline, by `SERVER_READ_TIMEOUT` as it is
+    /// now, for its head here and for its body where the routes read it.
+    fn start_reading(&mut self) {
+        self.reading = read_deadline(&self.inbound.live.knobs());
+        *lock(&self.wait.deadline) = self.reading.as_ref().map(|sleep| sleep.deadline());
+    }
+
     /// Tells this connection when its requests' heads have been read.
     pub fn head_read(&self) -> HeadRead {
         HeadRead(self.wait.clone())
@@ -205,9 +221,9 @@ impl<IO> InboundSocket<IO> {
     /// not waiting.
     fn busy(&mut self, answered: bool) {
         if self.answered && !answered {
-            // The next request's first byte: its head's deadline starts.
+            // The next request's first byte: its deadline starts.
             self.wait.head_read.store(false, Ordering::Release);
-            self.reading = read_deadline(&self.inbound.live.knobs());
+            self.start_reading();
         }
         self.answered = answered;
         if self.timer.take().is_some() {

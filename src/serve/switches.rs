@@ -26,6 +26,7 @@ use crate::observe::metrics::SwitchLabel;
 use crate::roles::forward::Forwarder;
 use crate::serve::figures::Switched;
 use crate::serve::inbound::Inbound;
+use crate::serve::leftover::ReadTimedOut;
 use crate::serve::server1_client::Server1Client;
 use crate::serve::switch_guard::{BODY_LIMIT, MayRelay, MaySwitch, Refusal};
 use crate::settings::config::{ExtraHosts, Switches};
@@ -165,14 +166,35 @@ pub async fn put_upstream_settings(
     }
 }
 
-/// A switch's body, at most [`BODY_LIMIT`] bytes however it is sent.
+/// A switch's body, at most [`BODY_LIMIT`] bytes however it is sent, by
+/// the request's deadline (`SERVER_READ_TIMEOUT`): one that misses it gets
+/// a 408, and its connection closes (`in_flight.rs`).
 async fn read_switch(body: Body) -> Result<Bytes, Refusal> {
-    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
-        Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("a switch is at most {BODY_LIMIT} bytes, sent whole"),
-        )
+    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|err| {
+        if timed_out(&err) {
+            Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the switch's body did not come within SERVER_READ_TIMEOUT",
+            )
+        } else {
+            Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a switch is at most {BODY_LIMIT} bytes, sent whole"),
+            )
+        }
     })
+}
+
+/// Whether `err` comes of a body read past its request's deadline.
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err.is::<ReadTimedOut>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// The longest name or value a switch takes. Go would read longer

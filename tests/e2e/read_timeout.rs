@@ -184,3 +184,97 @@ fn a_body_that_ends_in_time_leaves_the_connection_for_the_next_request() {
     assert!(!answer.contains("connection: close"), "{answer}");
     assert!(hello_on(&mut stream).starts_with("http/1.1 200"));
 }
+
+/// Writes `bytes` one at a time, `every` apart, as long as the server
+/// takes them.
+fn trickle(stream: &mut TcpStream, bytes: &[u8], every: Duration) {
+    for byte in bytes {
+        if stream.write_all(&[*byte]).is_err() {
+            return;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+#[test]
+fn one_deadline_covers_a_requests_head_and_the_body_left_after_its_answer() {
+    let server = serve(&[("SERVER_READ_TIMEOUT", "1s")]);
+    let mut stream = connect(server.address);
+    // The head takes 0.6 s, the body 0.8 s more: 1.4 s in all, past the
+    // one deadline though each part alone is within the timeout.
+    let head = b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n";
+    trickle(
+        &mut stream,
+        head,
+        Duration::from_millis(600) / head.len() as u32,
+    );
+    let mut body = stream.try_clone().expect("a second handle");
+    let writer = std::thread::spawn(move || {
+        trickle(&mut body, b"abcdefgh", Duration::from_millis(100));
+    });
+    let answer = answer_on(&mut stream);
+    writer.join().expect("the writer");
+    assert!(answer.starts_with("http/1.1 200 ok\r\n"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+}
+
+#[test]
+fn a_switch_whose_body_misses_the_deadline_gets_408_and_the_connection_closes() {
+    let server = serve(&[("SERVER_READ_TIMEOUT", "500ms")]);
+    let mut stream = connect(server.address);
+    let head = format!(
+        "PUT /settings HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 40\r\n\r\n{{",
+        server.address
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+    let mut body = stream.try_clone().expect("a second handle");
+    let writer = std::thread::spawn(move || {
+        trickle(
+            &mut body,
+            br#""IDLE_CONN_TIMEOUT":  "1s"     }"#,
+            Duration::from_millis(100),
+        );
+    });
+    let answer = answer_on(&mut stream);
+    assert!(
+        answer.starts_with("http/1.1 408 request timeout\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    assert!(answer.contains("server_read_timeout"), "{answer}");
+    let (more, _) = read_until_closed(&mut stream, Instant::now());
+    assert_eq!(more, "", "then the connection closes");
+    writer.join().expect("the writer");
+    let figures = crate::common::get(server.address, "/figures").json();
+    assert!(
+        figures["switches"].as_array().is_some_and(Vec::is_empty),
+        "{figures}"
+    );
+}
+
+#[test]
+fn a_body_announced_with_256_kb_or_more_unread_is_answered_at_once_closing() {
+    let server = serve(&[]);
+    let cases = [
+        ("POST /hello", "http/1.1 200"),
+        ("GET /metrics", "http/1.1 200"),
+        // Refused for its Host, before its body is read.
+        ("PUT /settings", "http/1.1 403"),
+    ];
+    for (path, expected) in cases {
+        let mut stream = connect(server.address);
+        let head = format!(
+            "{path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: 1000000\r\n\r\n123456789"
+        );
+        stream.write_all(head.as_bytes()).expect("write");
+        let (answer, _) = read_until_closed(&mut stream, Instant::now());
+        let answer = answer.to_ascii_lowercase();
+        assert!(answer.starts_with(expected), "{path}: {answer}");
+        assert!(
+            answer.contains("\r\nconnection: close\r\n"),
+            "{path}: {answer}"
+        );
+    }
+}
