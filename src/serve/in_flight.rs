@@ -6,7 +6,7 @@
 //! read as Go's server reads it ([`crate::serve::leftover`]), and
 //! `Connection: close` on its answer while `SERVER_KEEP_ALIVES` is off, as
 //! Go's `SetKeepAlivesEnabled(false)` answers, or when that body did not
-//! end in time.
+//! end in time; and Go's 501 to a transfer encoding it does not take.
 //!
 //! One wrapper around the routes, not three middleware layers: it is on
 //! the path of every `/hello`.
@@ -16,8 +16,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::http::header::{CONNECTION, EXPECT};
-use axum::http::{HeaderValue, Request, Response};
+use axum::http::header::{CONNECTION, CONTENT_TYPE, EXPECT, TRANSFER_ENCODING};
+use axum::http::{HeaderValue, Request, Response, StatusCode, Version};
 use hyper_util::service::TowerToHyperService;
 
 use crate::serve::inbound::HeadRead;
@@ -81,6 +81,9 @@ where
 
     fn call(&self, request: Request<Body>) -> Self::Future {
         let deadline = self.head_read.now();
+        if unsupported_transfer_encoding(&request) {
+            return Box::pin(async { Ok(not_implemented()) });
+        }
         let (parts, body) = request.into_parts();
         let expects_continue = parts
             .headers
@@ -104,4 +107,35 @@ where
             Ok(response)
         })
     }
+}
+
+/// Whether `request` is HTTP/1.1 with a `Transfer-Encoding` other than one
+/// field reading `chunked`: Go 1.19 answers 501 to those (`gzip,
+/// chunked`, or the field twice), where hyper would read the body as
+/// chunked. HTTP/1.0 ignores the field, as Go does. (A single value that
+/// is not chunked, such as `gzip`, hyper refuses itself with a 400, before
+/// any route.)
+fn unsupported_transfer_encoding<B>(request: &Request<B>) -> bool {
+    if request.version() != Version::HTTP_11 {
+        return false;
+    }
+    let mut fields = request.headers().get_all(TRANSFER_ENCODING).iter();
+    match (fields.next(), fields.next()) {
+        (None, _) => false,
+        (Some(only), None) => !only.as_bytes().eq_ignore_ascii_case(b"chunked"),
+        (Some(_), Some(_)) => true,
+    }
+}
+
+/// Go's answer to a transfer encoding it does not take, word for word.
+fn not_implemented() -> Response<axum::body::Body> {
+    let mut answer = Response::new(axum::body::Body::from("Unsupported transfer encoding"));
+    *answer.status_mut() = StatusCode::NOT_IMPLEMENTED;
+    let headers = answer.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    answer
 }

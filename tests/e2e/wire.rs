@@ -75,3 +75,37 @@ fn a_go_style_port_listens_on_every_interface() {
         assert_hello_body(&get(v6, "/hello").body);
     }
 }
+
+#[test]
+fn a_transfer_encoding_go_does_not_take_gets_gos_501_and_the_connection_closes() {
+    let server = serve(&[]);
+    let refused = [
+        "Transfer-Encoding: gzip, chunked\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+    ];
+    for field in refused {
+        let head = format!("POST /hello HTTP/1.1\r\nHost: x\r\n{field}\r\n0\r\n\r\n");
+        let answer = crate::common::exchange_raw(server.address, head.as_bytes());
+        let lower = answer.to_ascii_lowercase();
+        assert!(
+            answer.starts_with("HTTP/1.1 501 Not Implemented\r\n"),
+            "{field}: {answer}"
+        );
+        assert!(
+            lower.contains("\r\ncontent-type: text/plain; charset=utf-8\r\n"),
+            "{answer}"
+        );
+        assert!(lower.contains("\r\nconnection: close\r\n"), "{answer}");
+        assert!(
+            answer.ends_with("\r\n\r\nUnsupported transfer encoding"),
+            "{answer}"
+        );
+    }
+    // One field reading chunked, in any case, is read as chunked.
+    let answer = request(server.address, "POST", "/hello");
+    assert_eq!(answer.status, 200);
+    let head = "POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: CHUNKED\r\n\
+                Connection: close\r\n\r\n0\r\n\r\n";
+    let answer = crate::common::exchange_raw(server.address, head.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+}
