@@ -69,6 +69,10 @@ pub struct Switchable {
     pub value: &'static str,
     /// The value it has when not given.
     pub default: &'static str,
+    /// Whether its value is in effect on its server now, compared as a
+    /// value (`1000ms` is `1s`); `None` when that server's settings are
+    /// unknown (a Go server 1).
+    pub on: Option<bool>,
 }
 
 /// One entry of the registry, as the page shows it.
@@ -195,7 +199,11 @@ impl Watched {
                  held until shutdown, whatever closes its connection",
             ),
             in_effect: effective.into_iter().map(Entry::from).collect(),
-            switchable: switchable(),
+            switchable: switchable(|side| match (role, side) {
+                (Side::Server2, Side::Server2) | (Side::Server1, Side::Server1) => Some(this_knobs),
+                (Side::Server2, Side::Server1) => upstream_knobs,
+                (Side::Server1, Side::Server2) => None,
+            }),
             this,
             upstream,
         })
@@ -263,18 +271,24 @@ fn points(samples: &[Sample], requests: fn(&Sample) -> u64) -> Vec<Point> {
         .collect()
 }
 
-/// Every registry entry that sets something, as a switch.
-fn switchable() -> Vec<Switchable> {
+/// Every registry entry that sets something, as a switch, each on or not
+/// by `knobs_of` its side.
+fn switchable(knobs_of: impl Fn(Side) -> Option<Knobs>) -> Vec<Switchable> {
     scenario::ALL
         .iter()
         .filter_map(|scenario| {
             let setting = scenario.setting?;
+            let on = knobs_of(setting.side()).map(|knobs| {
+                let mut switched = knobs;
+                setting.knob.set(&mut switched, setting.value).is_ok() && switched == knobs
+            });
             Some(Switchable {
                 name: scenario.name,
                 side: setting.side(),
                 setting: setting.knob.env(),
                 value: setting.value,
                 default: setting.knob.default_value(),
+                on,
             })
         })
         .collect()

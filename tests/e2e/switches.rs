@@ -301,3 +301,25 @@ fn switching_adds_no_task_and_shows_in_figures_and_metrics() {
         pair.servers().0.hello_tasks()
     );
 }
+
+#[test]
+fn the_page_is_told_a_switch_is_on_when_its_value_is_in_effect_in_any_spelling() {
+    let pair = serve_pair(&[], &[]);
+    let switch = r#"{"IDLE_CONN_TIMEOUT":"1000ms"}"#;
+    assert_eq!(
+        put_json(pair.server2.address, "/settings", switch, &[]).status,
+        200
+    );
+    let watch = get(pair.server2.address, "/watch").json();
+    let on = |setting: &str| {
+        watch["switchable"]
+            .as_array()
+            .and_then(|all| all.iter().find(|entry| entry["setting"] == setting))
+            .map(|entry| entry["on"].clone())
+            .unwrap_or_else(|| panic!("no {setting} in {watch}"))
+    };
+    assert_eq!(on("IDLE_CONN_TIMEOUT"), true, "1000ms is the entry's 1s");
+    assert_eq!(on("DISABLE_KEEP_ALIVES"), false);
+    // Server 1's, from its figures.
+    assert_eq!(on("SERVER_KEEP_ALIVES"), false);
+}

@@ -156,12 +156,12 @@ function showSwitches(watch, figures) {
   for (const entry of watch.switchable) {
     const row = panel.querySelector(`[data-switch="${entry.name}"]`) || panel.appendChild(switchRow(entry));
     const now = valueOf(figures[entry.side], entry.setting);
-    const on = now === entry.value;
+    const on = entry.on === true;
     const button = row.querySelector("button");
     row.querySelector(".now").textContent = now === null ? "?" : now;
     button.textContent = on ? `back to ${entry.default}` : `switch to ${entry.value}`;
     button.dataset.to = on ? entry.default : entry.value;
-    button.disabled = now === null;
+    button.disabled = entry.on === null;
   }
 }
 
