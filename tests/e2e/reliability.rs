@@ -162,8 +162,10 @@ fn a_flood_of_the_same_failure_logs_about_one_line_a_second_and_adds_up() {
         assert_eq!(get(server2.address, "/forward").status, 502);
         sent += 1;
     }
+    // On a loaded machine the last of them may end well after 1.5 s.
+    let failing = started.elapsed();
     assert!(sent > 20, "only {sent} requests");
-    // Within about a second of the last failure, a closing line.
+    // About a second after the last failure, a closing line.
     let failed = || -> Vec<String> {
         server2
             .log()
@@ -171,14 +173,18 @@ fn a_flood_of_the_same_failure_logs_about_one_line_a_second_and_adds_up() {
             .filter(|line| line.contains("failed"))
             .collect()
     };
-    let closed_line = eventually(Duration::from_secs(3), || {
+    let closed_line = eventually(Duration::from_secs(10), || {
         failed().iter().any(|line| line.contains("no more since"))
     });
     let lines = failed();
     assert!(closed_line, "no closing line: {lines:?}");
-    // 1.5 s of failures: the first line, one after a second, the closing
+    // The first line, one a second after it while they last, the closing
     // one; each says how many like it it stands for.
-    assert!((2..=3).contains(&lines.len()), "{sent} failures: {lines:?}");
+    let most = 2 + failing.as_secs() as usize;
+    assert!(
+        (2..=most).contains(&lines.len()),
+        "{sent} failures over {failing:?}: {lines:?}"
+    );
     let left_out: u64 = lines
         .iter()
         .filter_map(|line| line.split("left_out=").nth(1))
