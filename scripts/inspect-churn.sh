@@ -39,19 +39,21 @@ figures() {
     printf '%-28s RSS %5.1f MiB  /metrics %8d bytes  %6d series\n' "$1" "$rss" "$bytes" "$series"
 }
 
-started=$SECONDS
-while ! grep -q '^left' "$work/churn"; do
+# Ten seconds of scrapes, one a second.
+scrapes() {
     for _ in $(seq 10); do
         curl -s "http://$metrics/metrics" >/dev/null
         sleep 1
     done
+}
+
+started=$SECONDS
+while ! grep -q '^left' "$work/churn"; do
+    scrapes
     figures "churning, $((SECONDS - started)) s"
 done
 figures "churn over ($clients gone)"
 for _ in $(seq 7); do
-    for _ in $(seq 10); do
-        curl -s "http://$metrics/metrics" >/dev/null
-        sleep 1
-    done
+    scrapes
     figures "after, $((SECONDS - started)) s"
 done

@@ -34,6 +34,8 @@ struct Kinds<K> {
 struct Window {
     logged_at: Instant,
     left_out: u64,
+    /// When the last one of its kind came, logged or not.
+    last_at: Instant,
 }
 
 impl<K: PartialEq + Copy + Debug + Send + Sync> Repeats<K> {
@@ -59,10 +61,12 @@ impl<K: PartialEq + Copy + Debug + Send + Sync> Repeats<K> {
                 Window {
                     logged_at: now,
                     left_out: 0,
+                    last_at: now,
                 },
             ));
             return Some(0);
         };
+        window.last_at = now;
         if now.saturating_duration_since(window.logged_at) < WINDOW {
             window.left_out += 1;
             if !kinds.closing {
@@ -77,14 +81,17 @@ impl<K: PartialEq + Copy + Debug + Send + Sync> Repeats<K> {
         *window = Window {
             logged_at: now,
             left_out: 0,
+            last_at: now,
         };
         Some(left_out)
     }
 }
 
 impl<K: PartialEq + Copy + Debug + Send + Sync> Repeats<K> {
-    /// Each window that closes with lines left out gets its closing line;
-    /// ends when no window has any.
+    /// Each window that closes with lines left out, and none of its kind
+    /// for a quarter of a second (the flood has stopped; one still going
+    /// gets its next line from `admit`), gets its closing line; ends when
+    /// no window has any.
     fn write_closing_lines(&self) {
         loop {
             thread::sleep(WINDOW / 4);
@@ -97,6 +104,7 @@ impl<K: PartialEq + Copy + Debug + Send + Sync> Repeats<K> {
                     .filter(|(_, window)| {
                         window.left_out > 0
                             && now.saturating_duration_since(window.logged_at) >= WINDOW
+                            && now.saturating_duration_since(window.last_at) >= WINDOW / 4
                     })
                     .map(|(kind, window)| {
                         let left_out = std::mem::take(&mut window.left_out);

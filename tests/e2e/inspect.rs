@@ -6,93 +6,28 @@
 //! Each test runs `inspect --json` with a fast clock and reads its samples
 //! as they come, until the condition it waits for holds.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::common::inspect_run::{Running, inspect_to_end};
 use crate::common::netns::Namespace;
 use crate::common::program::{Program, here, python};
 use crate::common::{BINARY, PairExt, Server, get, is_root, put_json, start_pair, start_server};
 
-/// Long enough for a busy 2-core machine to run a debug build's samples.
-const PATIENCE: Duration = Duration::from_secs(40);
 /// A connection idle this long counts as idle: short, to keep tests fast.
 const IDLE: &str = "300ms";
 
-/// `inspect --json` running, killed when dropped.
-struct Inspect {
-    child: Child,
-    samples: Receiver<Value>,
-}
-
-impl Drop for Inspect {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn inspect(pids: &[u32]) -> Inspect {
-    let mut child = Command::new(BINARY)
-        .args(["inspect", "--json", "--interval", "100ms", "--idle", IDLE])
-        .args(pids.iter().map(u32::to_string))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start inspect");
-    let stdout = child.stdout.take().expect("its output");
-    let (sender, samples) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let sample = serde_json::from_str(&line)
-                .unwrap_or_else(|err| panic!("not a JSON sample ({err}): {line}"));
-            if sender.send(sample).is_err() {
-                break;
-            }
-        }
-    });
-    Inspect { child, samples }
-}
-
-impl Inspect {
-    /// Reads samples until one meets `condition`; every sample read is
-    /// also given to `each`, which may fail the test.
-    fn until_each(
-        &self,
-        what: &str,
-        mut each: impl FnMut(&Value),
-        condition: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        let mut last = Value::Null;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.samples.recv_timeout(left) {
-                Ok(sample) => {
-                    each(&sample);
-                    if condition(&sample) {
-                        return sample;
-                    }
-                    last = sample;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("not seen in {PATIENCE:?}: {what}; the last sample: {last}")
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!("inspect ended before {what}; the last sample: {last}")
-                }
-            }
-        }
-    }
-
-    fn until(&self, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
-        self.until_each(what, |_| {}, condition)
-    }
+/// `inspect --json` sampling `pids` ten times a second.
+fn inspect(pids: &[u32]) -> Running {
+    let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+    let mut args = vec!["--interval", "100ms", "--idle", IDLE];
+    args.extend(pids.iter().map(String::as_str));
+    Running::start(Command::new(BINARY), &args)
 }
 
 /// The row of `pid` with `peer`, if the sample has one.
@@ -243,19 +178,6 @@ fn a_process_that_exits_ends_its_rows_and_the_others_go_on() {
     });
 }
 
-/// Runs `inspect` with `args` to its end: (exit status, standard error).
-fn inspect_once(command: &mut Command, args: &[&str]) -> (Option<i32>, String) {
-    let output = command
-        .arg("inspect")
-        .args(args)
-        .output()
-        .expect("run inspect");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn bad_input_exits_2_with_one_line_naming_what_was_wrong() {
     let own = std::process::id().to_string();
@@ -272,7 +194,7 @@ fn bad_input_exits_2_with_one_line_naming_what_was_wrong() {
         (&["999999999"], "PID 999999999: no such process"),
     ];
     for (args, expected) in cases {
-        let (status, stderr) = inspect_once(&mut Command::new(BINARY), args);
+        let (status, stderr) = inspect_to_end(&mut Command::new(BINARY), args);
         assert_eq!(status, Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
@@ -287,7 +209,7 @@ fn another_users_process_is_refused_naming_the_pid_and_what_to_run() {
     }
     let server = start_server("server1", &[]);
     let pid = server.pid().to_string();
-    let (status, stderr) = inspect_once(
+    let (status, stderr) = inspect_to_end(
         Command::new("setpriv").args(["--reuid=65534", "--regid=65534", "--clear-groups", BINARY]),
         &["--once", &pid],
     );

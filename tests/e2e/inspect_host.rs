@@ -4,20 +4,20 @@
 //! exporter closes what a client leaves half-sent, and each refusal is one
 //! line of ours.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::Receiver;
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::inspect_run::Watch;
+use crate::common::inspect_run::{Running, Watch, inspect_to_end};
 use crate::common::program::{Program, here, python};
-use crate::common::{BINARY, first_line, is_root};
+use crate::common::{BINARY, is_root};
 
-const PATIENCE: Duration = Duration::from_secs(60);
+/// Ten samples a second, idle after 300 ms.
+const FAST: &[&str] = &["--interval", "100ms", "--idle", "300ms"];
 
 fn server(runner: Command) -> Program {
     python(runner, "tests/programs/http_server.py", &["127.0.0.1"])
@@ -29,89 +29,12 @@ fn clients(runner: Command, shape: &str, server: &Program, count: &str) -> Progr
     python(runner, "tests/programs/waiting_clients.py", &args)
 }
 
-/// `inspect --json` started by `command` with `args`, its samples read as
-/// they come, killed when dropped; with `--metrics`, where it serves.
-struct Running {
-    child: Child,
-    samples: Receiver<Value>,
-    metrics: Option<String>,
-}
-
-impl Running {
-    fn start(mut command: Command, args: &[&str]) -> Running {
-        let metrics = args.contains(&"--metrics");
-        let mut child = command
-            .args(["inspect", "--json"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(if metrics {
-                Stdio::piped()
-            } else {
-                Stdio::inherit()
-            })
-            .spawn()
-            .expect("start inspect");
-        let metrics = metrics.then(|| {
-            let line = first_line(child.stderr.take().expect("its log"));
-            line.strip_prefix("inspect: serving /metrics on ")
-                .unwrap_or_else(|| panic!("inspect said {line:?}"))
-                .to_owned()
-        });
-        let stdout = child.stdout.take().expect("its output");
-        let (sender, samples) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let sample: Value = serde_json::from_str(&line).expect("a JSON sample");
-                if sender.send(sample).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            samples,
-            metrics,
-        }
-    }
-
-    /// Reads samples, each given to `each`, until one meets `condition`.
-    fn until(
-        &self,
-        what: &str,
-        mut each: impl FnMut(&Value),
-        condition: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let sample = self
-                .samples
-                .recv_timeout(left)
-                .unwrap_or_else(|err| panic!("{what}: no sample ({err})"));
-            each(&sample);
-            if condition(&sample) {
-                return sample;
-            }
-        }
-    }
-
-    fn scrape(&self) -> String {
-        let address = self.metrics.as_deref().expect("serving /metrics");
-        let mut stream = TcpStream::connect(address).expect("connect to /metrics");
-        stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: inspect\r\nConnection: close\r\n\r\n")
-            .expect("ask");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read");
-        answer
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Fails the test if `sample` says a process ended: each here stays alive.
+fn never_ended(sample: &Value) {
+    assert!(
+        sample["ended"].as_array().is_some_and(Vec::is_empty),
+        "read as ended while alive: {sample}"
+    )
 }
 
 fn rows_of(sample: &Value, pid: u32) -> Vec<&Value> {
@@ -180,36 +103,22 @@ fn descriptor_pressure_keeps_a_process_and_its_rows_and_reads_them_again() {
     let mut prlimit = Command::new("prlimit");
     prlimit.args(["--nofile=40:40", BINARY]);
     let pid = server.pid.to_string();
-    let flags = [
-        "--interval",
-        "100ms",
-        "--idle",
-        "300ms",
-        "--metrics",
-        "127.0.0.1:0",
-        &pid,
-    ];
+    let flags = [FAST, &["--metrics", "127.0.0.1:0", &pid]].concat();
     let inspect = Running::start(prlimit, &flags);
     let has_row = |sample: &Value| !rows_of(sample, server.pid).is_empty();
-    inspect.until("the server's row", |_| {}, has_row);
+    inspect.until("the server's row", has_row);
     // Every descriptor inspect has left, taken by connections to its
     // exporter that never send a head.
     let address = inspect.metrics.clone().expect("serving");
     let flood: Vec<TcpStream> = (0..60)
         .filter_map(|_| TcpStream::connect(&address).ok())
         .collect();
-    let never_ended = |sample: &Value| {
-        assert!(
-            sample["ended"].as_array().is_some_and(Vec::is_empty),
-            "read as ended while alive: {sample}"
-        )
-    };
-    inspect.until("unread for lack of descriptors", never_ended, |sample| {
+    inspect.until_each("unread for lack of descriptors", never_ended, |sample| {
         let rows = rows_of(sample, server.pid);
         !rows.is_empty() && rows.iter().all(|row| row["unread"].is_string())
     });
     drop(flood);
-    inspect.until("read again", never_ended, |sample| {
+    inspect.until_each("read again", never_ended, |sample| {
         let rows = rows_of(sample, server.pid);
         !rows.is_empty() && rows.iter().all(|row| row.get("unread").is_none())
     });
@@ -234,13 +143,7 @@ fn a_process_that_makes_itself_non_dumpable_is_still_watched() {
     let mut command = nobody();
     command.arg(BINARY);
     let inspect = Running::start(command, &["--interval", "100ms", &pid]);
-    let never_ended = |sample: &Value| {
-        assert!(
-            sample["ended"].as_array().is_some_and(Vec::is_empty),
-            "read as ended while alive: {sample}"
-        )
-    };
-    inspect.until("its row", never_ended, |sample| {
+    inspect.until_each("its row", never_ended, |sample| {
         !rows_of(sample, client.pid).is_empty()
     });
     Command::new("kill")
@@ -248,7 +151,7 @@ fn a_process_that_makes_itself_non_dumpable_is_still_watched() {
         .status()
         .expect("signal it");
     client.line_starting("undumpable");
-    inspect.until("unread, not ended", never_ended, |sample| {
+    inspect.until_each("unread, not ended", never_ended, |sample| {
         rows_of(sample, client.pid).iter().all(|row| {
             row["unread"]
                 .as_str()
@@ -261,32 +164,21 @@ fn a_process_that_makes_itself_non_dumpable_is_still_watched() {
 fn rows_of_churning_clients_stay_bounded_and_are_forgotten() {
     let server = server(here());
     let pid = server.pid.to_string();
-    let flags = [
-        "--interval",
-        "100ms",
-        "--idle",
-        "300ms",
-        "--forget",
-        "1s",
-        "--metrics",
-        "127.0.0.1:0",
-        &pid,
-    ];
+    let rest = ["--forget", "1s", "--metrics", "127.0.0.1:0", &pid];
+    let flags = [FAST, &rest].concat();
     let inspect = Running::start(Command::new(BINARY), &flags);
     let churn = clients(here(), "churn", &server, "2000");
     let bounded = |sample: &Value| {
         let rows = rows_of(sample, server.pid).len();
         assert!(rows <= 101, "{rows} rows for one process");
     };
-    inspect.until("churn seen", bounded, |sample| {
+    inspect.until_each("churn seen", bounded, |sample| {
         rows_of(sample, server.pid).len() > 100
     });
     churn.line_starting("left ");
-    inspect.until(
-        "all forgotten",
-        |_| {},
-        |sample| rows_of(sample, server.pid).is_empty(),
-    );
+    inspect.until("all forgotten", |sample| {
+        rows_of(sample, server.pid).is_empty()
+    });
     let metrics = inspect.scrape();
     assert!(!metrics.contains("127.1."), "{metrics}");
     assert!(metrics.len() < 20_000, "{} bytes", metrics.len());
@@ -374,19 +266,6 @@ fn the_exporter_closes_connections_that_never_send_a_head() {
     assert!(inspect.scrape().starts_with("HTTP/1.1 200"));
 }
 
-/// Runs `inspect` by `command` to its end: (exit status, standard error).
-fn refused(mut command: Command, args: &[&str]) -> (Option<i32>, String) {
-    let output = command
-        .arg("inspect")
-        .args(args)
-        .output()
-        .expect("run inspect");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_zombie_a_missing_capability_and_pid_1_each_get_one_line_of_ours() {
     let mut zombie = Command::new("true").spawn().expect("a child");
@@ -395,7 +274,7 @@ fn a_zombie_a_missing_capability_and_pid_1_each_get_one_line_of_ours() {
     assert!(crate::common::eventually(Duration::from_secs(10), || {
         state().contains(") Z ")
     }));
-    let (status, stderr) = refused(Command::new(BINARY), &["--once", &pid]);
+    let (status, stderr) = inspect_to_end(&mut Command::new(BINARY), &["--once", &pid]);
     zombie.wait().expect("reap it");
     assert_eq!(status, Some(2), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
@@ -404,7 +283,7 @@ fn a_zombie_a_missing_capability_and_pid_1_each_get_one_line_of_ours() {
         "{stderr}"
     );
 
-    let (status, stderr) = refused(Command::new(BINARY), &["--once", "1"]);
+    let (status, stderr) = inspect_to_end(&mut Command::new(BINARY), &["--once", "1"]);
     assert!(
         status == Some(2) || status == Some(0) || status == Some(1),
         "{stderr}"
@@ -428,7 +307,7 @@ fn a_zombie_a_missing_capability_and_pid_1_each_get_one_line_of_ours() {
         "--bounding-set=-sys_ptrace",
         BINARY,
     ]);
-    let (status, stderr) = refused(without, &["--once", &own]);
+    let (status, stderr) = inspect_to_end(&mut without, &["--once", &own]);
     if status != Some(2) {
         eprintln!("skipped: this machine lets root read without CAP_SYS_PTRACE");
         return;

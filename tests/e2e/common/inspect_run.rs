@@ -1,11 +1,20 @@
-//! `inspect --json` run to its end on a test's processes, and what a test
-//! asserts of its samples.
+//! `inspect --json` on a test's processes, run to its end or read as it
+//! samples, and what a test asserts of its samples.
 
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::BINARY;
+use super::{BINARY, first_line};
+
+/// Long enough for a busy 2-core machine to take the samples a test waits
+/// for.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A finished `inspect --json --for`: its exit status and every sample.
 pub struct Watch {
@@ -13,6 +22,21 @@ pub struct Watch {
     pub samples: Vec<Value>,
 }
 
+/// Runs `inspect` by `command` with `args` to its end: (exit status,
+/// standard error).
+pub fn inspect_to_end(command: &mut Command, args: &[&str]) -> (Option<i32>, String) {
+    let output = command
+        .arg("inspect")
+        .args(args)
+        .output()
+        .expect("run inspect");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `inspect --json --for WATCH_FOR` with `flags` on `pids`, to its end.
 pub fn watch(pids: &[u32], watch_for: &str, flags: &[&str]) -> Watch {
     run_inspect(pids, &[&["--for", watch_for], flags].concat())
 }
@@ -37,6 +61,7 @@ pub fn run_inspect(pids: &[u32], flags: &[&str]) -> Watch {
 }
 
 impl Watch {
+    /// The rows of `pid` in `sample`.
     pub fn rows(sample: &Value, pid: u32) -> impl Iterator<Item = &Value> {
         sample["rows"]
             .as_array()
@@ -45,6 +70,7 @@ impl Watch {
             .filter(move |row| row["pid"] == pid)
     }
 
+    /// The last sample.
     pub fn last(&self) -> &Value {
         self.samples.last().expect("at least one sample")
     }
@@ -106,5 +132,106 @@ impl Watch {
             "matrix: {case}: never leaks; at the end: {}",
             words.join(", ")
         );
+    }
+}
+
+/// `inspect --json` started by `command` with `args`, its samples read as
+/// they come, killed when dropped; with `--metrics`, where it serves.
+pub struct Running {
+    child: Child,
+    samples: Receiver<Value>,
+    /// Where it serves `/metrics`, with `--metrics`.
+    pub metrics: Option<String>,
+}
+
+impl Running {
+    pub fn start(mut command: Command, args: &[&str]) -> Running {
+        let metrics = args.contains(&"--metrics");
+        let mut child = command
+            .args(["inspect", "--json"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(if metrics {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
+            .spawn()
+            .expect("start inspect");
+        let metrics = metrics.then(|| {
+            let line = first_line(child.stderr.take().expect("its log"));
+            line.strip_prefix("inspect: serving /metrics on ")
+                .unwrap_or_else(|| panic!("inspect said {line:?}"))
+                .to_owned()
+        });
+        let stdout = child.stdout.take().expect("its output");
+        let (sender, samples) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let sample: Value = serde_json::from_str(&line).expect("a JSON sample");
+                if sender.send(sample).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            samples,
+            metrics,
+        }
+    }
+
+    /// Reads samples until one meets `condition`; every sample read is
+    /// also given to `each`, which may fail the test.
+    pub fn until_each(
+        &self,
+        what: &str,
+        mut each: impl FnMut(&Value),
+        condition: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        let mut last = Value::Null;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.samples.recv_timeout(left) {
+                Ok(sample) => {
+                    each(&sample);
+                    if condition(&sample) {
+                        return sample;
+                    }
+                    last = sample;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("not seen in {PATIENCE:?}: {what}; the last sample: {last}")
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("inspect ended before {what}; the last sample: {last}")
+                }
+            }
+        }
+    }
+
+    /// Reads samples until one meets `condition`.
+    pub fn until(&self, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
+        self.until_each(what, |_| {}, condition)
+    }
+
+    /// `/metrics`, whole.
+    pub fn scrape(&self) -> String {
+        let address = self.metrics.as_deref().expect("serving /metrics");
+        let mut stream = TcpStream::connect(address).expect("connect to /metrics");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: inspect\r\nConnection: close\r\n\r\n")
+            .expect("ask");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
