@@ -70,25 +70,69 @@ fn six_calls_per_client_leak() {
     seen.leaks("six calls per client", &[(client.pid, "out")]);
 }
 
+/// A self-signed certificate for `localhost` and its key, as PEM files in
+/// a folder of their own, removed when dropped.
+struct Certificate {
+    folder: std::path::PathBuf,
+    cert: String,
+    key: String,
+}
+
+impl Certificate {
+    fn new(purpose: &str) -> Certificate {
+        let folder = std::env::temp_dir().join(format!("inspect-{purpose}-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("a folder for the certificate");
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .expect("a certificate");
+        let (cert, key) = (folder.join("cert.pem"), folder.join("key.pem"));
+        std::fs::write(&cert, certified.cert.pem()).expect("write the certificate");
+        std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write the key");
+        Certificate {
+            cert: cert.to_string_lossy().into_owned(),
+            key: key.to_string_lossy().into_owned(),
+            folder,
+        }
+    }
+}
+
+impl Drop for Certificate {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
 #[test]
 fn three_calls_per_client_over_tls_leak() {
-    let folder = std::env::temp_dir().join(format!("inspect-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&folder).expect("a folder for the certificate");
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
-    let (cert, key) = (folder.join("cert.pem"), folder.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).expect("write the certificate");
-    std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write the key");
-    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
-    let server = server(here(), &["--tls", &cert, &key, "127.0.0.1"]);
+    let tls = Certificate::new("tls-python");
+    let server = server(here(), &["--tls", &tls.cert, &tls.key, "127.0.0.1"]);
     let urls = [format!("https://localhost:{}/hello", server.port)];
-    let client = leaker(here(), &urls, &["--calls", "3", "--cafile", &cert]);
+    let client = leaker(here(), &urls, &["--calls", "3", "--cafile", &tls.cert]);
     let seen = watch(&[client.pid, server.pid], "6s", &FAST);
-    let _ = std::fs::remove_dir_all(&folder);
     seen.leaks(
         "TLS, three calls",
         &[(client.pid, "out"), (server.pid, "in")],
     );
+}
+
+#[test]
+fn a_node_https_agent_per_request_leaks() {
+    let tls = Certificate::new("tls-node");
+    let server = server(here(), &["--tls", &tls.cert, &tls.key, "127.0.0.1"]);
+    let url = format!("https://localhost:{}", server.port);
+    let client = node("https-leak", &url, &["--ca", &tls.cert]);
+    let seen = watch(&[client.pid, server.pid], "6s", &FAST);
+    seen.leaks(
+        "Node https, an agent per request",
+        &[(client.pid, "out"), (server.pid, "in")],
+    );
+}
+
+#[test]
+fn nodes_global_fetch_under_load_is_healthy() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = node("fetch", &url(&server, "")[0], &["--concurrency", "4"]);
+    let seen = watch(&[client.pid, server.pid], "6s", &FAST);
+    seen.healthy("Node fetch, its shared pool", &[client.pid, server.pid]);
 }
 
 #[test]

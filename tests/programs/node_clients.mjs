@@ -1,7 +1,7 @@
 // Clients and a server on Node's built-in http and http2, for inspect's
 // cases: a leak over HTTP/2 and the healthy shapes of a shared pool.
 //
-//     node node_clients.mjs SHAPE URL [--count N] [--rate R]
+//     node node_clients.mjs SHAPE URL [--count N] [--rate R] [--ca PEM]
 //                           [--concurrency C] [--burst B] [--seconds S]
 //
 // Prints "ready PID" at once ("ready PID PORT" for the server), then:
@@ -9,12 +9,19 @@
 //   h2-leak    COUNT sessions (http2.connect), RATE a second, each one
 //              request, every session kept: the leak
 //   h2-streams one session, CONCURRENCY streams at a time for SECONDS
+//   https-leak COUNT keep-alive agents (https.Agent), RATE a second, each
+//              one request over TLS trusting the PEM at --ca, every agent
+//              kept: the leak
+//   fetch      the global fetch (its shared pool), CONCURRENCY callers
+//              for SECONDS
 //   pool       one keep-alive agent, CONCURRENCY callers for SECONDS
 //   burst      one keep-alive agent: BURST calls at once, then
 //              CONCURRENCY callers for SECONDS
 // and "done" once its calls are over; it then holds what it has.
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
+import https from "node:https";
 import { parseArgs } from "node:util";
 
 const { positionals, values } = parseArgs({
@@ -25,6 +32,7 @@ const { positionals, values } = parseArgs({
     concurrency: { type: "string", default: "4" },
     burst: { type: "string", default: "50" },
     seconds: { type: "string", default: "3" },
+    ca: { type: "string" },
   },
 });
 const [shape, address] = positionals;
@@ -44,9 +52,9 @@ function h2Call(session) {
   });
 }
 
-function http1Call(agent) {
+function http1Call(agent, client = http) {
   return new Promise((resolve, reject) => {
-    const request = http.get(new URL("/hello", url), { agent }, (answer) => {
+    const request = client.get(new URL("/hello", url), { agent }, (answer) => {
       answer.on("data", () => {});
       answer.on("end", resolve);
     });
@@ -83,6 +91,19 @@ const shapes = {
     const session = http2.connect(url);
     kept.push(session);
     await callers(() => h2Call(session), concurrency);
+  },
+  "https-leak": async () => {
+    const ca = readFileSync(values.ca);
+    const started = Date.now();
+    for (let n = 0; n < count; n++) {
+      await sleep(Math.max(0, started + (n * 1000) / rate - Date.now()));
+      const agent = new https.Agent({ keepAlive: true, ca });
+      await http1Call(agent, https);
+      kept.push(agent);
+    }
+  },
+  fetch: async () => {
+    await callers(async () => (await fetch(new URL("/hello", url))).text(), concurrency);
   },
   pool: async () => {
     const agent = new http.Agent({ keepAlive: true });
