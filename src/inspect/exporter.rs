@@ -230,6 +230,25 @@ mod tests {
     use crate::inspect::watch::tests::leaking_row;
     use crate::observe::metrics::samples;
 
+    #[tokio::test]
+    async fn past_the_cap_a_scrape_is_refused_with_503_and_one_in_is_answered() {
+        let exporter = Exporter {
+            latest: Latest::default(),
+            in_flight: Arc::new(Semaphore::new(MAX_REQUESTS_IN_FLIGHT)),
+        };
+        let held = exporter
+            .in_flight
+            .clone()
+            .acquire_many_owned(MAX_REQUESTS_IN_FLIGHT as u32)
+            .await
+            .unwrap();
+        let refused = metrics(State(exporter.clone())).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        drop(held);
+        let answered = metrics(State(exporter)).await;
+        assert_eq!(answered.status(), StatusCode::OK);
+    }
+
     #[test]
     fn each_row_is_a_labelled_series_of_every_metric() {
         let row = leaking_row();
