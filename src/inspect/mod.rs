@@ -1,14 +1,16 @@
-//! `inspect PID [PID...]`: the leak found from outside in any running
-//! process, whatever its language, with no change to it.
+//! `inspect PID [PID...]` and `inspect --all`: the leak found from
+//! outside in any running process, whatever its language, with no change
+//! to it.
 //!
 //! Each sample (`sampler.rs`) lists the TCP sockets each process's
 //! descriptors hold (`target.rs`, from `/proc`), finds them in one dump of
 //! the kernel's sockets per network namespace with what each connection
 //! has carried (`socket_dump.rs`, `tcp_info.rs`), groups them by peer
-//! (`peer.rs`), and keeps what the watch saw between samples (`watch.rs`) for the rule that
-//! names what each row is doing (`verdict.rs`). The rows are printed
+//! (`peer.rs`), and keeps what the watch saw between samples (`watch.rs`)
+//! for the rule that names what each row is doing (`verdict.rs`); past a
+//! hundred peers a process's rows fold (`fold.rs`). The rows are printed
 //! (`report.rs`) and, with `--metrics`, served on `/metrics`
-//! (`exporter.rs`).
+//! (`exporter.rs`); why it stops short is `error.rs`.
 //!
 //! Linux only: the kernel's socket diagnostics and `/proc` are its view.
 

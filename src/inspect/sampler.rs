@@ -4,7 +4,9 @@
 //! Only a process that is gone ends its rows. One whose descriptors cannot
 //! be read for now (no descriptor left to read them with, EMFILE; a
 //! process that made itself non-dumpable, EACCES) keeps its last rows, with
-//! the reason on each, and is read again at the next sample.
+//! the reason on each, and is read again at the next sample. One that is
+//! gone keeps its last rows for the final table, except under `--all`,
+//! where a host's processes come and go.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -161,9 +163,22 @@ impl Sampler {
         for pid in &seen.ended {
             self.targets.remove(pid);
             self.watches.remove(pid);
-            for row in self.last_rows.entry(*pid).or_default() {
-                row.ended = true;
+            if self.all {
+                // A host's processes come and go: an exited one's rows go
+                // with it, and so does the channel to a namespace that no
+                // process watched lives in any more.
+                self.last_rows.remove(pid);
+            } else {
+                for row in self.last_rows.entry(*pid).or_default() {
+                    row.ended = true;
+                }
             }
+        }
+        if self.all && !seen.ended.is_empty() {
+            let used: HashSet<u64> = self.targets.values().map(|t| t.namespace).collect();
+            let own = self.own_namespace;
+            self.dumps
+                .retain(|namespace, _| *namespace == own || used.contains(namespace));
         }
         Ok(seen)
     }
