@@ -60,7 +60,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub rate: u32,
     /// Where to write the SVG chart (by default under target/, which git
-    /// ignores).
+    /// ignores); while another demo running at the same time holds it, the
+    /// next free name beside it (leak-demo-2.svg), said at the end.
     #[arg(long, default_value = "target/leak-demo.svg")]
     pub chart: PathBuf,
     /// Print one JSON document (every scenario's settings, verdict and

@@ -5,22 +5,24 @@
 //! only its own tasks, and at the demo's pace they leave it mostly idle.
 //!
 //! - [`record`](mod@record): one scenario, sampled over time.
-//! - [`table`], [`chart`] and [`json`]: the report.
+//! - [`table`], [`chart`] and [`json`]: the report; `chart_path.rs`, where
+//!   the chart goes when another demo holds the path asked for.
 //! - [`error`]: why the demo could not finish.
 
 pub mod chart;
+mod chart_path;
 pub mod error;
 pub mod json;
 pub mod record;
 pub mod table;
 
 use std::io::Write;
-use std::path::Path;
 
 use futures_util::future::try_join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::cli::DemoArgs;
+use crate::demo::chart_path::ClaimedChart;
 pub use crate::demo::error::DemoError;
 use crate::demo::record::{Pace, record};
 use crate::harness::Launcher;
@@ -49,7 +51,7 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         ..ClientSettings::default()
     };
     let client = curl_like.build().map_err(DemoError::Client)?;
-    check_writable(&args.chart)?;
+    let chart = ClaimedChart::claim(&args.chart)?;
     let executable = std::env::current_exe().map_err(DemoError::OwnExecutable)?;
     // Warnings only: logging every answer would cost more than the
     // requests themselves.
@@ -78,14 +80,14 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         signal = signals.next() => return Err(DemoError::Interrupted(signal)),
     };
 
-    chart::draw(&args.chart, &runs, pace)?;
+    chart::draw(&chart.path, &runs, pace)?;
     let report = if args.json {
         serde_json::to_string(&json::Document::of(&runs)).map_err(DemoError::Report)?
     } else {
         format!(
             "{}chart: {}",
             table::render(&runs, pace.requests),
-            args.chart.display()
+            chart.path.display()
         )
     };
     // A reader that went away (`demo | head`) is no reason to stop: the
@@ -105,32 +107,6 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         }
     }
     Ok(all_met)
-}
-
-/// Fails now, not after every scenario ran, if the chart cannot be written
-/// at `path`; makes its folder if there is none. A file already there is
-/// left as it is until then.
-fn check_writable(path: &Path) -> Result<(), DemoError> {
-    let failed = |err: std::io::Error| DemoError::Chart {
-        path: path.display().to_string(),
-        reason: err.to_string(),
-    };
-    if let Some(folder) = path
-        .parent()
-        .filter(|folder| !folder.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(folder).map_err(failed)?;
-    }
-    let existed = path.exists();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(failed)?;
-    if !existed {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
 }
 
 fn progress_bar(scenario: &Scenario, requests: usize) -> ProgressBar {

@@ -306,3 +306,44 @@ fn a_scenario_that_fails_is_named_in_the_error() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("scenario leak (defaults): "), "{stderr}");
 }
+
+#[test]
+fn two_demos_at_once_each_draw_their_own_chart_and_say_where() {
+    let chart = temp_chart("twice");
+    let start = || {
+        Command::new(BINARY)
+            .args([
+                "demo",
+                "--scenario",
+                "disable-keep-alives",
+                "--requests",
+                "5",
+                "--chart",
+            ])
+            .arg(&chart)
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start a demo")
+    };
+    let (first, second) = (start(), start());
+    let said: Vec<String> = [first, second]
+        .into_iter()
+        .map(|demo| {
+            let output = demo.wait_with_output().expect("the demo ends");
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            stdout
+                .lines()
+                .find_map(|line| line.strip_prefix("chart: "))
+                .unwrap_or_else(|| panic!("no chart line: {stdout}"))
+                .to_owned()
+        })
+        .collect();
+    assert_ne!(said[0], said[1], "one file for two demos");
+    for path in &said {
+        let svg = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(svg.contains("<svg"), "{path}: {svg:.80}");
+        let _ = std::fs::remove_file(path);
+    }
+}
