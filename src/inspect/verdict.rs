@@ -140,7 +140,7 @@ impl Rule {
     pub fn leaks_across_peers<'a>(&self, piles: impl IntoIterator<Item = &'a Pile>) -> bool {
         let asked_at = piles
             .into_iter()
-            .filter(|pile| pile.asked_at.len() >= 2)
+            .filter(|pile| pile.counts_across_peers())
             .flat_map(|pile| pile.asked_at.iter().copied())
             .collect();
         self.leaks(&Pile { asked_at })
@@ -187,6 +187,12 @@ pub struct Pile {
 impl Pile {
     pub fn len(&self) -> usize {
         self.asked_at.len()
+    }
+
+    /// Whether the pile counts towards a leak over many peers: two or
+    /// more, as [`Rule::leaks_across_peers`] says why.
+    pub fn counts_across_peers(&self) -> bool {
+        self.asked_at.len() >= 2
     }
 
     /// The time between the first and the last asked for.

@@ -136,7 +136,7 @@ impl ProcessWatch {
         if rule.leaks_across_peers(outbound.iter().map(|at| &piles[*at])) {
             for at in outbound {
                 let row = &mut rows[at];
-                if piles[at].len() >= 2 && row.verdict != Verdict::Leaks {
+                if piles[at].counts_across_peers() && row.verdict != Verdict::Leaks {
                     row.verdict = Verdict::Leaks;
                     row.across_peers = true;
                 }
