@@ -16,13 +16,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::http::header::{CONNECTION, CONTENT_TYPE, EXPECT, TRANSFER_ENCODING};
-use axum::http::{HeaderValue, Request, Response, StatusCode, Version};
+use axum::http::header::{CONNECTION, EXPECT, TRANSFER_ENCODING};
+use axum::http::{HeaderValue, Request, Response, Version};
 use hyper_util::service::TowerToHyperService;
 
 use crate::serve::inbound::HeadRead;
 use crate::serve::leftover::{Leftover, Tracked};
 use crate::serve::switch_guard::Peer;
+use crate::serve::transfer_encoding;
 use crate::settings::live::Live;
 
 /// The routes, as hyper calls them.
@@ -81,8 +82,8 @@ where
 
     fn call(&self, request: Request<Body>) -> Self::Future {
         let deadline = self.head_read.now();
-        if unsupported_transfer_encoding(&request) {
-            return Box::pin(async { Ok(not_implemented()) });
+        if self.head_read.encoding_refused() || refused_encoding(&request) {
+            return Box::pin(async { Ok(transfer_encoding::not_implemented()) });
         }
         let (parts, body) = request.into_parts();
         let expects_continue = parts
@@ -109,33 +110,12 @@ where
     }
 }
 
-/// Whether `request` is HTTP/1.1 with a `Transfer-Encoding` other than one
-/// field reading `chunked`: Go 1.19 answers 501 to those (`gzip,
-/// chunked`, or the field twice), where hyper would read the body as
-/// chunked. HTTP/1.0 ignores the field, as Go does. (A single value that
-/// is not chunked, such as `gzip`, hyper refuses itself with a 400, before
-/// any route.)
-fn unsupported_transfer_encoding<B>(request: &Request<B>) -> bool {
-    if request.version() != Version::HTTP_11 {
-        return false;
-    }
-    let mut fields = request.headers().get_all(TRANSFER_ENCODING).iter();
-    match (fields.next(), fields.next()) {
-        (None, _) => false,
-        (Some(only), None) => !only.as_bytes().eq_ignore_ascii_case(b"chunked"),
-        (Some(_), Some(_)) => true,
-    }
-}
-
-/// Go's answer to a transfer encoding it does not take, word for word.
-fn not_implemented() -> Response<axum::body::Body> {
-    let mut answer = Response::new(axum::body::Body::from("Unsupported transfer encoding"));
-    *answer.status_mut() = StatusCode::NOT_IMPLEMENTED;
-    let headers = answer.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(CONNECTION, HeaderValue::from_static("close"));
-    answer
+/// Whether Go refuses `request`'s `Transfer-Encoding`, where hyper took
+/// it (`gzip, chunked`, or the field twice).
+fn refused_encoding<B>(request: &Request<B>) -> bool {
+    let fields = request.headers().get_all(TRANSFER_ENCODING);
+    transfer_encoding::refused(
+        request.version() == Version::HTTP_11,
+        fields.iter().map(HeaderValue::as_bytes),
+    )
 }

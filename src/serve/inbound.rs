@@ -19,6 +19,9 @@
 //! body's reads, the route's own and those after its answer where the
 //! route left some unread ([`crate::serve::leftover`]).
 //!
+//! Each request head's first read is screened for a `Transfer-Encoding`
+//! that Go takes otherwise than hyper does ([`transfer_encoding`]).
+//!
 //! The watch lives in the connection's own task, in its socket's reads and
 //! writes, and its timer is a tokio timer, not a task: watching adds
 //! nothing to the task count. A connection closed while waiting reads as
@@ -37,6 +40,7 @@ use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use crate::serve::transfer_encoding::{self, Screened};
 use crate::settings::go_syntax::zero_means_none;
 use crate::settings::knobs::Knobs;
 use crate::settings::live::Live;
@@ -64,6 +68,9 @@ struct Wait {
     /// The request's deadline, set as its head's first byte came: its
     /// body's reads, the route's and those after its answer, end there.
     deadline: Mutex<Option<Instant>>,
+    /// Whether the request's head carried a `Transfer-Encoding` that Go
+    /// refuses ([`transfer_encoding`]).
+    encoding_refused: AtomicBool,
 }
 
 /// Tells a connection that its request's head has been read: the routes
@@ -77,6 +84,12 @@ impl HeadRead {
     pub fn now(&self) -> Option<Instant> {
         self.0.head_read.store(true, Ordering::Release);
         *lock(&self.0.deadline)
+    }
+
+    /// Whether the head read carried a `Transfer-Encoding` that Go refuses
+    /// and hyper would have refused in its own way.
+    pub fn encoding_refused(&self) -> bool {
+        self.0.encoding_refused.load(Ordering::Acquire)
     }
 }
 
@@ -99,6 +112,7 @@ impl Inbound {
             id,
             wait,
             reading: None,
+            head_begins: false,
             inbound: self.clone(),
             answered: false,
             timer: None,
@@ -151,6 +165,8 @@ pub struct InboundSocket<IO> {
     /// The deadline of the request head being read, read when its first
     /// byte came; `None` for none.
     reading: Option<Pin<Box<Sleep>>>,
+    /// The next read starts a request's head: its bytes are screened.
+    head_begins: bool,
 }
 
 /// A request head's deadline from now, by `SERVER_READ_TIMEOUT`.
@@ -162,6 +178,8 @@ impl<IO> InboundSocket<IO> {
     /// A request begins: its deadline, by `SERVER_READ_TIMEOUT` as it is
     /// now, for its head here and for its body where the routes read it.
     fn start_reading(&mut self) {
+        self.head_begins = true;
+        self.wait.encoding_refused.store(false, Ordering::Release);
         self.reading = read_deadline(&self.inbound.live.knobs());
         *lock(&self.wait.deadline) = self.reading.as_ref().map(|sleep| sleep.deadline());
     }
@@ -243,6 +261,12 @@ impl<IO: AsyncRead + Unpin> AsyncRead for InboundSocket<IO> {
         match Pin::new(&mut this.io).poll_read(cx, buf) {
             Poll::Ready(Ok(())) if buf.filled().len() > before => {
                 this.busy(false);
+                if std::mem::take(&mut this.head_begins) {
+                    let head = &mut buf.filled_mut()[before..];
+                    if transfer_encoding::screen_head(head) == Screened::Refused {
+                        this.wait.encoding_refused.store(true, Ordering::Release);
+                    }
+                }
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(result) => Poll::Ready(result),

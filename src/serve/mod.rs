@@ -9,6 +9,7 @@
 //!   its answer as Go's server reads it.
 //! - [`inbound`]: inbound connections between requests: the idle timeout,
 //!   and closing them when keep-alives are switched off.
+//! - [`transfer_encoding`]: `Transfer-Encoding` as Go's server takes it.
 //! - [`state`]: what the routes share, and the part each takes.
 //! - [`router`]: which route answers what.
 //! - [`shutdown`]: Ctrl-C, SIGTERM and SIGHUP.
@@ -32,4 +33,5 @@ pub mod shutdown;
 pub mod state;
 pub mod switch_guard;
 pub mod switches;
+pub mod transfer_encoding;
 pub mod watch;

@@ -109,3 +109,25 @@ fn a_transfer_encoding_go_does_not_take_gets_gos_501_and_the_connection_closes()
     let answer = crate::common::exchange_raw(server.address, head.as_bytes());
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
 }
+
+#[test]
+fn a_single_encoding_go_does_not_take_gets_its_501_and_http_1_0_ignores_the_field() {
+    let server = serve(&[]);
+    let head = "POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nsome body";
+    let answer = crate::common::exchange_raw(server.address, head.as_bytes());
+    assert!(
+        answer.starts_with("HTTP/1.1 501 Not Implemented\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with("\r\n\r\nUnsupported transfer encoding"),
+        "{answer}"
+    );
+    // HTTP/1.0: the field is ignored, as Go ignores it, and the body is
+    // read by its Content-Length.
+    let head = "POST /hello HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\
+                Content-Length: 2\r\n\r\n{}";
+    let answer = crate::common::exchange_raw(server.address, head.as_bytes());
+    assert!(answer.starts_with("HTTP/1.0 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("\"goRoutines\":"), "{answer}");
+}
