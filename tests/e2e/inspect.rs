@@ -165,8 +165,11 @@ fn a_process_that_exits_ends_its_rows_and_the_others_go_on() {
     let mut leaker = python_leaker(here(), &url, "3");
     let pid = leaker.pid;
     let watch = inspect(&[pid, server1.pid()]);
-    watch.until("the leaker's row", |sample| {
+    // Both ends of its connections: server 1 holds them once it accepted.
+    let inbound = inbound_peer(&server1);
+    watch.until("the leaker's row and server 1's", |sample| {
         row(sample, pid, &server1.address.to_string()).is_some()
+            && row(sample, server1.pid(), &inbound).is_some()
     });
     leaker.end();
     watch.until("its end", |sample| {
