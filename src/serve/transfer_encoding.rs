@@ -54,6 +54,15 @@ pub fn screen_head(bytes: &mut [u8]) -> Screened {
         return Screened::Passed;
     };
     let head = &mut bytes[..end + 2];
+    // Every request's head passes here: no allocation unless it has the
+    // field at all.
+    let has_field = head
+        .split(|byte| *byte == b'\n')
+        .skip(1)
+        .any(|line| line.len() >= FIELD.len() && line[..FIELD.len()].eq_ignore_ascii_case(FIELD));
+    if !has_field {
+        return Screened::Passed;
+    }
     let lines: Vec<(usize, usize)> = line_spans(head);
     let Some(&(start, length)) = lines.first() else {
         return Screened::Passed;
