@@ -40,7 +40,10 @@ pub struct Tracked<B> {
     asked: bool,
     left: Leftover<B>,
     /// The request's deadline, when it has one.
-    deadline: Option<Pin<Box<Sleep>>>,
+    deadline: Option<Instant>,
+    /// Its timer, made the first time the route waits for the body: most
+    /// routes never read one.
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 /// A body read past its request's deadline (`SERVER_READ_TIMEOUT`).
@@ -68,7 +71,8 @@ impl<B: Body<Data = Bytes> + Unpin> Leftover<B> {
             body: Some(body),
             asked: false,
             left: left.clone(),
-            deadline: deadline.map(|deadline| Box::pin(tokio::time::sleep_until(deadline))),
+            deadline,
+            timer: None,
         };
         (tracked, left)
     }
@@ -138,10 +142,12 @@ where
         match Pin::new(body).poll_frame(cx) {
             Poll::Ready(frame) => Poll::Ready(frame.map(|frame| frame.map_err(Into::into))),
             Poll::Pending => {
-                let late = this
-                    .deadline
-                    .as_mut()
-                    .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready());
+                let late = this.deadline.is_some_and(|deadline| {
+                    let timer = this
+                        .timer
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                    timer.as_mut().poll(cx).is_ready()
+                });
                 if late {
                     Poll::Ready(Some(Err(Box::new(ReadTimedOut))))
                 } else {
