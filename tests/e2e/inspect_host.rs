@@ -221,8 +221,22 @@ fn a_process_that_exits_during_for_keeps_its_last_rows_in_the_final_table() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start inspect");
-    // Its first samples see the client; then it exits.
-    thread::sleep(Duration::from_millis(1000));
+    // Its first sample sees the client: inspect holds a socket (its
+    // channel to the kernel's socket dump) from just before that sample.
+    let holds_socket = || {
+        std::fs::read_dir(format!("/proc/{}/fd", inspect.id()))
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+            .any(|link| link.to_string_lossy().starts_with("socket:"))
+    };
+    assert!(crate::common::eventually(
+        Duration::from_secs(20),
+        holds_socket
+    ));
+    // Two more samples, a tenth of a second apart, on a loaded machine.
+    thread::sleep(Duration::from_millis(300));
     client.end();
     let output = inspect.wait_with_output().expect("inspect's table");
     let table = String::from_utf8_lossy(&output.stdout);
