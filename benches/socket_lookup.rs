@@ -27,9 +27,10 @@ mod linux {
     use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
     use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
     use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
+    use reqwest_connection_leak::observe::ends::Ends;
     use reqwest_connection_leak::observe::proc_net;
     use reqwest_connection_leak::observe::process::raise_descriptor_limit;
-    use reqwest_connection_leak::observe::sockets::{Ends, SocketDiag};
+    use reqwest_connection_leak::observe::sockets::SocketDiag;
 
     const CONNECTIONS: usize = 10_000;
     const SWEEPS: usize = 11;
@@ -50,7 +51,10 @@ mod linux {
             .collect();
         let ends: Vec<Ends> = kept
             .iter()
-            .map(|client| (client.local_addr().unwrap(), client.peer_addr().unwrap()))
+            .map(|client| Ends {
+                local: client.local_addr().unwrap(),
+                remote: client.peer_addr().unwrap(),
+            })
             .collect();
 
         let mut today = SocketDiag::open().expect("sock_diag");
@@ -110,7 +114,7 @@ mod linux {
             let mut held = vec![false; ends.len()];
             for (batch_at, batch) in ends.chunks(BATCH).enumerate() {
                 let mut requests = Vec::new();
-                for (sequence, (local, remote)) in batch.iter().enumerate() {
+                for (sequence, Ends { local, remote }) in batch.iter().enumerate() {
                     let mut header = NetlinkHeader::default();
                     header.flags = NLM_F_REQUEST;
                     header.sequence_number = sequence as u32;

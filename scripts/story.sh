@@ -28,7 +28,7 @@ require chromium node curl
 start_pair
 # The page watches the whole story, from a second before it starts, until
 # it has seen all 500 of its requests answered, however long that takes.
-all_seen="Number(document.querySelector(\`[data-server=\"server2\"][data-metric='forward_requests_total{outcome=\"ok\"}']\`).textContent) >= 500"
+all_seen="Number(document.querySelector(\`[data-server=\"server2\"][data-outcome=\"ok\"]\`).textContent) >= 500"
 node --experimental-websocket --no-warnings scripts/lib/drive.mjs "http://$server2/" \
     --until "$all_seen" --deadline 180 --png "$png" --profile "$work/chromium" >"$work/page.json" &
 page=$!

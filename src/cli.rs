@@ -10,6 +10,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use crate::scenario::Scenario;
 use crate::settings::Config;
 use crate::settings::bind_address::BindAddress;
+use crate::settings::given::Given;
 use crate::settings::go_syntax::parse_duration;
 use crate::settings::redact::redacted_text;
 
@@ -142,7 +143,7 @@ impl Cli {
     /// given or as its default, passwords hidden.
     pub fn parse_with_settings(
         args: impl IntoIterator<Item = OsString>,
-    ) -> Result<(Cli, Vec<String>), clap::Error> {
+    ) -> Result<(Cli, Given), clap::Error> {
         let args: Vec<OsString> = args.into_iter().collect();
         let mut command = Cli::command();
         if runs_a_subcommand(&command, &args) {
@@ -190,16 +191,18 @@ fn check_utf8(command: &clap::Command) -> Result<(), clap::Error> {
 }
 
 /// `VAR=value` for every setting that has a value, in `--help` order.
-fn settings_in_effect(command: &clap::Command, matches: &ArgMatches) -> Vec<String> {
-    command
-        .get_arguments()
-        .filter_map(|argument| {
-            let env = argument.get_env()?.to_string_lossy();
-            let values = matches.get_raw(argument.get_id().as_str())?;
-            let values: Vec<_> = values
-                .map(|value| redacted_text(&value.to_string_lossy()).into_owned())
-                .collect();
-            Some(format!("{env}={}", values.join(",")))
-        })
-        .collect()
+fn settings_in_effect(command: &clap::Command, matches: &ArgMatches) -> Given {
+    Given::new(
+        command
+            .get_arguments()
+            .filter_map(|argument| {
+                let env = argument.get_env()?.to_string_lossy().into_owned();
+                let values = matches.get_raw(argument.get_id().as_str())?;
+                let values: Vec<_> = values
+                    .map(|value| redacted_text(&value.to_string_lossy()).into_owned())
+                    .collect();
+                Some((env, values.join(",")))
+            })
+            .collect(),
+    )
 }

@@ -29,6 +29,7 @@ use reqwest_connection_leak::serve::server::{self, Server, Stopped};
 use reqwest_connection_leak::serve::shutdown::shutdown_signal;
 use reqwest_connection_leak::settings::Config;
 use reqwest_connection_leak::settings::config::{misspelled_settings, one_line};
+use reqwest_connection_leak::settings::given::Given;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
@@ -55,7 +56,7 @@ async fn main() -> ExitCode {
     let _log_written_at_exit = init_tracing(&cli.serve);
     match cli.command {
         None => {
-            tracing::info!(settings = settings.join(" "), "starting");
+            tracing::info!(%settings, "starting");
             let variables = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
             for (variable, meant) in misspelled_settings(variables) {
                 tracing::warn!(
@@ -116,7 +117,7 @@ fn init_tracing(config: &Config) -> WorkerGuard {
 /// Builds the server, listens, writes the address it listens on as one
 /// line to standard output (how a program that started it on port 0 learns
 /// the real port), and serves until a signal.
-async fn serve(config: Config, settings: &[String]) -> ExitCode {
+async fn serve(config: Config, settings: &Given) -> ExitCode {
     process::raise_descriptor_limit();
     let started =
         Server::build(&config, settings).and_then(|server| Ok((server, server::listen(&config)?)));

@@ -40,7 +40,7 @@ const browser = spawn("chromium", [
 const READ = `(() => {
   const text = (selector) => { const e = document.querySelector(selector); return e ? e.textContent : null; };
   const perRequest = {};
-  for (const e of document.querySelectorAll('[data-metric="tasks_per_request"]')) perRequest[e.dataset.server] = e.textContent;
+  for (const e of document.querySelectorAll("[data-per-request]")) perRequest[e.dataset.perRequest] = e.textContent;
   const switches = {};
   for (const e of document.querySelectorAll("[data-switch]")) switches[e.dataset.switch] = e.querySelector(".now").textContent;
   return JSON.stringify({

@@ -5,8 +5,9 @@
 
 use std::io;
 
+use crate::observe::ends::Ends;
 use crate::observe::proc_net;
-use crate::observe::sockets::{Ends, SocketDiag};
+use crate::observe::sockets::SocketDiag;
 use crate::settings::config::CheckConnections;
 
 /// One way of asking.

@@ -18,6 +18,9 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use serde::{Deserialize, Serialize};
+
+use crate::observe::counters::Counters;
 use crate::observe::tasks::alive_tasks;
 use crate::observe::{log, process};
 use crate::settings::knobs::Knob;
@@ -34,9 +37,22 @@ pub const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// How a `/forward` request ended. Each variant is spelled as the value of
-/// `forward_requests_total`'s `outcome` label it encodes to.
+/// `forward_requests_total`'s `outcome` label it encodes to, and so on the
+/// wire of `/figures`.
 #[allow(non_camel_case_types)]
-#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Hash,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    EncodeLabelValue,
+    Serialize,
+    Deserialize,
+)]
 pub enum Outcome {
     /// Server 1's answer was nested and sent.
     ok,
@@ -119,7 +135,7 @@ pub struct Metrics {
     clients_retained: Gauge,
     pub forward: ForwardMetrics,
     /// Settings switched at runtime, by env var.
-    pub switches: Family<SwitchLabel, Counter>,
+    pub settings_switched: Family<SwitchLabel, Counter>,
     /// `/hello` answers given.
     pub hello_answers: Counter,
 }
@@ -197,7 +213,7 @@ impl Metrics {
         );
         registry.register_collector(Box::new(ProcessFigures));
         Metrics {
-            switches,
+            settings_switched: switches,
             hello_answers,
             registry,
             alive_tasks,
@@ -221,6 +237,27 @@ impl Metrics {
     /// Inbound connections open now.
     pub fn open_connections(&self) -> u64 {
         self.open_connections.get().try_into().unwrap_or(0)
+    }
+
+    /// The counters now, read from the atomics [`Metrics::render`] encodes.
+    pub fn counters(&self, clients_retained: usize) -> Counters {
+        let count = |counter: &Counter| counter.get();
+        Counters {
+            open_connections: self.open_connections(),
+            connections_accepted: count(&self.connections_accepted),
+            clients_built: count(&self.forward.clients_built),
+            clients_retained: u64::try_from(clients_retained).unwrap_or(u64::MAX),
+            retainer_blind: self.forward.is_blind(),
+            forwards: Outcome::ALL
+                .into_iter()
+                .map(|outcome| (outcome, self.forward.ended_with(outcome)))
+                .collect(),
+            hello_answers: count(&self.hello_answers),
+            log_lines_dropped: log::dropped_lines(),
+            resident_bytes: process::resident_bytes(),
+            open_fds: process::open_fds(),
+            max_fds: process::max_fds(),
+        }
     }
 
     /// Reads the live values and encodes every metric.

@@ -10,7 +10,7 @@
 
 use std::io;
 
-use crate::observe::sockets::Ends;
+use crate::observe::ends::Ends;
 
 /// For each connection, whether some process still holds it open. The
 /// tables are read by procfs: it cost 1.00-1.21x of this module's own
@@ -29,16 +29,19 @@ pub fn held(connections: &[Ends]) -> io::Result<Vec<bool>> {
     let open: HashSet<Ends> = entries
         .into_iter()
         .filter(|entry| entry.inode != 0)
-        .map(|entry| {
-            (
-                canonical(entry.local_address),
-                canonical(entry.remote_address),
-            )
+        .map(|entry| Ends {
+            local: canonical(entry.local_address),
+            remote: canonical(entry.remote_address),
         })
         .collect();
     Ok(connections
         .iter()
-        .map(|(local, remote)| open.contains(&(canonical(*local), canonical(*remote))))
+        .map(|ends| {
+            open.contains(&Ends {
+                local: canonical(ends.local),
+                remote: canonical(ends.remote),
+            })
+        })
         .collect())
 }
 
@@ -68,10 +71,10 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
         let client = TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
         let (server, _) = listener.accept().expect("accept");
-        let ends = (
-            client.local_addr().expect("local"),
-            client.peer_addr().expect("peer"),
-        );
+        let ends = Ends {
+            local: client.local_addr().expect("local"),
+            remote: client.peer_addr().expect("peer"),
+        };
         assert_eq!(held(&[ends]).expect("read"), [true]);
         drop(client);
         drop(server);

@@ -11,12 +11,11 @@
 //! 130 ms with 10,000 leaked connections on the development machine).
 
 use std::io::{self, Read};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, TcpListener, TcpStream};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-/// One connection, seen from one end: (local address, remote address).
-pub type Ends = (SocketAddr, SocketAddr);
+use crate::observe::ends::Ends;
 
 // The kernel's numbers: linux/netlink.h, linux/sock_diag.h, linux/inet_diag.h.
 const AF_NETLINK: i32 = 16;
@@ -52,7 +51,10 @@ impl Probe {
     pub fn open() -> io::Result<Probe> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let stream = TcpStream::connect(listener.local_addr()?)?;
-        let ends = (stream.local_addr()?, stream.peer_addr()?);
+        let ends = Ends {
+            local: stream.local_addr()?,
+            remote: stream.peer_addr()?,
+        };
         Ok(Probe {
             _listener: listener,
             _stream: stream,
@@ -138,7 +140,7 @@ impl SocketDiag {
 }
 
 /// Appends one exact lookup of the TCP socket whose ends are `ends`.
-fn push_lookup(buffer: &mut Vec<u8>, sequence: u32, (local, remote): Ends) {
+fn push_lookup(buffer: &mut Vec<u8>, sequence: u32, Ends { local, remote }: Ends) {
     let family = match (local.ip(), remote.ip()) {
         (IpAddr::V4(_), IpAddr::V4(_)) => AF_INET,
         _ => AF_INET6,
@@ -181,7 +183,10 @@ mod tests {
     use super::*;
 
     fn ends_of(stream: &TcpStream) -> Ends {
-        (stream.local_addr().unwrap(), stream.peer_addr().unwrap())
+        Ends {
+            local: stream.local_addr().unwrap(),
+            remote: stream.peer_addr().unwrap(),
+        }
     }
 
     #[test]
@@ -229,13 +234,16 @@ mod tests {
             .collect();
         // Every third one asks for a connection that does not exist: from
         // a port that was bound and let go.
-        let unused = TcpListener::bind(SocketAddr::new(listener.local_addr().unwrap().ip(), 0))
-            .and_then(|free| free.local_addr())
-            .expect("a free port")
-            .port();
+        let unused = TcpListener::bind(std::net::SocketAddr::new(
+            listener.local_addr().unwrap().ip(),
+            0,
+        ))
+        .and_then(|free| free.local_addr())
+        .expect("a free port")
+        .port();
         for (index, slot) in ends.iter_mut().enumerate() {
             if index % 3 == 0 {
-                slot.0.set_port(unused);
+                slot.local.set_port(unused);
             }
         }
         let held = diag.held(&ends).expect("answers");

@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
 use axum::response::Response;
-use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
 
+use crate::observe::metrics::Metrics;
 use crate::observe::tasks::alive_tasks;
 use crate::roles::json_answer::json_answer;
 use crate::settings::live::Live;
@@ -23,28 +23,21 @@ pub struct Hello {
     pub go_routines: usize,
 }
 
-/// What `/hello` reads and counts.
-#[derive(Debug, Clone)]
-pub struct HelloState {
-    pub live: Arc<Live>,
-    /// Every answer: how a server knows it plays server 1.
-    pub answers: Counter,
-}
-
 /// Answers any method with the live task count, and with `Connection:
 /// close` while the connection-close fix is in effect: hyper then closes
 /// the connection after this answer, and the client, reading the header,
 /// does not pool it; in Go and in Rust alike the leaked connection never
 /// forms. The knob is read for each answer, so a switch applies to the
 /// answers after it.
-pub async fn hello(State(hello): State<HelloState>) -> Response {
-    hello.answers.inc();
+pub async fn hello(State(live): State<Arc<Live>>, State(metrics): State<Arc<Metrics>>) -> Response {
+    // Every answer counts: how a server knows it plays server 1.
+    metrics.hello_answers.inc();
     let body = Hello {
         msg: "Hello World".to_owned(),
         go_routines: alive_tasks(),
     };
     let mut response = json_answer("/hello", &body);
-    if hello.live.knobs().connection_close {
+    if live.knobs().connection_close {
         response
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));

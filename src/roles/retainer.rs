@@ -34,7 +34,7 @@ use crate::failure::is_out_of_descriptors;
 use prometheus_client::metrics::gauge::Gauge;
 
 use crate::observe::connection_check::ConnectionCheck;
-use crate::observe::sockets::Ends;
+use crate::observe::ends::Ends;
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::upstream::Exchange;
 use crate::settings::config::CheckConnections;
@@ -247,7 +247,10 @@ mod tests {
 
     fn ends(port: u16) -> Ends {
         let at = |port| SocketAddr::from(([127, 0, 0, 1], port));
-        (at(port), at(8080))
+        Ends {
+            local: at(port),
+            remote: at(8080),
+        }
     }
 
     fn answered(port: u16, connection_close: bool) -> Exchange {
@@ -316,7 +319,7 @@ mod tests {
         let mut clients = vec![kept(1), kept(2), kept(3), kept(4)];
         // Asked about the first three; the fourth came after the question.
         let closed = take_closed(&mut clients, &[true, false, true]);
-        let ports = |list: &[Kept]| list.iter().map(|k| k.ends.0.port()).collect::<Vec<_>>();
+        let ports = |list: &[Kept]| list.iter().map(|k| k.ends.local.port()).collect::<Vec<_>>();
         assert_eq!(ports(&closed), [2]);
         assert_eq!(ports(&clients), [1, 3, 4], "in the order handed over");
     }

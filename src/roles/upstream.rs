@@ -5,7 +5,7 @@ use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION
 use reqwest::{Client, Method, Response, StatusCode, Url};
 
 use crate::failure::{SHOWN_BYTES, shown};
-use crate::observe::sockets::Ends;
+use crate::observe::ends::Ends;
 use crate::roles::hello::Hello;
 
 /// The most of server 1's answer that is read. `/hello` answers about 40
@@ -184,10 +184,10 @@ fn redirect_of(
 async fn read_answer(mut response: Response) -> (Exchange, Result<Hello, UpstreamError>) {
     let status = response.status();
     let connection_close = says_close(response.headers());
-    let ends = response
-        .extensions()
-        .get::<HttpInfo>()
-        .map(|info| (info.local_addr(), info.remote_addr()));
+    let ends = response.extensions().get::<HttpInfo>().map(|info| Ends {
+        local: info.local_addr(),
+        remote: info.remote_addr(),
+    });
 
     let body = match read_body(&mut response, MAX_BODY_BYTES).await {
         Ok(body) => body,

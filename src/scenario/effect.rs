@@ -54,7 +54,7 @@ mod tests {
     use super::*;
 
     fn knobs(settings: &[&str]) -> Knobs {
-        Knobs::read(&settings.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        Knobs::from_settings(settings)
     }
 
     #[test]

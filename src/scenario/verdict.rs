@@ -116,18 +116,22 @@ pub enum Expectation {
 }
 
 impl fmt::Display for Expectation {
-    /// The verdict that meets it best, in the same words.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = match self {
-            Expectation::Leaks => Verdict::Leaks,
-            Expectation::Flat => Verdict::Flat,
-            Expectation::ReclaimedAfterIdle => Verdict::ReclaimedAfterIdle,
-        };
-        verdict.fmt(f)
+        f.write_str(self.words())
     }
 }
 
 impl Expectation {
+    /// The words of the verdict that meets it best.
+    pub fn words(self) -> &'static str {
+        match self {
+            Expectation::Leaks => Verdict::Leaks,
+            Expectation::Flat => Verdict::Flat,
+            Expectation::ReclaimedAfterIdle => Verdict::ReclaimedAfterIdle,
+        }
+        .words()
+    }
+
     pub fn met_by(self, verdict: Verdict) -> bool {
         match self {
             Expectation::Leaks => verdict == Verdict::Leaks,

@@ -9,24 +9,64 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 
+use crate::observe::counters::Counters;
 use crate::observe::history::Sample;
-use crate::serve::switch_guard::Refusal;
+use crate::observe::tasks::alive_tasks;
+use crate::serve::refusal::Refusal;
+use crate::serve::state::AppState;
+use crate::serve::switch_log::Switched;
+use crate::settings::knobs::Knob;
 
-/// One server's figures at one moment: what `/figures` answers.
+/// One server's figures at one moment, typed: what `/figures` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     /// Which process: the name it marks `Via` with.
     pub instance: String,
-    /// Its settings in effect, as `VAR=value`.
-    pub settings: Vec<String>,
+    /// Its knobs now, each as spelled when given or switched, by env var.
+    pub knobs: BTreeMap<Knob, String>,
+    /// Its other settings, which no switch changes, as given at start;
+    /// not `EXTRA_HOSTS`, up to 64 names that every poll would repeat.
+    pub fixed: BTreeMap<String, String>,
     /// Its last settings switched at runtime, oldest first.
     #[serde(default)]
     pub switches: Vec<Switched>,
-    /// Every sample of its `/metrics`, by name with labels.
-    pub samples: BTreeMap<String, f64>,
+    /// Its live task count: `/hello`'s `goRoutines`.
+    pub tasks: u64,
+    /// Its other counters; `None` for a server 1 with no `/figures` (the
+    /// Go original), known only by its task count.
+    pub counters: Option<Counters>,
     /// Its history's samples that the asker did not have yet.
     #[serde(default)]
     pub history: Vec<Sample>,
+}
+
+impl Figures {
+    /// This server's figures now, with its history's samples after
+    /// `since`.
+    pub fn of(state: &AppState, since: Option<u64>) -> Figures {
+        Figures {
+            instance: state.forwarder.instance().to_owned(),
+            knobs: state.live.current().given.clone(),
+            fixed: state.given.fixed(),
+            switches: state.switch_log.last(),
+            tasks: u64::try_from(alive_tasks()).unwrap_or(u64::MAX),
+            counters: Some(state.metrics.counters(state.forwarder.retained_clients())),
+            history: state.history.after(since),
+        }
+    }
+
+    /// A server known only by its task count, from `/hello`.
+    pub fn tasks_only(tasks: u64) -> Figures {
+        Figures {
+            instance: String::new(),
+            knobs: BTreeMap::new(),
+            fixed: BTreeMap::new(),
+            switches: Vec::new(),
+            tasks,
+            counters: None,
+            history: Vec::new(),
+        }
+    }
 }
 
 /// Which history samples the asker has already: the sequence number of the
@@ -57,18 +97,4 @@ impl<S: Send + Sync> FromRequestParts<S> for Since {
             )),
         }
     }
-}
-
-/// One switch, as the dashboard marks it on its time axis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Switched {
-    /// Counts up from 0 at the server's start: two switches made within
-    /// one millisecond are still two.
-    #[serde(default)]
-    pub seq: u64,
-    /// When, in milliseconds since the Unix epoch.
-    pub at_ms: u64,
-    pub setting: String,
-    pub old: String,
-    pub value: String,
 }

@@ -20,9 +20,9 @@ use axum::http::header::{CONNECTION, EXPECT, TRANSFER_ENCODING};
 use axum::http::{HeaderValue, Request, Response, Version};
 use hyper_util::service::TowerToHyperService;
 
+use crate::observe::ends::Ends;
 use crate::serve::inbound::HeadRead;
 use crate::serve::leftover::{Leftover, Tracked};
-use crate::serve::switch_guard::Peer;
 use crate::serve::transfer_encoding;
 use crate::settings::live::Live;
 
@@ -59,7 +59,7 @@ impl Drop for Entered {
 #[derive(Clone)]
 pub struct Wrapped {
     pub routes: Routes,
-    pub peer: Peer,
+    pub ends: Ends,
     pub in_flight: InFlight,
     pub live: Arc<Live>,
     /// Ends the read deadline of each request's head as it is answered.
@@ -92,7 +92,7 @@ where
             .is_some_and(|expect| expect.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let (body, left) = Leftover::track(body, deadline);
         let mut request = Request::from_parts(parts, body);
-        request.extensions_mut().insert(self.peer);
+        request.extensions_mut().insert(self.ends);
         let entered = self.in_flight.enter();
         let answering = self.routes.call(request);
         let live = self.live.clone();

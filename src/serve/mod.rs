@@ -13,25 +13,29 @@
 //! - [`state`]: what the routes share, and the part each takes.
 //! - [`router`]: which route answers what.
 //! - [`shutdown`]: Ctrl-C, SIGTERM and SIGHUP.
-//! - [`switches`]: settings switched on a running server, `/settings`.
-//! - [`switch_guard`]: who may switch.
+//! - [`switches`]: settings switched on a running server, `/settings`;
+//!   [`switch_log`]: the switches made, logged, counted and kept.
+//! - [`access`]: who may read the settings and figures, and who may switch.
+//! - [`refusal`]: how a refused request of that API reads.
 //! - [`figures`]: what a server tells of itself.
 //! - [`server1_client`]: the client to server 1 for its figures and its
 //!   switches.
 //! - [`watch`]: the figures a person watches, `/figures` and `/watch`.
 //! - [`dashboard`]: the page at `/` that polls them.
 
+pub mod access;
 pub mod dashboard;
 pub mod figures;
 pub mod in_flight;
 pub mod inbound;
 pub mod leftover;
+pub mod refusal;
 pub mod router;
 pub mod server;
 pub mod server1_client;
 pub mod shutdown;
 pub mod state;
-pub mod switch_guard;
+pub mod switch_log;
 pub mod switches;
 pub mod transfer_encoding;
 pub mod watch;

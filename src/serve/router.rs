@@ -7,9 +7,9 @@ use axum::routing::{any, get, put};
 
 use crate::roles::forward::answer_forward;
 use crate::roles::hello::hello;
+use crate::serve::access::named_host;
 use crate::serve::dashboard;
 use crate::serve::state::AppState;
-use crate::serve::switch_guard::named_host;
 use crate::serve::switches::{get_settings, put_settings, put_upstream_settings};
 use crate::serve::watch::{get_figures, get_metrics, get_watch};
 

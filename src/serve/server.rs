@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -17,20 +17,19 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::failure::is_out_of_descriptors;
+use crate::observe::ends::Ends;
 use crate::observe::history::{History, Reading};
 use crate::observe::metrics::Metrics;
 use crate::observe::tasks::alive_tasks_in;
 use crate::roles::forward::Forwarder;
-use crate::roles::hello::HelloState;
 use crate::serve::in_flight::{InFlight, Routes, Wrapped};
 use crate::serve::inbound::Inbound;
 use crate::serve::router::app;
 use crate::serve::server1_client::Server1Client;
 use crate::serve::state::AppState;
-use crate::serve::switch_guard::Peer;
-use crate::serve::switches::Switchboard;
-use crate::serve::watch::Watched;
+use crate::serve::switch_log::SwitchLog;
 use crate::settings::Config;
+use crate::settings::given::Given;
 use crate::settings::live::Live;
 
 /// How long the accept loop rests after an error such as running out of
@@ -87,8 +86,8 @@ pub struct Server {
 
 impl Server {
     /// The routes of both roles, with what they share; `settings` are the
-    /// settings given at start as `VAR=value`, for the dashboard.
-    pub fn build(config: &Config, settings: &[String]) -> Result<Server, StartError> {
+    /// settings as given at start, for the dashboard.
+    pub fn build(config: &Config, settings: &Given) -> Result<Server, StartError> {
         #[cfg(feature = "tls")]
         crate::roles::tls::init(config.upstream_ca_file.as_ref()).map_err(StartError::Tls)?;
         let metrics = Arc::new(Metrics::new());
@@ -103,27 +102,17 @@ impl Server {
             .map_err(StartError::BuildClient)?,
         );
         let inbound = Arc::new(Inbound::new(live.clone()));
-        let board = Arc::new(Switchboard {
+        let state = AppState {
+            history: sampled_history(&metrics, &forwarder),
+            given: Arc::new(settings.clone()),
+            server1: Arc::new(Server1Client::new(&config.upstream_url)),
+            switch_log: Arc::new(SwitchLog::new(metrics.settings_switched.clone())),
+            switch_policy: config.switch_policy,
+            extra_hosts: config.extra_hosts.clone(),
             live: live.clone(),
+            metrics: metrics.clone(),
             forwarder: forwarder.clone(),
             inbound: inbound.clone(),
-            upstream: Arc::new(Server1Client::new(&config.upstream_url)),
-            counted: metrics.switches.clone(),
-            switches: config.switches,
-            extra_hosts: config.extra_hosts.clone(),
-            history: Mutex::default(),
-        });
-        let state = AppState {
-            hello: HelloState {
-                live: live.clone(),
-                answers: metrics.hello_answers.clone(),
-            },
-            watched: Watched {
-                history: sampled_history(&metrics, &forwarder),
-                metrics: metrics.clone(),
-                settings: settings.into(),
-                board,
-            },
         };
         Ok(Server {
             routes: TowerToHyperService::new(app(state)),
@@ -211,7 +200,7 @@ impl Listener {
                 Ok((stream, remote)) => {
                     self.trouble.recovered();
                     let local = stream.local_addr().unwrap_or(remote);
-                    self.serve(stream, routes.clone(), Peer { remote, local });
+                    self.serve(stream, routes.clone(), Ends { local, remote });
                 }
                 Err(err) => {
                     self.trouble.failed(&err);
@@ -222,12 +211,12 @@ impl Listener {
     }
 
     /// Serves one connection on a task of its own.
-    fn serve(&self, stream: tokio::net::TcpStream, routes: Routes, peer: Peer) {
+    fn serve(&self, stream: tokio::net::TcpStream, routes: Routes, ends: Ends) {
         let open = self.metrics.connection_opened();
         let stream = self.inbound.wrap(stream);
         let service = Wrapped {
             routes,
-            peer,
+            ends,
             in_flight: self.in_flight.clone(),
             live: self.live.clone(),
             head_read: stream.head_read(),

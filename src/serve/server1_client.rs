@@ -8,7 +8,6 @@
 //! `/hello` counts in its answer. One fetch serves every watcher for a
 //! quarter of a second, so that many pages cost server 1 no more.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -20,7 +19,6 @@ use serde_json::Value;
 
 use crate::failure::{cause_chain, shown};
 use crate::observe::history::{History, Reading, Sample, now_ms};
-use crate::observe::metrics::ALIVE_TASKS;
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::hello::Hello;
 use crate::roles::upstream::read_body;
@@ -222,13 +220,7 @@ impl Server1Client {
             ..Reading::default()
         };
         self.mirror.record(reading, now_ms());
-        Some(Figures {
-            instance: String::new(),
-            settings: Vec::new(),
-            switches: Vec::new(),
-            samples: BTreeMap::from([(ALIVE_TASKS.to_owned(), tasks as f64)]),
-            history: Vec::new(),
-        })
+        Some(Figures::tasks_only(tasks.try_into().unwrap_or(u64::MAX)))
     }
 }
 

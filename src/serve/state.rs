@@ -1,58 +1,63 @@
-//! The one state every route is given, built once in `Server::build`:
-//! each handler takes the part it needs, by axum's `FromRef`.
+//! The one state every route is given, built once in `Server::build`: one
+//! field per part, and each handler takes the parts it needs by axum's
+//! `FromRef`, one step each.
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use crate::observe::history::History;
+use crate::observe::metrics::Metrics;
 use crate::roles::forward::Forwarder;
-use crate::roles::hello::HelloState;
-use crate::serve::switches::Switchboard;
-use crate::serve::watch::Watched;
-use crate::settings::config::{ExtraHosts, Switches};
+use crate::serve::inbound::Inbound;
+use crate::serve::server1_client::Server1Client;
+use crate::serve::switch_log::SwitchLog;
+use crate::settings::config::{ExtraHosts, SwitchPolicy};
+use crate::settings::given::Given;
+use crate::settings::live::Live;
 
 /// What the routes share.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// What `/figures`, `/watch` and `/metrics` read; its board is what a
-    /// switch reaches.
-    pub watched: Watched,
-    /// What `/hello` reads and counts.
-    pub hello: HelloState,
+    /// The knobs in effect, switchable.
+    pub live: Arc<Live>,
+    /// Every counter, for `/metrics` and `/figures`.
+    pub metrics: Arc<Metrics>,
+    /// This server's recent figures.
+    pub history: Arc<History>,
+    /// The settings given at start.
+    pub given: Arc<Given>,
+    /// `/forward`'s per-request clients and the retainer holding them.
+    pub forwarder: Arc<Forwarder>,
+    /// The inbound connections' deadlines, and those waiting now.
+    pub inbound: Arc<Inbound>,
+    /// Server 1, for its figures and for switches passed on to it.
+    pub server1: Arc<Server1Client>,
+    /// Who may switch a setting: `SWITCHES`.
+    pub switch_policy: SwitchPolicy,
+    /// Names this server answers to besides loopback ones: `EXTRA_HOSTS`.
+    pub extra_hosts: ExtraHosts,
+    /// The switches made, as logged, counted and shown.
+    pub switch_log: Arc<SwitchLog>,
 }
 
-impl FromRef<AppState> for Watched {
-    fn from_ref(state: &AppState) -> Watched {
-        state.watched.clone()
-    }
+/// `FromRef<AppState>` for each part: a clone of its field.
+macro_rules! parts {
+    ($($field:ident: $type:ty),* $(,)?) => {
+        $(
+            impl FromRef<AppState> for $type {
+                fn from_ref(state: &AppState) -> $type {
+                    state.$field.clone()
+                }
+            }
+        )*
+    };
 }
 
-impl FromRef<AppState> for HelloState {
-    fn from_ref(state: &AppState) -> HelloState {
-        state.hello.clone()
-    }
-}
-
-impl FromRef<AppState> for Arc<Switchboard> {
-    fn from_ref(state: &AppState) -> Arc<Switchboard> {
-        state.watched.board.clone()
-    }
-}
-
-impl FromRef<AppState> for Arc<Forwarder> {
-    fn from_ref(state: &AppState) -> Arc<Forwarder> {
-        state.watched.board.forwarder.clone()
-    }
-}
-
-impl FromRef<AppState> for Switches {
-    fn from_ref(state: &AppState) -> Switches {
-        state.watched.board.switches
-    }
-}
-
-impl FromRef<AppState> for ExtraHosts {
-    fn from_ref(state: &AppState) -> ExtraHosts {
-        state.watched.board.extra_hosts.clone()
-    }
+parts! {
+    live: Arc<Live>,
+    metrics: Arc<Metrics>,
+    forwarder: Arc<Forwarder>,
+    switch_policy: SwitchPolicy,
+    extra_hosts: ExtraHosts,
 }

@@ -8,129 +8,60 @@
 //! waiting connection the idle timeout it read when its wait began, and
 //! `SERVER_KEEP_ALIVES=false` closes the connections waiting now.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use serde_json::Value;
 
 use crate::failure::shown;
-use crate::observe::history::now_ms;
-use crate::observe::metrics::SwitchLabel;
-use crate::roles::forward::Forwarder;
-use crate::serve::figures::Switched;
-use crate::serve::inbound::Inbound;
+use crate::serve::access::{BODY_LIMIT, MayRelay, MaySwitch};
 use crate::serve::leftover::ReadTimedOut;
-use crate::serve::server1_client::Server1Client;
-use crate::serve::switch_guard::{BODY_LIMIT, MayRelay, MaySwitch, Refusal};
-use crate::settings::config::{ExtraHosts, Switches};
+use crate::serve::refusal::Refusal;
+use crate::serve::state::AppState;
 use crate::settings::knobs::Knob;
 use crate::settings::live::{Change, Live};
 
-/// How many switches `/figures` and `/watch` show.
-const HISTORY: usize = 32;
-
-/// Everything a switch reaches.
-#[derive(Debug)]
-pub struct Switchboard {
-    pub live: Arc<Live>,
-    pub forwarder: Arc<Forwarder>,
-    pub inbound: Arc<Inbound>,
-    pub upstream: Arc<Server1Client>,
-    pub counted: Family<SwitchLabel, Counter>,
-    pub switches: Switches,
-    /// Names this server answers to besides loopback ones: `EXTRA_HOSTS`.
-    pub extra_hosts: ExtraHosts,
-    pub history: Mutex<VecDeque<Switched>>,
-}
-
-impl Switchboard {
-    /// The last switches, oldest first.
-    pub fn history(&self) -> Vec<Switched> {
-        self.lock_history().iter().cloned().collect()
+/// Makes `changes`, all or nothing, then logs, counts and keeps each, and
+/// does what follows from them at once: the shared client built or
+/// dropped, the connections waiting now closed.
+fn make(state: &AppState, changes: &[(String, String)]) -> Result<(), String> {
+    let made = state.live.apply(changes)?;
+    state.switch_log.record(&made);
+    let switched = |knob: Knob| made.iter().any(|change: &Change| change.knob == knob);
+    if switched(Knob::ClientLifetime)
+        && let Err(err) = state.forwarder.follow_lifetime()
+    {
+        tracing::warn!(%err, "cannot build the shared client; each request builds one");
     }
-
-    /// Makes `changes`, all or nothing, then keeps a record of each and
-    /// does what follows from them.
-    fn make(&self, changes: &[(String, String)]) -> Result<(), String> {
-        let made = self.live.apply(changes)?;
-        self.record(&made);
-        self.follow(&made);
-        Ok(())
+    if switched(Knob::ServerKeepAlives) && !state.live.knobs().server_keep_alives {
+        let closed = state.inbound.close_waiting();
+        tracing::info!(closed, "closed the connections waiting for a next request");
     }
-
-    /// Logs, counts and keeps in the history each change made.
-    fn record(&self, made: &[Change]) {
-        let at_ms = now_ms();
-        let mut history = self.lock_history();
-        for Change { knob, old, new } in made {
-            tracing::info!(setting = knob.env(), %old, %new, "switched");
-            self.counted
-                .get_or_create(&SwitchLabel {
-                    setting: knob.env().to_owned(),
-                })
-                .inc();
-            let seq = history.back().map_or(0, |last| last.seq + 1);
-            if history.len() == HISTORY {
-                history.pop_front();
-            }
-            history.push_back(Switched {
-                seq,
-                at_ms,
-                setting: knob.env().to_owned(),
-                old: old.clone(),
-                value: new.clone(),
-            });
-        }
-    }
-
-    /// What follows at once from the changes made: the shared client built
-    /// or dropped, the connections waiting now closed.
-    fn follow(&self, made: &[Change]) {
-        let switched = |knob: Knob| made.iter().any(|change| change.knob == knob);
-        if switched(Knob::ClientLifetime)
-            && let Err(err) = self.forwarder.follow_lifetime()
-        {
-            tracing::warn!(%err, "cannot build the shared client; each request builds one");
-        }
-        if switched(Knob::ServerKeepAlives) && !self.live.knobs().server_keep_alives {
-            let closed = self.inbound.close_waiting();
-            tracing::info!(closed, "closed the connections waiting for a next request");
-        }
-    }
-
-    fn lock_history(&self) -> std::sync::MutexGuard<'_, VecDeque<Switched>> {
-        self.history.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+    Ok(())
 }
 
 /// `GET /settings`: every switchable setting's value now, as given.
-pub async fn get_settings(
-    State(board): State<Arc<Switchboard>>,
-) -> Json<BTreeMap<&'static str, String>> {
-    Json(board.live.current().given.clone())
+pub async fn get_settings(State(live): State<Arc<Live>>) -> Json<BTreeMap<Knob, String>> {
+    Json(live.current().given.clone())
 }
 
 /// `PUT /settings`: a JSON object of `"VAR": "value"` pairs.
 pub async fn put_settings(
-    State(board): State<Arc<Switchboard>>,
+    State(state): State<AppState>,
     _allowed: MaySwitch,
     body: Body,
 ) -> Response {
     let made = async {
         let changes = changes_in(&read_switch(body).await?)?;
-        board
-            .make(&changes)
-            .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))
+        make(&state, &changes).map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))
     };
     match made.await {
-        Ok(()) => Json(board.live.current().given.clone()).into_response(),
+        Ok(()) => Json(state.live.current().given.clone()).into_response(),
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -140,13 +71,13 @@ pub async fn put_settings(
 /// from what was checked, through the client kept for watching it; server
 /// 1's answer is this one, when it is JSON.
 pub async fn put_upstream_settings(
-    State(board): State<Arc<Switchboard>>,
+    State(state): State<AppState>,
     _allowed: MayRelay,
     body: Body,
 ) -> Response {
     let relayed = async {
         let changes = changes_in(&read_switch(body).await?)?;
-        board
+        state
             .live
             .check(&changes)
             .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))?;
@@ -154,8 +85,8 @@ pub async fn put_upstream_settings(
             .into_iter()
             .map(|(env, value)| (env, Value::String(value)))
             .collect();
-        board
-            .upstream
+        state
+            .server1
             .relay_settings(Value::Object(object))
             .await
             .map_err(|err| Refusal::new(StatusCode::BAD_GATEWAY, err))
@@ -202,7 +133,7 @@ fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
 /// them, and a switch is kept and shown.
 pub const LONGEST_SPELLING: usize = 64;
 
-/// The `(VAR, value)` pairs of a switch's body, in the variables' order.
+/// The `(VAR, value)` pairs of a switch's body, sorted by name.
 fn changes_in(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
     let bad = |why: String| Refusal::new(StatusCode::BAD_REQUEST, why);
     let expected = "expected a JSON object of \"VAR\": \"value\" pairs, such as \

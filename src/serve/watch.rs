@@ -3,7 +3,7 @@
 //! server's, server 1's, and what the settings in effect amount to), which
 //! the dashboard polls.
 //!
-//! Each server keeps its own recent figures ([`History`], a thread's
+//! Each server keeps its own recent figures (a thread's
 //! work); nothing else runs unless asked. A page's first `/watch` gets the
 //! whole of both servers' histories, each later one what is new since the
 //! last it had; server 1's come through [`crate::serve::server1_client`].
@@ -18,25 +18,24 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::observe::history::{History, Sample, now_ms};
-use crate::observe::metrics::{CONTENT_TYPE_OPENMETRICS, Metrics, Outcome, samples};
+use crate::observe::ends::Ends;
+use crate::observe::history::{Sample, now_ms};
+use crate::observe::metrics::{CONTENT_TYPE_OPENMETRICS, Metrics, Outcome};
+use crate::roles::forward::Forwarder;
 use crate::scenario::verdict::{Point, Seen};
 use crate::scenario::{self, Expectation, Scenario, amounts_to, in_effect};
 use crate::serve::figures::{Figures, Since};
 use crate::serve::server1_client::Upstream;
-use crate::serve::switch_guard::Peer;
-use crate::serve::switches::Switchboard;
+use crate::serve::state::AppState;
 use crate::settings::knobs::{ClientLifetime, Knobs, Side};
 
 /// What `/watch` answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Watch {
-    /// The role this server plays, decided at each poll: `server1` when
-    /// its `UPSTREAM_URL` is its own socket, or when it has answered
-    /// `/hello`, forwarded nothing successfully and reaches no server 1;
-    /// `server2` otherwise. No one stray request makes a server 2 that
-    /// reaches its server 1 look like a server 1.
+    /// The role this server plays, decided at each poll (see [`role`]).
     pub role: Side,
+    /// The role, and what follows from it for the page, in words.
+    pub whoami: String,
     /// This server's clock, in milliseconds since the Unix epoch: the
     /// chart's "now".
     pub now_ms: u64,
@@ -48,6 +47,8 @@ pub struct Watch {
     pub in_effect: Vec<Entry>,
     /// What they amount to: the settings' prediction, not what was seen.
     pub amounts_to: Expectation,
+    /// The same in words.
+    pub amounts_to_words: &'static str,
     /// What the counts showed over server 2's last requests, read from
     /// both servers' histories; `None` on server 1, or before enough
     /// requests.
@@ -69,9 +70,12 @@ pub struct Switchable {
     pub value: &'static str,
     /// The value it has when not given.
     pub default: &'static str,
-    /// Whether its value is in effect on its server now, compared as a
-    /// value (`1000ms` is `1s`); `None` when that server's settings are
-    /// unknown (a Go server 1).
+    /// Its value on its server now, as spelled there; `None` when that
+    /// server's settings are unknown.
+    pub now: Option<String>,
+    /// Whether the entry's value is in effect on its server now, compared
+    /// as a value (`1000ms` is `1s`); `None` when that server's figures
+    /// cannot be had.
     pub on: Option<bool>,
 }
 
@@ -83,180 +87,171 @@ pub struct Entry {
     pub go: &'static str,
     pub rust: &'static str,
     pub expectation: Expectation,
+    /// The expectation in words.
+    pub words: &'static str,
 }
 
 impl From<&Scenario> for Entry {
     fn from(scenario: &Scenario) -> Self {
+        let expectation = scenario.expectation();
         Entry {
             name: scenario.name,
             label: scenario.label(),
             go: scenario.go,
             rust: scenario.rust,
-            expectation: scenario.expectation(),
+            expectation,
+            words: expectation.words(),
         }
     }
 }
 
-/// What both endpoints read.
-#[derive(Debug, Clone)]
-pub struct Watched {
-    pub metrics: Arc<Metrics>,
-    /// This server's recent figures.
-    pub history: Arc<History>,
-    /// The settings given at start, as `VAR=value`.
-    pub settings: Arc<[String]>,
-    /// The knobs now, and how they were switched.
-    pub board: Arc<Switchboard>,
+/// What the page says when this server's retainer is blind.
+const BLIND: &str = "this server's retainer cannot see connections close (no socket \
+                     diagnostics, no /proc/net/tcp, or CONNECTION_CHECK=none): every client \
+                     it holds stays held until shutdown, whatever closes its connection";
+
+/// Each side's figures and knobs, where known.
+struct Sides<'a> {
+    role: Side,
+    this: &'a Figures,
+    this_knobs: Knobs,
+    upstream: Option<&'a Figures>,
+    upstream_knobs: Option<Knobs>,
 }
 
-impl Watched {
-    /// This server's figures now, with its history's samples after
-    /// `since`.
-    pub fn figures(&self, since: Option<u64>) -> Result<Figures, std::fmt::Error> {
-        let forwarder = &self.board.forwarder;
-        let text = self.metrics.render(forwarder.retained_clients())?;
-        Ok(Figures {
-            instance: forwarder.instance().to_owned(),
-            settings: self.settings_now(),
-            switches: self.board.history(),
-            samples: samples(&text),
-            history: self.history.after(since),
-        })
-    }
-
-    /// The settings given at start, each knob's as it is now; not
-    /// `EXTRA_HOSTS`, up to 64 names that every poll would repeat.
-    fn settings_now(&self) -> Vec<String> {
-        let current = self.board.live.current();
-        self.settings
-            .iter()
-            .filter(|setting| !setting.starts_with("EXTRA_HOSTS="))
-            .map(|setting| {
-                let env = setting
-                    .split_once('=')
-                    .map_or(setting.as_str(), |(env, _)| env);
-                match current.given.get(env) {
-                    Some(value) => format!("{env}={value}"),
-                    None => setting.clone(),
-                }
-            })
-            .collect()
-    }
-
-    /// This server's figures, server 1's, and what the settings amount
-    /// to. `local` is the address the asking connection came to: this
-    /// server's own socket.
-    pub async fn watch(&self, local: SocketAddr, since: Since) -> Result<Watch, std::fmt::Error> {
-        let this = self.figures(since.since)?;
-        // Server 1 is fetched unless it is this very server: a page shows
-        // what a server can do, whatever one request made it look like.
-        let own_socket = self.board.upstream.is_at(local);
-        let fetched = match own_socket {
-            true => None,
-            false => {
-                let forwarded = self.metrics.forward.requests();
-                Some(
-                    self.board
-                        .upstream
-                        .fetch(since.upstream_since, forwarded)
-                        .await,
-                )
+impl Sides<'_> {
+    /// The figures and knobs of `side`, where known.
+    fn of(&self, side: Side) -> Option<(&Figures, Knobs)> {
+        match (self.role, side) {
+            (Side::Server2, Side::Server2) | (Side::Server1, Side::Server1) => {
+                Some((self.this, self.this_knobs))
             }
-        };
-        let role = self.role(own_socket, fetched.as_ref());
-        let upstream = fetched.filter(|_| role == Side::Server2);
-        let seen = upstream.as_ref().and_then(|_| {
-            Seen::over(
-                &points(&self.history.after(None), |s| s.forwarded),
-                &points(&self.board.upstream.history(), |s| s.answered),
-            )
-        });
-        let this_knobs = self.board.live.knobs();
-        let upstream_knobs = upstream
-            .as_ref()
-            .and_then(|upstream| upstream.figures.as_ref())
-            .map(|figures| Knobs::read(&figures.settings));
-        let effective = match role {
-            Side::Server1 => in_effect(Some(&this_knobs), None),
-            Side::Server2 => in_effect(upstream_knobs.as_ref(), Some(&this_knobs)),
-        };
-        let mut predicted = amounts_to(&effective);
-        let blind = role == Side::Server2
-            && self.metrics.forward.is_blind()
-            && this_knobs.client_lifetime == ClientLifetime::Connection;
-        if blind && predicted == Expectation::ReclaimedAfterIdle {
-            // The connections close, but their clients stay held.
-            predicted = Expectation::Leaks;
+            (Side::Server2, Side::Server1) => self.upstream.zip(self.upstream_knobs),
+            (Side::Server1, Side::Server2) => None,
         }
-        Ok(Watch {
-            role,
-            now_ms: now_ms(),
-            amounts_to: predicted,
-            seen,
-            blind: blind.then_some(
-                "this server's retainer cannot see connections close (no socket diagnostics, \
-                 no /proc/net/tcp, or CONNECTION_CHECK=none): every client it holds stays \
-                 held until shutdown, whatever closes its connection",
-            ),
-            in_effect: effective.into_iter().map(Entry::from).collect(),
-            switchable: switchable(|side| match (role, side) {
-                (Side::Server2, Side::Server2) | (Side::Server1, Side::Server1) => Some(this_knobs),
-                (Side::Server2, Side::Server1) => upstream_knobs,
-                (Side::Server1, Side::Server2) => None,
-            }),
-            this,
-            upstream,
-        })
     }
+}
 
-    /// The role this server plays, from what it did and what it can
-    /// reach: see [`Watch::role`].
-    fn role(&self, own_socket: bool, upstream: Option<&Upstream>) -> Side {
-        let forwarded = self.metrics.forward.ended_with(Outcome::ok);
-        let answered = self.metrics.hello_answers.get();
-        let reaches_server_1 = upstream.is_some_and(|upstream| upstream.figures.is_some());
-        if own_socket || (forwarded == 0 && answered > 0 && !reaches_server_1) {
-            Side::Server1
-        } else {
-            Side::Server2
+/// This server's figures, server 1's, and what the settings amount to.
+/// `local` is the address the asking connection came to: this server's own
+/// socket.
+pub async fn watch(state: &AppState, local: SocketAddr, since: Since) -> Watch {
+    let this = Figures::of(state, since.since);
+    // Server 1 is fetched unless it is this very server: a page shows what
+    // a server can do, whatever one request made it look like.
+    let own_socket = state.server1.is_at(local);
+    let fetched = match own_socket {
+        true => None,
+        false => {
+            let forwarded = state.metrics.forward.requests();
+            Some(state.server1.fetch(since.upstream_since, forwarded).await)
         }
+    };
+    let role = role(&state.metrics, own_socket, fetched.as_ref());
+    let upstream = fetched.filter(|_| role == Side::Server2);
+    let upstream_figures = upstream.as_ref().and_then(|u| u.figures.as_ref());
+    let sides = Sides {
+        role,
+        this: &this,
+        this_knobs: state.live.knobs(),
+        upstream: upstream_figures,
+        upstream_knobs: upstream_figures
+            .map(|figures| Knobs::spelled(figures.knobs.iter().map(|(&k, v)| (k, v.as_str())))),
+    };
+    let effective = match role {
+        Side::Server1 => in_effect(Some(&sides.this_knobs), None),
+        Side::Server2 => in_effect(sides.upstream_knobs.as_ref(), Some(&sides.this_knobs)),
+    };
+    let blind = role == Side::Server2
+        && state.metrics.forward.is_blind()
+        && sides.this_knobs.client_lifetime == ClientLifetime::Connection;
+    let predicted = match amounts_to(&effective) {
+        // The connections close, but their clients stay held.
+        Expectation::ReclaimedAfterIdle if blind => Expectation::Leaks,
+        predicted => predicted,
+    };
+    let switchable = switchable(&sides);
+    Watch {
+        role,
+        whoami: whoami(role, upstream.as_ref()),
+        now_ms: now_ms(),
+        amounts_to: predicted,
+        amounts_to_words: predicted.words(),
+        seen: upstream.as_ref().and_then(|_| seen(state)),
+        blind: blind.then_some(BLIND),
+        in_effect: effective.into_iter().map(Entry::from).collect(),
+        switchable,
+        this,
+        upstream,
     }
+}
+
+/// The role this server plays, from what it did and what it can reach:
+/// `server1` when its `UPSTREAM_URL` is its own socket, or when it has
+/// answered `/hello`, forwarded nothing successfully and reaches no server
+/// 1; `server2` otherwise. No one stray request makes a server 2 that
+/// reaches its server 1 look like a server 1.
+fn role(metrics: &Metrics, own_socket: bool, upstream: Option<&Upstream>) -> Side {
+    let forwarded = metrics.forward.ended_with(Outcome::ok);
+    let answered = metrics.hello_answers.get();
+    let reaches_server_1 = upstream.is_some_and(|upstream| upstream.figures.is_some());
+    if own_socket || (forwarded == 0 && answered > 0 && !reaches_server_1) {
+        Side::Server1
+    } else {
+        Side::Server2
+    }
+}
+
+/// What the page says of the role this server plays.
+fn whoami(role: Side, upstream: Option<&Upstream>) -> String {
+    match (role, upstream) {
+        (Side::Server2, Some(upstream)) => {
+            format!("This server plays server 2; server 1 is {}", upstream.url)
+        }
+        _ => "This server plays server 1: its UPSTREAM_URL is its own socket, or it has \
+              answered /hello, forwarded none successfully and reaches no server 1. Open \
+              server 2's page to watch both."
+            .to_owned(),
+    }
+}
+
+/// What the counts showed, read from this server's history as server 2's
+/// and its mirror of server 1's.
+fn seen(state: &AppState) -> Option<Seen> {
+    Seen::over(
+        &points(&state.history.after(None), |s| s.forwarded),
+        &points(&state.server1.history(), |s| s.answered),
+    )
 }
 
 /// `GET /metrics`: every metric, for a scrape.
-pub async fn get_metrics(State(watched): State<Watched>) -> Response {
-    let retained = watched.board.forwarder.retained_clients();
-    match watched.metrics.render(retained) {
+pub async fn get_metrics(
+    State(metrics): State<Arc<Metrics>>,
+    State(forwarder): State<Arc<Forwarder>>,
+) -> Response {
+    match metrics.render(forwarder.retained_clients()) {
         Ok(text) => ([(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)], text).into_response(),
-        Err(err) => encoding_failed(err),
+        Err(err) => {
+            tracing::error!(%err, "could not encode the metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 
 /// `GET /figures`: this server's figures, as JSON, with its history's
 /// samples after `?since=`.
-pub async fn get_figures(State(watched): State<Watched>, since: Since) -> Response {
-    match watched.figures(since.since) {
-        Ok(figures) => Json(figures).into_response(),
-        Err(err) => encoding_failed(err),
-    }
+pub async fn get_figures(State(state): State<AppState>, since: Since) -> Json<Figures> {
+    Json(Figures::of(&state, since.since))
 }
 
 /// `GET /watch`: this server's figures, server 1's, and what the settings
 /// amount to.
 pub async fn get_watch(
-    State(watched): State<Watched>,
-    Extension(peer): Extension<Peer>,
+    State(state): State<AppState>,
+    Extension(ends): Extension<Ends>,
     since: Since,
-) -> Response {
-    match watched.watch(peer.local, since).await {
-        Ok(watch) => Json(watch).into_response(),
-        Err(err) => encoding_failed(err),
-    }
-}
-
-fn encoding_failed(err: std::fmt::Error) -> Response {
-    tracing::error!(%err, "could not encode the metrics");
-    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+) -> Json<Watch> {
+    Json(watch(&state, ends.local, since).await)
 }
 
 /// Each role's samples as the verdict reads them: server 2's by its
@@ -271,14 +266,15 @@ fn points(samples: &[Sample], requests: fn(&Sample) -> u64) -> Vec<Point> {
         .collect()
 }
 
-/// Every registry entry that sets something, as a switch, each on or not
-/// by `knobs_of` its side.
-fn switchable(knobs_of: impl Fn(Side) -> Option<Knobs>) -> Vec<Switchable> {
+/// Every registry entry that sets something, as a switch, with its value
+/// now and whether it is on, by its side's figures and knobs.
+fn switchable(sides: &Sides) -> Vec<Switchable> {
     scenario::ALL
         .iter()
         .filter_map(|scenario| {
             let setting = scenario.setting?;
-            let on = knobs_of(setting.side()).map(|knobs| {
+            let known = sides.of(setting.side());
+            let on = known.map(|(_, knobs)| {
                 let mut switched = knobs;
                 setting.knob.set(&mut switched, setting.value).is_ok() && switched == knobs
             });
@@ -288,6 +284,7 @@ fn switchable(knobs_of: impl Fn(Side) -> Option<Knobs>) -> Vec<Switchable> {
                 setting: setting.knob.env(),
                 value: setting.value,
                 default: setting.knob.default_value(),
+                now: known.and_then(|(figures, _)| figures.knobs.get(&setting.knob).cloned()),
                 on,
             })
         })

@@ -59,13 +59,13 @@ pub struct Config {
     /// Who may switch a setting at runtime (PUT /settings): loopback (peers
     /// on this machine), off (nobody) or any (any peer, for a lab network).
     #[arg(
-        long,
+        long = "switches",
         env = "SWITCHES",
         value_name = "SWITCHES",
         default_value = "loopback",
-        value_parser = parse_switches
+        value_parser = parse_switch_policy
     )]
-    pub switches: Switches,
+    pub switch_policy: SwitchPolicy,
 
     /// Host names this server answers its settings, figures and dashboard
     /// under, besides loopback names and addresses and the address it was
@@ -193,28 +193,28 @@ fn extra_host(name: &str) -> Result<String, String> {
 
 /// Whose switches are accepted: the `SWITCHES` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Switches {
+pub enum SwitchPolicy {
     Loopback,
     Off,
     Any,
 }
 
-impl fmt::Display for Switches {
+impl fmt::Display for SwitchPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Switches::Loopback => "loopback",
-            Switches::Off => "off",
-            Switches::Any => "any",
+            SwitchPolicy::Loopback => "loopback",
+            SwitchPolicy::Off => "off",
+            SwitchPolicy::Any => "any",
         })
     }
 }
 
 /// Reads `SWITCHES`: `loopback`, `off` or `any`.
-pub fn parse_switches(text: &str) -> Result<Switches, String> {
+pub fn parse_switch_policy(text: &str) -> Result<SwitchPolicy, String> {
     match text {
-        "loopback" => Ok(Switches::Loopback),
-        "off" => Ok(Switches::Off),
-        "any" => Ok(Switches::Any),
+        "loopback" => Ok(SwitchPolicy::Loopback),
+        "off" => Ok(SwitchPolicy::Off),
+        "any" => Ok(SwitchPolicy::Any),
         _ => Err(format!(
             "invalid value {text:?}: expected loopback, off or any"
         )),
@@ -472,9 +472,9 @@ mod tests {
 
     #[test]
     fn switches_is_one_of_three_words() {
-        assert_eq!(parse_switches("any"), Ok(Switches::Any));
+        assert_eq!(parse_switch_policy("any"), Ok(SwitchPolicy::Any));
         assert!(
-            parse_switches("all")
+            parse_switch_policy("all")
                 .unwrap_err()
                 .contains("loopback, off or any")
         );

@@ -74,8 +74,9 @@ macro_rules! knobs {
             }
         }
 
-        /// One knob, by its env var.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        /// One knob, by its env var, which is also how it is spelled on
+        /// the wire (`/settings`, `/figures`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Knob {
             $($variant,)*
         }
@@ -208,19 +209,26 @@ impl Knobs {
         }
     }
 
-    /// The knobs a list of `VAR=value` settings gives, as `/figures`
-    /// reports them: Go's zero values for those it does not name, or names
-    /// with a value that does not parse.
-    pub fn read(settings: &[String]) -> Knobs {
+    /// The knobs that values spelled as given make, as another server's
+    /// `/figures` reports them: Go's zero values for those it does not
+    /// name, or names with a value that does not parse.
+    pub fn spelled<'a>(values: impl IntoIterator<Item = (Knob, &'a str)>) -> Knobs {
         let mut knobs = Knobs::default();
-        for (knob, value) in settings.iter().filter_map(|given| {
-            let (env, value) = given.split_once('=')?;
-            Some((Knob::named(env)?, value))
-        }) {
+        for (knob, value) in values {
             // A server checked its own settings at start.
             let _ = knob.set(&mut knobs, value);
         }
         knobs
+    }
+
+    /// The knobs a list of `VAR=value` settings gives, for tests that
+    /// write settings as a person types them.
+    #[cfg(test)]
+    pub fn from_settings(settings: &[&str]) -> Knobs {
+        Knobs::spelled(settings.iter().filter_map(|given| {
+            let (env, value) = given.split_once('=')?;
+            Some((Knob::named(env)?, value))
+        }))
     }
 }
 
@@ -248,6 +256,23 @@ impl Knob {
     /// The knob whose env var is `env`.
     pub fn named(env: &str) -> Option<Knob> {
         Knob::ALL.iter().copied().find(|knob| knob.env() == env)
+    }
+}
+
+impl serde::Serialize for Knob {
+    /// By its env var.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.env())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Knob {
+    /// From its env var.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Knob, D::Error> {
+        let env = String::deserialize(deserializer)?;
+        Knob::named(&env).ok_or_else(|| {
+            serde::de::Error::custom(format!("{env}: not a setting that can be switched"))
+        })
     }
 }
 
@@ -381,8 +406,11 @@ mod tests {
             .expect("the defaults")
             .1;
         for &knob in Knob::ALL {
-            let given = format!("{}={}", knob.env(), knob.default_value());
-            assert!(settings.contains(&given), "{given} in {settings:?}");
+            assert_eq!(
+                settings.knob(knob),
+                Some(knob.default_value()),
+                "{settings}"
+            );
         }
     }
 
@@ -406,8 +434,7 @@ mod tests {
 
     #[test]
     fn a_settings_list_reads_into_knobs_whatever_the_spelling() {
-        let given =
-            |list: &[&str]| Knobs::read(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let given = Knobs::from_settings;
         assert_eq!(
             given(&[
                 "IDLE_CONN_TIMEOUT=1s",

@@ -14,14 +14,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 
 use crate::settings::config::bad_setting;
+use crate::settings::given::Given;
 use crate::settings::knobs::{Knob, Knobs};
 
 /// The knobs in effect, and how each was spelled when given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
     pub knobs: Knobs,
-    /// Each knob's value as given, by env var (empty when not given).
-    pub given: BTreeMap<&'static str, String>,
+    /// Each knob's value as given (empty when not given).
+    pub given: BTreeMap<Knob, String>,
 }
 
 /// One knob's change.
@@ -42,17 +43,11 @@ pub struct Live {
 
 impl Live {
     /// The knobs a server started with; `settings` are its settings as
-    /// given, `VAR=value`, from which each knob's spelling is kept.
-    pub fn new(knobs: Knobs, settings: &[String]) -> Live {
+    /// given, from which each knob's spelling is kept.
+    pub fn new(knobs: Knobs, settings: &Given) -> Live {
         let given = Knob::ALL
             .iter()
-            .map(|knob| {
-                let spelled = settings
-                    .iter()
-                    .find_map(|setting| setting.strip_prefix(knob.env())?.strip_prefix('='))
-                    .unwrap_or_default();
-                (knob.env(), spelled.to_owned())
-            })
+            .map(|&knob| (knob, settings.knob(knob).unwrap_or_default().to_owned()))
             .collect();
         Live {
             current: ArcSwap::from_pointee(Current { knobs, given }),
@@ -112,10 +107,7 @@ impl Live {
             // connections): a switch to what is in effect changes nothing,
             // its spelling included.
             if after.knobs != before {
-                let old = after
-                    .given
-                    .insert(knob.env(), value.clone())
-                    .unwrap_or_default();
+                let old = after.given.insert(knob, value.clone()).unwrap_or_default();
                 made.push(Change {
                     knob,
                     old,
@@ -143,17 +135,17 @@ mod tests {
     fn started() -> Live {
         Live::new(
             Knobs::default(),
-            &[
-                "BIND_ADDRESS=:8080".to_owned(),
-                "IDLE_CONN_TIMEOUT=0".to_owned(),
-            ],
+            &Given::new(vec![
+                ("BIND_ADDRESS".to_owned(), ":8080".to_owned()),
+                ("IDLE_CONN_TIMEOUT".to_owned(), "0".to_owned()),
+            ]),
         )
     }
 
     #[test]
     fn the_spellings_given_at_start_are_kept() {
         let live = started();
-        assert_eq!(live.current().given["IDLE_CONN_TIMEOUT"], "0");
+        assert_eq!(live.current().given[&Knob::IdleConnTimeout], "0");
         assert_eq!(live.current().given.len(), Knob::ALL.len());
     }
 
@@ -170,7 +162,7 @@ mod tests {
         .expect("valid");
         assert_eq!(live.knobs().idle_conn_timeout, Duration::from_secs(1));
         assert!(live.knobs().disable_keep_alives);
-        assert_eq!(live.current().given["IDLE_CONN_TIMEOUT"], "1000ms");
+        assert_eq!(live.current().given[&Knob::IdleConnTimeout], "1000ms");
         assert_eq!(
             made[0],
             Change {
@@ -192,7 +184,7 @@ mod tests {
             let made = switch(&live, &[("IDLE_CONN_TIMEOUT", same)]).expect("valid");
             assert!(made.is_empty(), "{same}: {made:?}");
         }
-        assert_eq!(live.current().given["IDLE_CONN_TIMEOUT"], "1s");
+        assert_eq!(live.current().given[&Knob::IdleConnTimeout], "1s");
         // Go reads 0 as its default of 2, and every negative as none.
         switch(&live, &[("MAX_IDLE_CONNS_PER_HOST", "-1")]).expect("valid");
         assert!(

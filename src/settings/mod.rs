@@ -1,6 +1,7 @@
 //! What a user sets: the command line and every setting it reads.
 //!
 //! - [`config`]: every setting, from env vars or flags, checked at start.
+//! - [`given`]: the settings as given at start, each by its env var.
 //! - [`knobs`]: the settings that cause the leak or stop it, typed.
 //! - [`live`]: the knobs in effect now, switchable at runtime.
 //! - [`go_syntax`]: Go's spelling of durations, booleans and whole numbers.
@@ -12,6 +13,7 @@ pub mod bind_address;
 #[cfg(feature = "tls")]
 pub mod ca_file;
 pub mod config;
+pub mod given;
 pub mod go_syntax;
 pub mod knobs;
 pub mod live;

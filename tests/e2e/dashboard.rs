@@ -33,13 +33,13 @@ struct Shown {
 }
 
 impl Shown {
-    fn number(&self, server: &str, metric: &str) -> f64 {
+    fn number(&self, server: &str, what: &str) -> f64 {
         let text = self
             .values
-            .get(&(server.to_owned(), metric.to_owned()))
-            .unwrap_or_else(|| panic!("no element for server {server} {metric}: {}", self.dom));
+            .get(&(server.to_owned(), what.to_owned()))
+            .unwrap_or_else(|| panic!("no element for server {server} {what}: {}", self.dom));
         text.parse()
-            .unwrap_or_else(|_| panic!("server {server} {metric} shows {text:?}"))
+            .unwrap_or_else(|_| panic!("server {server} {what} shows {text:?}"))
     }
 }
 
@@ -74,26 +74,7 @@ fn open(url: &str) -> Shown {
     let _ = std::fs::remove_dir_all(&profile);
     let dom = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(dom.contains("</html>"), "no page: {dom}");
-    let mut values = HashMap::new();
-    for element in dom.split("data-server=\"").skip(1) {
-        let Some((server, rest)) = element.split_once('"') else {
-            continue;
-        };
-        let Some(rest) = rest.trim_start().strip_prefix("data-metric=\"") else {
-            continue;
-        };
-        let Some((metric, rest)) = rest.split_once('"') else {
-            continue;
-        };
-        let text = rest
-            .split_once('>')
-            .and_then(|(_, text)| text.split_once('<'))
-            .map_or("", |(text, _)| text);
-        values.insert(
-            (server.to_owned(), metric.replace("&quot;", "\"")),
-            text.to_owned(),
-        );
-    }
+    let values = shown_values(&dom);
     let text_of = |id: &str| {
         dom.split_once(&format!("id=\"{id}\""))
             .and_then(|(_, rest)| rest.split_once('>'))
@@ -107,6 +88,35 @@ fn open(url: &str) -> Shown {
         values,
         dom,
     }
+}
+
+/// Each value the page shows of a server, by (server, what): a figure by
+/// its `data-figure` name, a `/forward` outcome as `forwards.OUTCOME`, and
+/// the tasks gained per request as `per_request`.
+fn shown_values(dom: &str) -> HashMap<(String, String), String> {
+    let attribute = |tag: &str, name: &str| {
+        let (_, rest) = tag.split_once(&format!("{name}=\""))?;
+        Some(rest.split_once('"')?.0.to_owned())
+    };
+    let mut values = HashMap::new();
+    for element in dom.split('<').skip(1) {
+        let Some((tag, text)) = element.split_once('>') else {
+            continue;
+        };
+        let key = match (
+            attribute(tag, "data-server"),
+            attribute(tag, "data-figure"),
+            attribute(tag, "data-outcome"),
+            attribute(tag, "data-per-request"),
+        ) {
+            (Some(server), Some(figure), _, _) => (server, figure),
+            (Some(server), _, Some(outcome), _) => (server, format!("forwards.{outcome}")),
+            (_, _, _, Some(server)) => (server, "per_request".to_owned()),
+            _ => continue,
+        };
+        values.insert(key, text.to_owned());
+    }
+    values
 }
 
 /// The page and `/metrics` are read moments apart, each with its own
@@ -129,12 +139,12 @@ fn a_leaking_pair_shows_both_servers_counts_as_metrics_has_them() {
     );
     for (server, label) in [(&pair.server2, "server2"), (&pair.server1, "server1")] {
         let metrics = scrape(server);
-        for metric in [
-            "tokio_alive_tasks",
-            "http_server_open_connections",
-            "process_open_fds",
+        for (figure, metric) in [
+            ("tasks", "tokio_alive_tasks"),
+            ("open_connections", "http_server_open_connections"),
+            ("open_fds", "process_open_fds"),
         ] {
-            let on_page = shown.number(label, metric);
+            let on_page = shown.number(label, figure);
             let scraped = sample(&metrics, metric);
             assert!(
                 (on_page - scraped).abs() <= TOLERANCE,
@@ -142,14 +152,11 @@ fn a_leaking_pair_shows_both_servers_counts_as_metrics_has_them() {
             );
         }
     }
-    assert!(shown.number("server2", "tokio_alive_tasks") >= 60.0);
-    assert!(shown.number("server1", "tokio_alive_tasks") >= 60.0);
-    assert_eq!(shown.number("server2", "forward_clients_built_total"), 60.0);
-    assert_eq!(shown.number("server2", "forward_clients_retained"), 60.0);
-    assert_eq!(
-        shown.number("server2", r#"forward_requests_total{outcome="ok"}"#),
-        60.0
-    );
+    assert!(shown.number("server2", "tasks") >= 60.0);
+    assert!(shown.number("server1", "tasks") >= 60.0);
+    assert_eq!(shown.number("server2", "clients_built"), 60.0);
+    assert_eq!(shown.number("server2", "clients_retained"), 60.0);
+    assert_eq!(shown.number("server2", "forwards.ok"), 60.0);
 }
 
 /// The newest sample of the history `server` keeps of itself, once it has
@@ -194,7 +201,7 @@ fn a_page_opened_after_the_leak_draws_it_and_reads_leaks() {
     let shown = open(&format!("http://{}/", pair.server2.address));
     assert_eq!(shown.seen, "leaks", "{}", shown.dom);
     for server in ["server2", "server1"] {
-        let per = shown.number(server, "tasks_per_request");
+        let per = shown.number(server, "per_request");
         assert!((0.9..=1.1).contains(&per), "server {server}: {per}");
     }
     for side in ["server2", "server1"] {
@@ -219,11 +226,11 @@ fn a_fixed_pair_shows_flat_counts() {
     assert_eq!(shown.predicted, "flat");
     assert_eq!(shown.seen, "flat");
     for server in ["server2", "server1"] {
-        let tasks = shown.number(server, "tokio_alive_tasks");
+        let tasks = shown.number(server, "tasks");
         assert!(tasks < FLAT_BELOW as f64, "server {server}: {tasks} tasks");
     }
-    assert_eq!(shown.number("server2", "forward_clients_built_total"), 60.0);
-    assert_eq!(shown.number("server2", "forward_clients_retained"), 0.0);
+    assert_eq!(shown.number("server2", "clients_built"), 60.0);
+    assert_eq!(shown.number("server2", "clients_retained"), 0.0);
 }
 
 #[test]
@@ -234,17 +241,13 @@ fn a_server_1_without_figures_shows_what_it_can_and_says_what_is_missing() {
     let url = format!("http://{upstream}/hello");
     let server2 = start_server("server2", &[("UPSTREAM_URL", &url)]);
     let shown = open(&format!("http://{}/", server2.address));
-    assert_eq!(
-        shown.number("server1", "tokio_alive_tasks"),
-        1.0,
-        "from /hello"
-    );
+    assert_eq!(shown.number("server1", "tasks"), 1.0, "from /hello");
     assert!(
         shown.dom.contains("/figures is not readable"),
         "{}",
         shown.dom
     );
-    assert!(shown.number("server2", "tokio_alive_tasks") >= 1.0);
+    assert!(shown.number("server2", "tasks") >= 1.0);
 }
 
 /// Drives server 2's page in real time with `scripts/lib/drive.mjs` and
@@ -294,7 +297,7 @@ fn watched_while_sending(server2_env: &[(&str, &str)]) -> Value {
         // The page watches until it has seen all 300 requests answered,
         // and a figure read over at least 100 of them (server 2's history
         // samples once a second).
-        let all_seen = r##"Number(document.querySelector(`[data-server="server2"][data-metric='forward_requests_total{outcome="ok"}']`).textContent) >= 300 && Number(document.querySelector("#window").textContent) >= 100"##;
+        let all_seen = r##"Number(document.querySelector(`[data-server="server2"][data-outcome="ok"]`).textContent) >= 300 && Number(document.querySelector("#window").textContent) >= 100"##;
         let page = scope.spawn(|| drive(&pair.server2, &["--until", all_seen]));
         // Once the page polls, 300 requests as fast as they are answered.
         assert!(eventually(Duration::from_secs(30), || accepted() >= before + 4.0));
@@ -405,7 +408,7 @@ fn server_1s_own_page_shows_its_counts_and_says_what_it_plays() {
         "{}",
         shown.whoami
     );
-    assert!(shown.number("server1", "tokio_alive_tasks") >= 1.0);
+    assert!(shown.number("server1", "tasks") >= 1.0);
     assert!(
         shown.dom.contains("<polyline"),
         "the chart is drawn: {}",

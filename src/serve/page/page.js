@@ -9,9 +9,6 @@ const POLL_EVERY_MS = 500;
 const WINDOW_SECONDS = 300;
 const SHORTEST_SPAN_SECONDS = 30;
 
-// What the expectations are called on the page, by their id.
-const EXPECTATIONS = { leaks: "leaks", flat: "flat", "reclaimed-after-idle": "reclaimed after idle" };
-
 // Each server's samples, oldest first, as its history gave them, and the
 // sequence number of the last one received (kept when the chart is cleared).
 const samples = { server1: [], server2: [] };
@@ -89,22 +86,30 @@ function figuresOf(watch) {
   return { server1: watch.upstream && watch.upstream.figures, server2: watch.this };
 }
 
+// One figure of a server's, by its field's name: its task count, or one of
+// its counters (a server 1 known only by its task count has none).
+function figureOf(server, name) {
+  if (!server) return null;
+  if (name === "tasks") return server.tasks;
+  return server.counters ? server.counters[name] : null;
+}
+
+const shown = (value) => (value === null || value === undefined ? "–" : String(value));
+
 function show(watch) {
   const figures = figuresOf(watch);
-  for (const element of document.querySelectorAll("[data-server][data-metric]")) {
-    if (element.dataset.metric === "tasks_per_request") continue;
-    const server = figures[element.dataset.server];
-    const value = server ? server.samples[element.dataset.metric] : undefined;
-    element.textContent = value === undefined ? "–" : String(value);
+  for (const element of document.querySelectorAll("[data-server][data-figure]")) {
+    element.textContent = shown(figureOf(figures[element.dataset.server], element.dataset.figure));
+  }
+  for (const element of document.querySelectorAll("[data-server][data-outcome]")) {
+    const forwards = figureOf(figures[element.dataset.server], "forwards");
+    element.textContent = shown(forwards && forwards[element.dataset.outcome]);
   }
   for (const element of document.querySelectorAll("[data-bytes-of]")) {
-    const server = figures[element.dataset.bytesOf];
-    const bytes = server ? server.samples.process_resident_memory_bytes : undefined;
-    element.textContent = bytes === undefined ? "–" : (bytes / 1048576).toFixed(1);
+    const bytes = figureOf(figures[element.dataset.bytesOf], "resident_bytes");
+    element.textContent = bytes === null || bytes === undefined ? "–" : (bytes / 1048576).toFixed(1);
   }
-  byId("whoami").textContent = watch.role === "server1"
-    ? "This server plays server 1: its UPSTREAM_URL is its own socket, or it has answered /hello, forwarded nothing and reaches no server 1. Open server 2's page to watch both."
-    : `This server plays server 2; server 1 is ${watch.upstream.url}`;
+  byId("whoami").textContent = watch.whoami;
   note("missing1", watch.role === "server2" ? watch.upstream.missing : null);
   note("missing2", watch.role === "server1"
     ? "Not known from here: this page belongs to server 1." : watch.blind);
@@ -112,7 +117,7 @@ function show(watch) {
   // switched, and one stray request must not take them off the page.
 
   const amounts = byId("amounts");
-  amounts.textContent = EXPECTATIONS[watch.amounts_to];
+  amounts.textContent = watch.amounts_to_words;
   amounts.className = `prediction ${watch.amounts_to}`;
 
   const entries = byId("in-effect");
@@ -120,7 +125,7 @@ function show(watch) {
     const block = document.createElement("div");
     block.className = "entry";
     const title = document.createElement("b");
-    title.textContent = `${entry.label}: ${EXPECTATIONS[entry.expectation]}`;
+    title.textContent = `${entry.label}: ${entry.words}`;
     const go = document.createElement("p");
     go.textContent = `Go: ${entry.go}`;
     const rust = document.createElement("p");
@@ -128,10 +133,9 @@ function show(watch) {
     block.append(title, go, rust);
     return block;
   }));
-  byId("settings2").textContent = figures.server2 ? `server 2: ${figures.server2.settings.join(" ")}` : "";
-  byId("settings1").textContent = figures.server1 && figures.server1.settings.length
-    ? `server 1: ${figures.server1.settings.join(" ")}` : "";
-  showSwitches(watch, figures);
+  byId("settings2").textContent = settingsOf("server 2", figures.server2);
+  byId("settings1").textContent = settingsOf("server 1", figures.server1);
+  showSwitches(watch);
 }
 
 function note(id, text) {
@@ -140,25 +144,25 @@ function note(id, text) {
   element.textContent = text || "";
 }
 
-// A setting's value now on one server, from its settings list.
-function valueOf(figures, setting) {
-  if (!figures) return null;
-  const given = figures.settings.find((s) => s.startsWith(`${setting}=`));
-  return given === undefined ? null : given.slice(setting.length + 1);
+// Every setting of one server, as a shell would set them: its knobs now,
+// then the settings no switch changes; nothing for a server that tells none.
+function settingsOf(name, figures) {
+  if (!figures) return "";
+  const all = [...Object.entries(figures.knobs), ...Object.entries(figures.fixed)];
+  return all.length ? `${name}: ${all.map(([env, value]) => `${env}=${value}`).join(" ")}` : "";
 }
 
 // One row per registry entry, made once: where it acts, its value now, and
 // a button that switches it on, or back to the default when it is on. Each
 // poll updates the rows in place, so that a click spanning a poll lands and
 // keyboard focus stays where it is.
-function showSwitches(watch, figures) {
+function showSwitches(watch) {
   const panel = byId("switches");
   for (const entry of watch.switchable) {
     const row = panel.querySelector(`[data-switch="${entry.name}"]`) || panel.appendChild(switchRow(entry));
-    const now = valueOf(figures[entry.side], entry.setting);
     const on = entry.on === true;
     const button = row.querySelector("button");
-    row.querySelector(".now").textContent = now === null ? "?" : now;
+    row.querySelector(".now").textContent = entry.now === null ? "?" : entry.now;
     button.textContent = on ? `back to ${entry.default}` : `switch to ${entry.value}`;
     button.dataset.to = on ? entry.default : entry.value;
     button.disabled = entry.on === null;
@@ -238,8 +242,8 @@ function record(watch) {
 // histories, by the same rule as the demo's table.
 function showSeen(seen) {
   byId("window").textContent = seen ? String(seen.requests) : "–";
-  for (const element of document.querySelectorAll('[data-metric="tasks_per_request"]')) {
-    const value = seen && seen.per_request[element.dataset.server === "server2" ? 0 : 1];
+  for (const element of document.querySelectorAll("[data-per-request]")) {
+    const value = seen && seen.per_request[element.dataset.perRequest === "server2" ? 0 : 1];
     element.textContent = seen ? value.toFixed(2) : "–";
   }
   const badge = byId("seen");

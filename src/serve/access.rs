@@ -19,51 +19,21 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::Json;
 use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::failure::shown;
-use crate::settings::config::{ExtraHosts, Switches};
+use crate::observe::ends::Ends;
+use crate::serve::refusal::Refusal;
+use crate::settings::config::{ExtraHosts, SwitchPolicy};
 
 /// The largest body a switch may have: every setting at once fits many
 /// times over.
 pub const BODY_LIMIT: usize = 4 * 1024;
-
-/// The two ends of the connection a request came on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer {
-    pub remote: SocketAddr,
-    pub local: SocketAddr,
-}
-
-/// Why a switch was refused: its status, and the line the caller gets as
-/// `{"error": ...}`, like every other error of the switches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub why: String,
-}
-
-impl Refusal {
-    pub fn new(status: StatusCode, why: impl Into<String>) -> Refusal {
-        Refusal {
-            status,
-            why: why.into(),
-        }
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.why }))).into_response()
-    }
-}
 
 /// A switch whose head passed every check: only then is its body read, so
 /// a refused caller gets its answer before sending a byte of it, and no
@@ -73,14 +43,14 @@ pub struct MaySwitch;
 
 impl<S: Send + Sync> FromRequestParts<S> for MaySwitch
 where
-    Switches: FromRef<S>,
+    SwitchPolicy: FromRef<S>,
     ExtraHosts: FromRef<S>,
 {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
         may_switch(
-            Switches::from_ref(state),
+            SwitchPolicy::from_ref(state),
             Some(&ExtraHosts::from_ref(state)),
             parts,
         )?;
@@ -98,14 +68,14 @@ pub struct MayRelay;
 
 impl<S: Send + Sync> FromRequestParts<S> for MayRelay
 where
-    Switches: FromRef<S>,
+    SwitchPolicy: FromRef<S>,
 {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
-        let relayed = match Switches::from_ref(state) {
-            Switches::Off => Switches::Off,
-            Switches::Loopback | Switches::Any => Switches::Loopback,
+        let relayed = match SwitchPolicy::from_ref(state) {
+            SwitchPolicy::Off => SwitchPolicy::Off,
+            SwitchPolicy::Loopback | SwitchPolicy::Any => SwitchPolicy::Loopback,
         };
         // Server 1's default: loopback names and addresses only.
         may_switch(relayed, None, parts)?;
@@ -143,7 +113,7 @@ fn this_servers_host(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<String, Refusal> {
-    let peer = peer_of(extensions)?;
+    let peer = ends_of(extensions)?;
     let host = host_of(uri, headers)?;
     let none = ExtraHosts::default();
     if is_this_server(&host, peer.local, extra_hosts.unwrap_or(&none)) {
@@ -166,8 +136,8 @@ fn this_servers_host(
 
 /// The ends of the connection a request came on, which the accept loop
 /// gives every request.
-fn peer_of(extensions: &Extensions) -> Result<Peer, Refusal> {
-    extensions.get::<Peer>().copied().ok_or_else(|| {
+fn ends_of(extensions: &Extensions) -> Result<Ends, Refusal> {
+    extensions.get::<Ends>().copied().ok_or_else(|| {
         Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the connection's ends are unknown",
@@ -178,28 +148,28 @@ fn peer_of(extensions: &Extensions) -> Result<Peer, Refusal> {
 /// Whether the switch whose head is `request` may be made under
 /// `switches`, decided from the head alone.
 pub fn may_switch(
-    switches: Switches,
+    switches: SwitchPolicy,
     extra_hosts: Option<&ExtraHosts>,
     request: &Parts,
 ) -> Result<(), Refusal> {
     let forbidden = |why: String| Refusal::new(StatusCode::FORBIDDEN, why);
-    let peer = peer_of(&request.extensions)?;
+    let peer = ends_of(&request.extensions)?;
     match switches {
-        Switches::Off => {
+        SwitchPolicy::Off => {
             return Err(forbidden(
                 "switches are off on this server (SWITCHES=off); start it with \
                  SWITCHES=loopback to accept them from this machine"
                     .to_owned(),
             ));
         }
-        Switches::Loopback if !canonical(peer.remote.ip()).is_loopback() => {
+        SwitchPolicy::Loopback if !canonical(peer.remote.ip()).is_loopback() => {
             return Err(forbidden(format!(
                 "switches are accepted from this machine only, not from {}; start the server \
                  with SWITCHES=any to accept them from any peer",
                 peer.remote.ip()
             )));
         }
-        Switches::Loopback | Switches::Any => {}
+        SwitchPolicy::Loopback | SwitchPolicy::Any => {}
     }
     let host = this_servers_host(
         extra_hosts,
@@ -321,7 +291,7 @@ mod tests {
             request = request.header(*name, HeaderValue::from_bytes(value.as_bytes()).unwrap());
         }
         let (mut parts, ()) = request.body(()).unwrap().into_parts();
-        parts.extensions.insert(Peer {
+        parts.extensions.insert(Ends {
             remote: remote.parse().expect("an address"),
             local: LOCAL.parse().expect("an address"),
         });
@@ -332,7 +302,7 @@ mod tests {
         vec![("host", host), ("content-type", "application/json")]
     }
 
-    fn refused(switches: Switches, request: &Parts) -> (u16, String) {
+    fn refused(switches: SwitchPolicy, request: &Parts) -> (u16, String) {
         let refusal = may_switch(switches, Some(&ExtraHosts::default()), request).unwrap_err();
         (refusal.status.as_u16(), refusal.why)
     }
@@ -348,7 +318,11 @@ mod tests {
         ] {
             let request = head("/settings", "127.0.0.1:5000", &json_with(host));
             assert_eq!(
-                may_switch(Switches::Loopback, Some(&ExtraHosts::default()), &request),
+                may_switch(
+                    SwitchPolicy::Loopback,
+                    Some(&ExtraHosts::default()),
+                    &request
+                ),
                 Ok(()),
                 "{host}"
             );
@@ -359,7 +333,11 @@ mod tests {
             &json_with("localhost"),
         );
         assert_eq!(
-            may_switch(Switches::Loopback, Some(&ExtraHosts::default()), &mapped),
+            may_switch(
+                SwitchPolicy::Loopback,
+                Some(&ExtraHosts::default()),
+                &mapped
+            ),
             Ok(())
         );
     }
@@ -367,11 +345,11 @@ mod tests {
     #[test]
     fn a_peer_that_is_not_loopback_is_refused_unless_any() {
         let request = head("/settings", "192.0.2.99:5000", &json_with(LOCAL));
-        let (status, why) = refused(Switches::Loopback, &request);
+        let (status, why) = refused(SwitchPolicy::Loopback, &request);
         assert_eq!(status, 403);
         assert!(why.contains("SWITCHES=any"), "{why}");
         assert_eq!(
-            may_switch(Switches::Any, Some(&ExtraHosts::default()), &request),
+            may_switch(SwitchPolicy::Any, Some(&ExtraHosts::default()), &request),
             Ok(())
         );
     }
@@ -379,7 +357,7 @@ mod tests {
     #[test]
     fn switches_off_refuses_everyone_and_says_how_to_allow_them() {
         let request = head("/settings", "127.0.0.1:5000", &json_with("localhost"));
-        let (status, why) = refused(Switches::Off, &request);
+        let (status, why) = refused(SwitchPolicy::Off, &request);
         assert_eq!(status, 403);
         assert!(why.contains("SWITCHES=loopback"), "{why}");
     }
@@ -395,7 +373,7 @@ mod tests {
             &long,
         ] {
             let request = head("/settings", "127.0.0.1:5000", &json_with(host));
-            let (status, why) = refused(Switches::Any, &request);
+            let (status, why) = refused(SwitchPolicy::Any, &request);
             assert_eq!(status, 403, "{host}");
             assert!(why.contains("is not this server"), "{why}");
             assert!(why.len() < 400, "cut: {} bytes", why.len());
@@ -441,7 +419,7 @@ mod tests {
         ];
         for (headers, expected) in cases {
             let request = head("/settings", "127.0.0.1:5000", headers);
-            let (status, why) = refused(Switches::Loopback, &request);
+            let (status, why) = refused(SwitchPolicy::Loopback, &request);
             assert_eq!((status, why.as_str()), (400, expected), "{headers:?}");
         }
     }
@@ -453,7 +431,7 @@ mod tests {
             "127.0.0.1:5000",
             &json_with("localhost"),
         );
-        let (status, why) = refused(Switches::Loopback, &request);
+        let (status, why) = refused(SwitchPolicy::Loopback, &request);
         assert_eq!(status, 403);
         assert!(why.contains("evil.example"), "{why}");
         let own = head(
@@ -462,7 +440,7 @@ mod tests {
             &json_with("localhost"),
         );
         assert_eq!(
-            may_switch(Switches::Loopback, Some(&ExtraHosts::default()), &own),
+            may_switch(SwitchPolicy::Loopback, Some(&ExtraHosts::default()), &own),
             Ok(())
         );
     }
@@ -482,14 +460,14 @@ mod tests {
         };
         assert_eq!(
             may_switch(
-                Switches::Loopback,
+                SwitchPolicy::Loopback,
                 Some(&ExtraHosts::default()),
                 &from("http://127.0.0.1:9090")
             ),
             Ok(())
         );
         for origin in ["http://evil.example", "http://localhost:9090", "null"] {
-            let (status, why) = refused(Switches::Loopback, &from(origin));
+            let (status, why) = refused(SwitchPolicy::Loopback, &from(origin));
             assert_eq!(status, 403);
             assert!(why.contains("another site"), "{origin}: {why}");
         }
@@ -504,14 +482,14 @@ mod tests {
         );
         let extra = ExtraHosts(vec!["server1.internal".into()]);
         assert_eq!(
-            may_switch(Switches::Loopback, Some(&extra), &request),
+            may_switch(SwitchPolicy::Loopback, Some(&extra), &request),
             Ok(())
         );
-        let (status, why) = refused(Switches::Loopback, &request);
+        let (status, why) = refused(SwitchPolicy::Loopback, &request);
         assert_eq!(status, 403);
         assert!(why.contains("or a name given in EXTRA_HOSTS"), "{why}");
         // The relay to server 1 takes no such name, and says so.
-        let relayed = may_switch(Switches::Loopback, None, &request).unwrap_err();
+        let relayed = may_switch(SwitchPolicy::Loopback, None, &request).unwrap_err();
         assert!(
             relayed
                 .why
@@ -526,7 +504,7 @@ mod tests {
         let over = (BODY_LIMIT + 1).to_string();
         headers.push(("content-length", &over));
         let request = head("/settings", "127.0.0.1:5000", &headers);
-        let (status, why) = refused(Switches::Loopback, &request);
+        let (status, why) = refused(SwitchPolicy::Loopback, &request);
         assert_eq!(status, 413);
         assert!(why.contains(&over), "{why}");
     }
