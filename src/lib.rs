@@ -39,8 +39,9 @@ pub mod observe;
 pub mod roles;
 pub mod serve;
 
-pub mod demo;
 pub mod harness;
+
+pub mod demo;
 pub mod inspect;
 
 pub mod cli;

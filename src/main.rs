@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use reqwest_connection_leak::cli::{Cli, Command};
 use reqwest_connection_leak::demo::{self, DemoError};
 use reqwest_connection_leak::failure::cause_chain;
-use reqwest_connection_leak::inspect;
+use reqwest_connection_leak::inspect::{self, Found};
 use reqwest_connection_leak::observe::{log, process};
 use reqwest_connection_leak::scenario;
 use reqwest_connection_leak::serve::server::{self, Server, Stopped};
@@ -75,8 +75,8 @@ async fn main() -> ExitCode {
             }
         },
         Some(Command::Inspect(args)) => match inspect::run(&args).await {
-            Ok(false) => ExitCode::SUCCESS,
-            Ok(true) => ExitCode::from(EXIT_FAILED),
+            Ok(Found::NoLeak) => ExitCode::SUCCESS,
+            Ok(Found::Leak) => ExitCode::from(EXIT_FAILED),
             Err(err) => {
                 eprintln!("inspect: {err}");
                 ExitCode::from(err.exit_code())

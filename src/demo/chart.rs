@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::demo::error::DemoError;
-use crate::demo::record::{Pace, Run, Sample};
+use crate::demo::record::{Moment, Pace, Run};
 use crate::scenario;
 use crate::serve::dashboard::LOOK;
 
@@ -140,7 +140,7 @@ fn panel(svg: &mut String, run: &Run, x: f64, y: f64) {
         rule = at_x(run.requests_ended),
         floor = INSET_TOP + plot_height,
     );
-    let line = |tasks_of: fn(&Sample) -> usize| -> String {
+    let line = |tasks_of: fn(&Moment) -> usize| -> String {
         run.samples
             .iter()
             .map(|s| format!("{:.1},{:.1}", at_x(s.seconds), at_y(tasks_of(s) as f64)))

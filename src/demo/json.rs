@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::demo::record::{Run, Sample};
+use crate::demo::record::{Moment, Run};
 
 /// `{"scenarios":[...]}`, in the order they ran.
 #[derive(Debug, Serialize)]
@@ -19,7 +19,7 @@ pub struct ScenarioReport<'a> {
     pub name: &'static str,
     pub settings: BTreeMap<&'static str, &'static str>,
     pub verdict: String,
-    pub samples: &'a [Sample],
+    pub samples: &'a [Moment],
 }
 
 impl<'a> Document<'a> {

@@ -4,11 +4,13 @@
 //! registry expects. The pairs share nothing but the machine: each counts
 //! only its own tasks, and at the demo's pace they leave it mostly idle.
 //!
+//! - [`args`]: what it takes on the command line.
 //! - [`record`](mod@record): one scenario, sampled over time.
 //! - [`table`], [`chart`] and [`json`]: the report; `chart_path.rs`, where
 //!   the chart goes when another demo holds the path asked for.
 //! - [`error`]: why the demo could not finish.
 
+pub mod args;
 pub mod chart;
 mod chart_path;
 pub mod error;
@@ -21,7 +23,7 @@ use std::io::Write;
 use futures_util::future::try_join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::cli::DemoArgs;
+use crate::demo::args::DemoArgs;
 use crate::demo::chart_path::ClaimedChart;
 pub use crate::demo::error::DemoError;
 use crate::demo::record::{Pace, record};

@@ -28,7 +28,7 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
 /// Both counts at one moment, and server 1's open connections.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Sample {
+pub struct Moment {
     /// Since the first request.
     pub seconds: f64,
     /// Requests answered by then.
@@ -47,7 +47,7 @@ pub struct Run {
     /// What the verdict reads.
     pub recording: Recording,
     /// Every sample, in time order: one per request, then the idle wait's.
-    pub samples: Vec<Sample>,
+    pub samples: Vec<Moment>,
     /// When the last request was answered.
     pub requests_ended: f64,
 }
@@ -131,8 +131,8 @@ pub async fn record(
     })
 }
 
-fn sample(start: Instant, requests: usize, counts: Counts, open: usize) -> Sample {
-    Sample {
+fn sample(start: Instant, requests: usize, counts: Counts, open: usize) -> Moment {
+    Moment {
         seconds: start.elapsed().as_secs_f64(),
         requests,
         server2_tasks: counts.server2,

@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::error::InspectError;
-use super::verdict::Verdict;
+use super::verdict::RowVerdict;
 use super::watch::Row;
 use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
 use crate::settings::bind_address::BindAddress;
@@ -166,7 +166,7 @@ pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
         reused.get_or_create(&labels).inc_by(row.reused);
         leaking
             .get_or_create(&labels)
-            .set(i64::from(row.verdict == Verdict::Leaks));
+            .set(i64::from(row.verdict == RowVerdict::Leaks));
     }
     let mut registry = Registry::default();
     registry.register(

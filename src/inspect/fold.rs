@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::verdict::Verdict;
+use super::verdict::RowVerdict;
 use super::watch::Row;
 
 /// Rows kept apart per process, beyond which the rest fold.
@@ -26,7 +26,7 @@ pub fn fold(rows: Vec<Row>) -> Vec<Row> {
     let mut by_weight: Vec<usize> = (0..rows.len()).collect();
     by_weight.sort_by_key(|at| {
         (
-            rows[*at].verdict != Verdict::Leaks,
+            rows[*at].verdict != RowVerdict::Leaks,
             usize::MAX - rows[*at].open,
         )
     });
@@ -69,8 +69,8 @@ fn folded_peer(row: &Row) -> String {
 }
 
 fn add(sum: &mut Row, row: Row) {
-    let leaking = sum.verdict == Verdict::Leaks;
-    if !leaking && (row.verdict == Verdict::Leaks || row.open > sum.open) {
+    let leaking = sum.verdict == RowVerdict::Leaks;
+    if !leaking && (row.verdict == RowVerdict::Leaks || row.open > sum.open) {
         sum.verdict = row.verdict;
     }
     sum.across_peers |= row.across_peers;
@@ -93,7 +93,7 @@ mod tests {
     use super::*;
     use crate::inspect::watch::tests::leaking_row;
 
-    fn inbound(host: usize, open: usize, verdict: Verdict) -> Row {
+    fn inbound(host: usize, open: usize, verdict: RowVerdict) -> Row {
         Row {
             direction: "in",
             peer: format!(":8080 from 127.1.{}.{}", host / 250, host % 250),
@@ -106,9 +106,9 @@ mod tests {
     #[test]
     fn past_the_cap_the_quietest_rows_fold_into_one_per_direction_and_port() {
         let mut rows: Vec<Row> = (0..20_000)
-            .map(|host| inbound(host, 1, Verdict::Pool))
+            .map(|host| inbound(host, 1, RowVerdict::Pool))
             .collect();
-        rows[12_345] = inbound(12_345, 30, Verdict::Leaks);
+        rows[12_345] = inbound(12_345, 30, RowVerdict::Leaks);
         rows.push(Row {
             peer: "127.0.0.1:5432".into(),
             ..leaking_row()
@@ -124,19 +124,19 @@ mod tests {
         let rest = folded.last().unwrap();
         assert_eq!(rest.peer, ":8080 from *");
         assert_eq!(rest.open, 20_000 - 1 - (MAX_ROWS - 2));
-        assert_eq!(rest.verdict, Verdict::Pool);
+        assert_eq!(rest.verdict, RowVerdict::Pool);
     }
 
     #[test]
     fn a_folded_row_reads_leaks_if_any_of_its_rows_did() {
         // 101 leaking rows: one folds, with ten busier ones that do not.
         let rows: Vec<Row> = (0..MAX_ROWS + 1)
-            .map(|host| inbound(host, 1, Verdict::Leaks))
-            .chain((1000..1010).map(|host| inbound(host, 50, Verdict::Pool)))
+            .map(|host| inbound(host, 1, RowVerdict::Leaks))
+            .chain((1000..1010).map(|host| inbound(host, 50, RowVerdict::Pool)))
             .collect();
         let folded = fold(rows);
         let rest = folded.last().unwrap();
         assert_eq!((rest.peer.as_str(), rest.open), (":8080 from *", 501));
-        assert_eq!(rest.verdict, Verdict::Leaks);
+        assert_eq!(rest.verdict, RowVerdict::Leaks);
     }
 }

@@ -10,10 +10,12 @@
 //! for the rule that names what each row is doing (`verdict.rs`); past a
 //! hundred peers a process's rows fold (`fold.rs`). The rows are printed
 //! (`report.rs`) and, with `--metrics`, served on `/metrics`
-//! (`exporter.rs`); why it stops short is `error.rs`.
+//! (`exporter.rs`); why it stops short is `error.rs`; what it takes on
+//! the command line is [`args`].
 //!
 //! Linux only: the kernel's socket diagnostics and `/proc` are its view.
 
+pub mod args;
 mod error;
 #[cfg(target_os = "linux")]
 mod exporter;
@@ -36,26 +38,31 @@ mod verdict;
 #[cfg(target_os = "linux")]
 mod watch;
 
-use crate::cli::InspectArgs;
+use args::InspectArgs;
 pub use error::InspectError;
 
-/// Watches the processes as `args` say; returns whether any row's final
-/// verdict was `leaks`.
+/// What a watch found at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// A row's final verdict was `leaks`.
+    Leak,
+    /// No row's was.
+    NoLeak,
+}
+
+/// Watches the processes as `args` say.
 #[cfg(not(target_os = "linux"))]
-pub async fn run(_args: &InspectArgs) -> Result<bool, InspectError> {
+pub async fn run(_args: &InspectArgs) -> Result<Found, InspectError> {
     Err(InspectError::NotLinux)
 }
 
-/// Watches the processes as `args` say; returns whether any row's final
-/// verdict was `leaks`.
+/// Watches the processes as `args` say, and says whether a row leaks at
+/// the end.
 #[cfg(target_os = "linux")]
-pub async fn run(args: &InspectArgs) -> Result<bool, InspectError> {
-    use std::io::Write;
-    use std::sync::PoisonError;
-
-    use report::{Report, Sample, Summary};
+pub async fn run(args: &InspectArgs) -> Result<Found, InspectError> {
+    use report::Report;
     use sampler::Sampler;
-    use verdict::{Rule, Verdict};
+    use verdict::{RowVerdict, Rule};
 
     // Every connection watched, and the exporter's, needs a descriptor.
     crate::observe::process::raise_descriptor_limit();
@@ -74,34 +81,58 @@ pub async fn run(args: &InspectArgs) -> Result<bool, InspectError> {
         exporter::start(address, latest.clone())?;
     }
     let report = Report::for_args(args.json, args.once || args.watch_for.is_some(), args.all);
+    let summary = sample_until_over(args, &mut sampler, &latest, &report).await?;
+    let last: Vec<watch::Row> = sampler.last_rows().values().flatten().cloned().collect();
+    let _ = std::io::Write::write_all(
+        &mut std::io::stdout().lock(),
+        report.end(&last, summary.as_ref()).as_bytes(),
+    );
+    Ok(
+        match last.iter().any(|row| row.verdict == RowVerdict::Leaks) {
+            true => Found::Leak,
+            false => Found::NoLeak,
+        },
+    )
+}
+
+/// Samples every `--interval` and prints each, until the watch is over:
+/// `--once`, the end of `--for`, every process gone, or the reader gone.
+/// Returns the last sample's summary (with `--all`).
+#[cfg(target_os = "linux")]
+async fn sample_until_over(
+    args: &InspectArgs,
+    sampler: &mut sampler::Sampler,
+    latest: &exporter::Latest,
+    report: &report::Report,
+) -> Result<Option<report::Summary>, InspectError> {
+    use std::io::Write;
+    use std::sync::PoisonError;
+
     let mut stdout = std::io::stdout().lock();
     let mut ended_lines: Vec<String> = Vec::new();
     let mut clock = Clock::start(args.interval, args.watch_for);
-    let summary = loop {
+    loop {
         let watched = clock.tick().await;
-        let seen = sampler.sample(watched)?;
-        *latest.lock().unwrap_or_else(PoisonError::into_inner) = seen.rows.clone();
-        ended_lines.extend(seen.ended.iter().map(|pid| report::ended_line(*pid)));
-        let summary = args.all.then(|| Summary::of(&seen));
-        let sample = Sample {
+        let coverage = sampler.sample(watched)?;
+        *latest.lock().unwrap_or_else(PoisonError::into_inner) = coverage.rows.clone();
+        ended_lines.extend(coverage.ended.iter().map(|pid| report::ended_line(*pid)));
+        let summary = args.all.then(|| report::Summary::of(&coverage));
+        let line = report::Line {
             elapsed_seconds: watched.as_secs_f64(),
-            rows: &seen.rows,
-            ended: &seen.ended,
+            rows: &coverage.rows,
+            ended: &coverage.ended,
             summary: summary.as_ref(),
         };
-        let text = report.sample(&sample, &ended_lines);
+        let text = report.sample(&line, &ended_lines);
         // A reader that went away (`| head`) ends the watch.
         let reader_gone = stdout
             .write_all(text.as_bytes())
             .and_then(|()| stdout.flush())
             .is_err();
         if reader_gone || args.once || clock.is_over() || !sampler.is_watching() {
-            break summary;
+            return Ok(summary);
         }
-    };
-    let last: Vec<watch::Row> = sampler.last_rows().values().flatten().cloned().collect();
-    let _ = stdout.write_all(report.end(&last, summary.as_ref()).as_bytes());
-    Ok(last.iter().any(|row| row.verdict == Verdict::Leaks))
+    }
 }
 
 /// The samples' clock: every `--interval`, and once more at the end of

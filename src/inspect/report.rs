@@ -6,13 +6,13 @@ use std::io::IsTerminal;
 
 use serde::Serialize;
 
-use super::sampler::Seen;
-use super::verdict::Verdict;
+use super::sampler::Coverage;
+use super::verdict::RowVerdict;
 use super::watch::Row;
 
 /// One sample of every process watched.
 #[derive(Debug, Serialize)]
-pub struct Sample<'a> {
+pub struct Line<'a> {
     pub elapsed_seconds: f64,
     pub rows: &'a [Row],
     /// Processes that exited since the sample before.
@@ -32,7 +32,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(seen: &Seen) -> Summary {
+    pub fn of(seen: &Coverage) -> Summary {
         Summary {
             processes: seen.processes,
             connections: seen.connections,
@@ -171,7 +171,7 @@ fn verdict_cell(row: &Row) -> String {
 /// `--all`'s rows: those with open connections, leaking ones first.
 fn open_rows(rows: &[Row]) -> Vec<Row> {
     let mut open: Vec<Row> = rows.iter().filter(|row| row.open > 0).cloned().collect();
-    open.sort_by_key(|row| row.verdict != Verdict::Leaks);
+    open.sort_by_key(|row| row.verdict != RowVerdict::Leaks);
     open
 }
 
@@ -223,7 +223,7 @@ impl Report {
 
     /// What to write for one sample; `ended_lines` are every line that
     /// ended a process's rows so far.
-    pub fn sample(self, sample: &Sample, ended_lines: &[String]) -> String {
+    pub fn sample(self, sample: &Line, ended_lines: &[String]) -> String {
         let just_ended: String = sample
             .ended
             .iter()

@@ -40,7 +40,7 @@ pub struct Sampler {
 
 /// What one sample saw.
 #[derive(Debug, Default)]
-pub struct Seen {
+pub struct Coverage {
     pub rows: Vec<Row>,
     /// Processes that exited since the sample before.
     pub ended: Vec<i32>,
@@ -112,8 +112,8 @@ impl Sampler {
     }
 
     /// Samples every process, `watched` after the watch began.
-    pub fn sample(&mut self, watched: Duration) -> Result<Seen, InspectError> {
-        let mut seen = Seen::default();
+    pub fn sample(&mut self, watched: Duration) -> Result<Coverage, InspectError> {
+        let mut seen = Coverage::default();
         if self.all {
             self.find_processes(&mut seen);
         }
@@ -185,7 +185,7 @@ impl Sampler {
 
     /// `--all`: opens every process not yet watched; counts those that
     /// cannot be read.
-    fn find_processes(&mut self, seen: &mut Seen) {
+    fn find_processes(&mut self, seen: &mut Coverage) {
         let own = std::process::id() as i32;
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return;

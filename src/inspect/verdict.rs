@@ -47,20 +47,20 @@ pub const SPREAD: Duration = Duration::from_secs(1);
 /// What a row's connections are doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub enum RowVerdict {
     Watching,
     Leaks,
     Pool,
     Closing,
 }
 
-impl Verdict {
+impl RowVerdict {
     pub fn word(self) -> &'static str {
         match self {
-            Verdict::Watching => "watching",
-            Verdict::Leaks => "leaks",
-            Verdict::Pool => "pool",
-            Verdict::Closing => "closing",
+            RowVerdict::Watching => "watching",
+            RowVerdict::Leaks => "leaks",
+            RowVerdict::Pool => "pool",
+            RowVerdict::Closing => "closing",
         }
     }
 }
@@ -81,7 +81,7 @@ pub struct Rule {
 /// client sent (out on its row) or what a server received (in on its row);
 /// the answer side is the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reading {
+pub struct Usage {
     pub request_segments: u32,
     pub answer_segments: u32,
     /// How long no data has gone either way.
@@ -98,7 +98,7 @@ pub struct Reading {
 
 impl Rule {
     /// Whether a connection was used once and left: all four hold.
-    pub fn used_once(&self, connection: &Reading) -> bool {
+    pub fn used_once(&self, connection: &Usage) -> bool {
         // Idle: a connection in use is not left behind.
         let idle = connection.quiet >= self.idle_after;
         // Answered: a long poll, or any request still waiting, has carried
@@ -151,15 +151,15 @@ impl Rule {
     /// began needs to be seen idle; `closing` when more connections were
     /// seen gone than are open now, as when they end after use; else
     /// `pool`: a bounded set, reused, or idle after a burst.
-    pub fn judge(&self, seen: &Evidence) -> Verdict {
+    pub fn judge(&self, seen: &Evidence) -> RowVerdict {
         if self.leaks(&seen.used_once) {
-            Verdict::Leaks
+            RowVerdict::Leaks
         } else if seen.watched < self.idle_after {
-            Verdict::Watching
+            RowVerdict::Watching
         } else if seen.gone > seen.open as u64 {
-            Verdict::Closing
+            RowVerdict::Closing
         } else {
-            Verdict::Pool
+            RowVerdict::Pool
         }
     }
 }
@@ -281,7 +281,7 @@ pub mod tests {
     };
 
     /// A leaked GET's connection, idle for a minute.
-    pub const LEAKED: Reading = Reading {
+    pub const LEAKED: Usage = Usage {
         request_segments: 1,
         answer_segments: 1,
         quiet: Duration::from_secs(60),
@@ -305,7 +305,7 @@ pub mod tests {
     #[test]
     fn a_leaked_connection_is_used_once_whatever_its_answer_size() {
         assert!(RULE.used_once(&LEAKED));
-        let megabyte_answer = Reading {
+        let megabyte_answer = Usage {
             answer_segments: 728,
             ..LEAKED
         };
@@ -314,7 +314,7 @@ pub mod tests {
 
     #[test]
     fn a_connection_still_in_use_is_not_used_once() {
-        let busy = Reading {
+        let busy = Usage {
             quiet: Duration::from_secs(4),
             ..LEAKED
         };
@@ -323,7 +323,7 @@ pub mod tests {
 
     #[test]
     fn a_long_poll_waiting_for_its_answer_is_not_used_once() {
-        let long_poll = Reading {
+        let long_poll = Usage {
             answer_segments: 0,
             ..LEAKED
         };
@@ -332,7 +332,7 @@ pub mod tests {
 
     #[test]
     fn a_connection_seen_used_again_after_a_pause_is_not_used_once() {
-        let reused = Reading {
+        let reused = Usage {
             reused: true,
             ..LEAKED
         };
@@ -341,23 +341,23 @@ pub mod tests {
 
     #[test]
     fn many_requests_are_no_one_stretch_unless_the_watch_saw_it_open_and_go_quiet() {
-        let pool = Reading {
+        let pool = Usage {
             request_segments: 18,
             ..LEAKED
         };
         assert!(!RULE.used_once(&pool));
-        let six_calls = Reading {
+        let six_calls = Usage {
             request_segments: 6,
             ..LEAKED
         };
         assert!(RULE.used_once(&six_calls));
-        let upload_seen_open = Reading {
+        let upload_seen_open = Usage {
             request_segments: 45,
             stretch: Some(Duration::from_millis(900)),
             ..LEAKED
         };
         assert!(RULE.used_once(&upload_seen_open));
-        let busy_for_a_while = Reading {
+        let busy_for_a_while = Usage {
             stretch: Some(Duration::from_secs(30)),
             ..upload_seen_open
         };
@@ -413,7 +413,7 @@ pub mod tests {
         assert!(!RULE.leaks_across_peers(&one_each));
     }
 
-    fn judged(seconds: u64, evidence: Evidence) -> Verdict {
+    fn judged(seconds: u64, evidence: Evidence) -> RowVerdict {
         RULE.judge(&Evidence {
             watched: Duration::from_secs(seconds),
             ..evidence
@@ -426,14 +426,14 @@ pub mod tests {
             open: 8,
             ..Evidence::default()
         };
-        assert_eq!(judged(4, seen.clone()), Verdict::Watching);
-        assert_eq!(judged(5, seen), Verdict::Pool);
+        assert_eq!(judged(4, seen.clone()), RowVerdict::Watching);
+        assert_eq!(judged(5, seen), RowVerdict::Pool);
         let leak = Evidence {
             open: 30,
             used_once: stairs(30, -60_000, 500),
             ..Evidence::default()
         };
-        assert_eq!(judged(0, leak), Verdict::Leaks);
+        assert_eq!(judged(0, leak), RowVerdict::Leaks);
     }
 
     #[test]
@@ -443,12 +443,12 @@ pub mod tests {
             gone: 9,
             ..Evidence::default()
         };
-        assert_eq!(judged(5, seen), Verdict::Closing);
+        assert_eq!(judged(5, seen), RowVerdict::Closing);
         let all_gone = Evidence {
             open: 0,
             gone: 400,
             ..Evidence::default()
         };
-        assert_eq!(judged(5, all_gone), Verdict::Closing);
+        assert_eq!(judged(5, all_gone), RowVerdict::Closing);
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::peer::{Connection, Peer};
-use super::verdict::{Evidence, Pile, Reading, Rule, Verdict};
+use super::verdict::{Evidence, Pile, RowVerdict, Rule, Usage};
 
 /// One row: a process, a direction and a peer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,7 +45,7 @@ pub struct Row {
     pub reused: u64,
     /// Open connections gained per minute of the watch.
     pub change_per_minute: f64,
-    pub verdict: Verdict,
+    pub verdict: RowVerdict,
     /// Whether the verdict is `leaks` only from the process's outbound
     /// rows taken together, a leak spread over many peers.
     pub across_peers: bool,
@@ -136,8 +136,8 @@ impl ProcessWatch {
         if rule.leaks_across_peers(outbound.iter().map(|at| &piles[*at])) {
             for at in outbound {
                 let row = &mut rows[at];
-                if piles[at].counts_across_peers() && row.verdict != Verdict::Leaks {
-                    row.verdict = Verdict::Leaks;
+                if piles[at].counts_across_peers() && row.verdict != RowVerdict::Leaks {
+                    row.verdict = RowVerdict::Leaks;
                     row.across_peers = true;
                 }
             }
@@ -199,7 +199,7 @@ impl RowHistory {
                     traffic.since_data_received,
                 ),
             };
-            let reading = Reading {
+            let usage = Usage {
                 request_segments,
                 answer_segments,
                 quiet: traffic.quiet(),
@@ -209,7 +209,7 @@ impl RowHistory {
                     .and_then(|after| watched.saturating_sub(after).checked_sub(traffic.quiet())),
             };
             idle += usize::from(is_idle);
-            if rule.used_once(&reading) {
+            if rule.used_once(&usage) {
                 pile.asked_at
                     .push(watched.as_millis() as i64 - since_request.as_millis() as i64);
             }
@@ -288,7 +288,7 @@ pub mod tests {
             gone: 2,
             reused: 1,
             change_per_minute: 0.0,
-            verdict: Verdict::Leaks,
+            verdict: RowVerdict::Leaks,
             across_peers: false,
             unread: None,
             ended: false,
@@ -327,7 +327,7 @@ pub mod tests {
             .collect();
         let rows = watch.sample(&first, Duration::ZERO, &RULE);
         assert_eq!((rows[0].open, rows[0].idle_used_once), (3, 3));
-        assert_eq!(rows[0].verdict, Verdict::Watching);
+        assert_eq!(rows[0].verdict, RowVerdict::Watching);
 
         // One gone, six more asked for a second apart, now idle.
         let second: Vec<Connection> = (2..=3)
@@ -343,7 +343,7 @@ pub mod tests {
         assert_eq!(row.used_once_spread_seconds, 32.0);
         assert_eq!(
             row.verdict,
-            Verdict::Leaks,
+            RowVerdict::Leaks,
             "six asked for during the watch"
         );
     }
@@ -357,7 +357,7 @@ pub mod tests {
         watch.sample(&[], Duration::ZERO, &RULE);
         let rows = watch.sample(&pool, Duration::from_secs(10), &RULE);
         assert_eq!((rows[0].idle, rows[0].idle_used_once), (64, 0));
-        assert_eq!(rows[0].verdict, Verdict::Pool);
+        assert_eq!(rows[0].verdict, RowVerdict::Pool);
         assert_eq!(rows[0].oldest_idle_seconds, 66.4);
     }
 
@@ -370,7 +370,7 @@ pub mod tests {
         let rows = watch.sample(&idle, Duration::ZERO, &RULE);
         assert_eq!(
             rows[0].verdict,
-            Verdict::Leaks,
+            RowVerdict::Leaks,
             "30 idle, used once, over 3 s"
         );
         let used_again: Vec<Connection> = (1..=30).map(|i| to_server1(i, 10, 2)).collect();
@@ -381,7 +381,7 @@ pub mod tests {
             .collect();
         let rows = watch.sample(&idle_again, Duration::from_secs(11), &RULE);
         assert_eq!((rows[0].idle, rows[0].idle_used_once), (30, 0));
-        assert_eq!(rows[0].verdict, Verdict::Pool);
+        assert_eq!(rows[0].verdict, RowVerdict::Pool);
     }
 
     #[test]
@@ -402,12 +402,12 @@ pub mod tests {
         assert_eq!(rows.len(), 30);
         assert!(
             rows.iter()
-                .all(|row| row.verdict == Verdict::Leaks && row.across_peers)
+                .all(|row| row.verdict == RowVerdict::Leaks && row.across_peers)
         );
 
         let mut healthy = ProcessWatch::new(7, "test", FORGET);
         let rows = healthy.sample(&spread(1), Duration::ZERO, &RULE);
-        assert!(rows.iter().all(|row| row.verdict == Verdict::Watching));
+        assert!(rows.iter().all(|row| row.verdict == RowVerdict::Watching));
 
         // The same four each, come in from 30 hosts: a server's callers.
         let inbound: Vec<Connection> = spread(4)
@@ -428,7 +428,7 @@ pub mod tests {
         let mut server = ProcessWatch::new(7, "test", FORGET);
         let rows = server.sample(&inbound, Duration::ZERO, &RULE);
         assert_eq!(rows.len(), 30);
-        assert!(rows.iter().all(|row| row.verdict == Verdict::Watching));
+        assert!(rows.iter().all(|row| row.verdict == RowVerdict::Watching));
     }
 
     #[test]
@@ -446,7 +446,7 @@ pub mod tests {
             .collect();
         let rows = watch.sample(&burst, Duration::ZERO, &RULE);
         assert_eq!((rows[0].idle_used_once, rows[0].used_once_burst), (50, 50));
-        assert_eq!(rows[0].verdict, Verdict::Watching);
+        assert_eq!(rows[0].verdict, RowVerdict::Watching);
     }
 
     #[test]
@@ -455,7 +455,7 @@ pub mod tests {
         watch.sample(&[to_server1(1, 0, 1)], Duration::ZERO, &RULE);
         let rows = watch.sample(&[], Duration::from_secs(6), &RULE);
         assert_eq!((rows[0].open, rows[0].gone), (0, 1));
-        assert_eq!(rows[0].verdict, Verdict::Closing);
+        assert_eq!(rows[0].verdict, RowVerdict::Closing);
         let rows = watch.sample(&[], Duration::from_secs(66), &RULE);
         assert_eq!(
             rows[0].gone, 1,

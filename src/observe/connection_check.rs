@@ -8,7 +8,7 @@ use std::io;
 use crate::observe::ends::Ends;
 use crate::observe::proc_net;
 use crate::observe::sockets::SocketDiag;
-use crate::settings::config::CheckConnections;
+use crate::settings::config::CheckWith;
 
 /// One way of asking.
 #[derive(Debug)]
@@ -21,17 +21,17 @@ impl ConnectionCheck {
     /// The way `how` asks for, or the fallback: socket diagnostics where
     /// they answer, else `/proc/net`; each checked first on a connection
     /// of its own.
-    pub fn open(how: CheckConnections) -> io::Result<ConnectionCheck> {
+    pub fn open(how: CheckWith) -> io::Result<ConnectionCheck> {
         match how {
-            CheckConnections::SockDiag => match SocketDiag::open() {
+            CheckWith::SockDiag => match SocketDiag::open() {
                 Ok(diag) => Ok(ConnectionCheck::SockDiag(diag)),
                 Err(err) => {
                     tracing::warn!(%err, "socket diagnostics cannot be asked; reading /proc/net/tcp instead, slower");
                     open_proc_net()
                 }
             },
-            CheckConnections::Proc => open_proc_net(),
-            CheckConnections::None => Err(io::Error::other("CONNECTION_CHECK=none")),
+            CheckWith::Proc => open_proc_net(),
+            CheckWith::None => Err(io::Error::other("CONNECTION_CHECK=none")),
         }
     }
 

@@ -22,12 +22,20 @@ pub const KEPT: usize = 300;
 
 /// A server's figures at one tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sample {
+pub struct Tick {
     /// Counts up from 0 at the server's start: a page asks for what came
     /// after the last one it has.
     pub seq: u64,
     /// When, in milliseconds since the Unix epoch.
     pub at_ms: u64,
+    /// What it read, as fields of its own on the wire.
+    #[serde(flatten)]
+    pub read: Reading,
+}
+
+/// The figures a tick reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Reading {
     /// Live tokio tasks: `/hello`'s count.
     pub tasks: u64,
     /// Inbound connections open.
@@ -40,16 +48,6 @@ pub struct Sample {
     pub answered: u64,
 }
 
-/// The figures a tick reads, but its sequence number and time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Reading {
-    pub tasks: u64,
-    pub connections: u64,
-    pub clients_held: u64,
-    pub forwarded: u64,
-    pub answered: u64,
-}
-
 /// The last [`KEPT`] samples, oldest first.
 #[derive(Debug, Default)]
 pub struct History {
@@ -58,7 +56,7 @@ pub struct History {
 
 #[derive(Debug, Default)]
 struct Window {
-    samples: VecDeque<Sample>,
+    samples: VecDeque<Tick>,
     next_seq: u64,
 }
 
@@ -94,14 +92,10 @@ impl History {
         let mut window = self.window();
         let seq = window.next_seq;
         window.next_seq += 1;
-        window.samples.push_back(Sample {
+        window.samples.push_back(Tick {
             seq,
             at_ms,
-            tasks: reading.tasks,
-            connections: reading.connections,
-            clients_held: reading.clients_held,
-            forwarded: reading.forwarded,
-            answered: reading.answered,
+            read: reading,
         });
         if window.samples.len() > KEPT {
             window.samples.pop_front();
@@ -110,7 +104,7 @@ impl History {
 
     /// The samples after `seq`, or every one kept when `seq` is `None` or
     /// not one this history gave (the asker's is from before a restart).
-    pub fn after(&self, seq: Option<u64>) -> Vec<Sample> {
+    pub fn after(&self, seq: Option<u64>) -> Vec<Tick> {
         let window = self.window();
         let newer = |seq: u64| window.samples.iter().filter(move |s| s.seq > seq);
         match seq {
@@ -122,7 +116,7 @@ impl History {
     /// Adds samples another server's history gave after this one's last:
     /// a mirror of it, sequence numbers and all. When they do not follow
     /// on (that server restarted), they replace what was kept.
-    pub fn extend(&self, samples: &[Sample]) {
+    pub fn extend(&self, samples: &[Tick]) {
         let mut window = self.window();
         let follows = samples
             .first()
@@ -178,7 +172,7 @@ mod tests {
         let all = history.after(None);
         assert_eq!(all.len(), KEPT);
         assert_eq!(all[0].seq, 10);
-        assert_eq!(all[KEPT - 1].tasks, KEPT as u64 + 9);
+        assert_eq!(all[KEPT - 1].read.tasks, KEPT as u64 + 9);
         let new = history.after(Some(KEPT as u64 + 7));
         assert_eq!(new.iter().map(|s| s.seq).collect::<Vec<_>>(), [308, 309]);
         assert!(history.after(Some(KEPT as u64 + 9)).is_empty());
@@ -218,6 +212,6 @@ mod tests {
         while history.after(None).is_empty() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
-        assert_eq!(history.after(None)[0].tasks, 7);
+        assert_eq!(history.after(None)[0].read.tasks, 7);
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! The scrape's own connection is the one thing counting adds, to
 //! `http_server_open_connections` and to `tokio_alive_tasks` alike, as it
-//! does to `/hello`'s count.
+//! does to `/hello`'s count. The same counters, typed ([`Counters`]),
+//! are what `/figures` tells.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +21,6 @@ use prometheus_client::registry::Registry;
 
 use serde::{Deserialize, Serialize};
 
-use crate::observe::counters::Counters;
 use crate::observe::tasks::alive_tasks;
 use crate::observe::{log, process};
 use crate::settings::knobs::Knob;
@@ -315,6 +315,36 @@ impl Collector for ProcessFigures {
         ConstCounter::new(log::dropped_lines()).encode(metric)?;
         Ok(())
     }
+}
+
+/// Everything a server counts but its task count, which every server 1
+/// has (the Go original's too) and which `/figures` keeps apart. Read
+/// from the same atomics [`Metrics::render`] encodes, so that the
+/// dashboard names no metric and parses nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Inbound connections open now.
+    pub open_connections: u64,
+    /// Inbound connections accepted since the start.
+    pub connections_accepted: u64,
+    /// Per-request clients `/forward` built.
+    pub clients_built: u64,
+    /// Per-request clients the retainer holds now.
+    pub clients_retained: u64,
+    /// Whether the retainer cannot see connections close now.
+    pub retainer_blind: bool,
+    /// `/forward` requests by how they ended, every outcome present.
+    pub forwards: BTreeMap<Outcome, u64>,
+    /// `/hello` answers given.
+    pub hello_answers: u64,
+    /// Log lines dropped because the log's reader was not reading.
+    pub log_lines_dropped: u64,
+    /// Resident memory in bytes; `None` when it cannot be read.
+    pub resident_bytes: Option<u64>,
+    /// Open file descriptors; `None` when they cannot be counted.
+    pub open_fds: Option<u64>,
+    /// The most file descriptors the process may open.
+    pub max_fds: Option<u64>,
 }
 
 /// An open inbound connection; dropping it counts the connection closed.

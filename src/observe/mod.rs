@@ -6,8 +6,8 @@
 //! - [`tasks`]: the live task count, tokio's stand-in for goroutines.
 //! - [`history`]: the last five minutes of a server's figures, sampled by
 //!   a thread of its own (a thread is not a task: the count stays true).
-//! - [`metrics`]: `/metrics` in the OpenMetrics text format;
-//!   [`counters`]: the same counters, typed, for `/figures`.
+//! - [`metrics`]: `/metrics` in the OpenMetrics text format, and the same
+//!   counters typed for `/figures`.
 //! - [`process`]: this process's memory and descriptors, and its limit.
 //! - [`repeats`]: a failure logged once a second, not once a request.
 //! - [`log`]: the log's writer, which never waits for a stuck reader.
@@ -17,7 +17,6 @@
 //!   `/proc/net/tcp`; [`connection_check`]: which of the two to ask.
 
 pub mod connection_check;
-pub mod counters;
 pub mod ends;
 pub mod history;
 pub mod log;

@@ -19,7 +19,7 @@ use crate::roles::json_answer::json_answer;
 use crate::roles::retainer::Retainer;
 use crate::roles::upstream::post_hello;
 use crate::roles::via::Hop;
-use crate::settings::config::CheckConnections;
+use crate::settings::config::CheckWith;
 use crate::settings::knobs::ClientLifetime;
 use crate::settings::live::Live;
 
@@ -54,7 +54,7 @@ impl Forwarder {
     pub fn new(
         upstream: Url,
         live: Arc<Live>,
-        check: CheckConnections,
+        check: CheckWith,
         metrics: ForwardMetrics,
     ) -> reqwest::Result<Self> {
         let forwarder = Forwarder {

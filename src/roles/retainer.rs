@@ -37,7 +37,7 @@ use crate::observe::connection_check::ConnectionCheck;
 use crate::observe::ends::Ends;
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::upstream::Exchange;
-use crate::settings::config::CheckConnections;
+use crate::settings::config::CheckWith;
 
 /// How often the thread looks: a client goes within this much of its
 /// connection closing.
@@ -47,7 +47,7 @@ const SWEEP_EVERY: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone)]
 pub struct Retainer {
     /// How it asks whether a connection is open.
-    how: CheckConnections,
+    how: CheckWith,
     /// 1 once it cannot ask.
     blind: Gauge,
     held: Arc<Mutex<Held>>,
@@ -76,7 +76,7 @@ struct Kept {
 impl Retainer {
     /// A retainer that holds nothing yet, and asks `how`; `blind` goes to
     /// 1 if it cannot.
-    pub fn new(how: CheckConnections, blind: Gauge) -> Self {
+    pub fn new(how: CheckWith, blind: Gauge) -> Self {
         Retainer {
             how,
             blind,
@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn a_request_that_left_nothing_open_releases_its_client_at_once() {
         let defaults = ClientSettings::default();
-        let retainer = Retainer::new(CheckConnections::SockDiag, Gauge::default());
+        let retainer = Retainer::new(CheckWith::SockDiag, Gauge::default());
         retainer.keep(client(), &defaults, Exchange::Failed);
         retainer.keep(client(), &defaults, answered(50000, true));
         let no_ends = Exchange::Completed {
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn a_connection_left_open_holds_its_client_until_cleared() {
-        let retainer = Retainer::new(CheckConnections::SockDiag, Gauge::default());
+        let retainer = Retainer::new(CheckWith::SockDiag, Gauge::default());
         let defaults = ClientSettings::default();
         retainer.keep(client(), &defaults, answered(50000, false));
         retainer.keep(client(), &defaults, answered(50001, false));

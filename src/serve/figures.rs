@@ -9,11 +9,9 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 
-use crate::observe::counters::Counters;
-use crate::observe::history::Sample;
-use crate::observe::tasks::alive_tasks;
+use crate::observe::history::Tick;
+use crate::observe::metrics::Counters;
 use crate::serve::refusal::Refusal;
-use crate::serve::state::AppState;
 use crate::serve::switch_log::Switched;
 use crate::settings::knobs::Knob;
 
@@ -37,24 +35,10 @@ pub struct Figures {
     pub counters: Option<Counters>,
     /// Its history's samples that the asker did not have yet.
     #[serde(default)]
-    pub history: Vec<Sample>,
+    pub history: Vec<Tick>,
 }
 
 impl Figures {
-    /// This server's figures now, with its history's samples after
-    /// `since`.
-    pub fn of(state: &AppState, since: Option<u64>) -> Figures {
-        Figures {
-            instance: state.forwarder.instance().to_owned(),
-            knobs: state.live.current().given.clone(),
-            fixed: state.given.fixed(),
-            switches: state.switch_log.last(),
-            tasks: u64::try_from(alive_tasks()).unwrap_or(u64::MAX),
-            counters: Some(state.metrics.counters(state.forwarder.retained_clients())),
-            history: state.history.after(since),
-        }
-    }
-
     /// A server known only by its task count, from `/hello`.
     pub fn tasks_only(tasks: u64) -> Figures {
         Figures {
@@ -76,10 +60,10 @@ pub struct Since {
     /// This server's.
     pub since: Option<u64>,
     /// Server 1's, on server 2.
-    pub upstream_since: Option<u64>,
+    pub server1_since: Option<u64>,
 }
 
-/// `?since=&upstream_since=` read from a request, a bad one refused in
+/// `?since=&server1_since=` read from a request, a bad one refused in
 /// JSON naming the parameter, as every other error of this API is.
 impl<S: Send + Sync> FromRequestParts<S> for Since {
     type Rejection = Refusal;
@@ -90,7 +74,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Since {
             Err(rejection) => Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
                 format!(
-                    "{}; expected since and upstream_since as whole numbers, each the \
+                    "{}; expected since and server1_since as whole numbers, each the \
                      sequence number of the last sample received",
                     rejection.body_text()
                 ),

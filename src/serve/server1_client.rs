@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::failure::{cause_chain, shown};
-use crate::observe::history::{History, Reading, Sample, now_ms};
+use crate::observe::history::{History, Reading, Tick, now_ms};
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::hello::Hello;
 use crate::roles::upstream::read_body;
@@ -30,7 +30,7 @@ const FETCH_LIMIT: Duration = Duration::from_secs(1);
 
 /// Server 1's figures, or what could be had of them.
 #[derive(Debug, Clone, Serialize)]
-pub struct Upstream {
+pub struct Server1View {
     /// Where they come from, password hidden.
     pub url: String,
     pub figures: Option<Figures>,
@@ -47,7 +47,7 @@ pub struct Server1Client {
     client: OnceLock<reqwest::Result<Client>>,
     /// The last fetch and when it was made: every watcher within
     /// [`SHARED_FOR`] of it shares it, and one fetch at a time is made.
-    last: tokio::sync::Mutex<Option<(Instant, Upstream)>>,
+    last: tokio::sync::Mutex<Option<(Instant, Server1View)>>,
     /// Server 1's history as far as fetched: each fetch asks for the
     /// samples after the last one here.
     mirror: History,
@@ -71,7 +71,7 @@ impl Server1Client {
     }
 
     /// Server 1's history, as far as fetched.
-    pub fn history(&self) -> Vec<Sample> {
+    pub fn history(&self) -> Vec<Tick> {
         self.mirror.after(None)
     }
 
@@ -98,7 +98,7 @@ impl Server1Client {
     /// samples after `since`. `forwarded` is this server's count of
     /// `/forward`s, which stands for server 1's `/hello`s when server 1
     /// keeps no history.
-    pub async fn fetch(&self, since: Option<u64>, forwarded: u64) -> Upstream {
+    pub async fn fetch(&self, since: Option<u64>, forwarded: u64) -> Server1View {
         let mut last = self.last.lock().await;
         let mut upstream = match last.as_ref() {
             Some((at, upstream)) if at.elapsed() < SHARED_FOR => upstream.clone(),
@@ -116,7 +116,7 @@ impl Server1Client {
 
     /// Fetches server 1's figures, and keeps the samples of its history
     /// that are new in the mirror.
-    async fn fetch_now(&self, forwarded: u64) -> Upstream {
+    async fn fetch_now(&self, forwarded: u64) -> Server1View {
         let url = redacted(&self.origin);
         let (figures, missing) = match self.fetch_figures().await {
             Ok(mut figures) => {
@@ -126,7 +126,7 @@ impl Server1Client {
             }
             Err(missing) => (self.fetch_hello(forwarded).await, Some(missing)),
         };
-        Upstream {
+        Server1View {
             url,
             figures,
             missing,

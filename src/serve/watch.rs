@@ -19,13 +19,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::observe::ends::Ends;
-use crate::observe::history::{Sample, now_ms};
+use crate::observe::history::{Tick, now_ms};
 use crate::observe::metrics::{CONTENT_TYPE_OPENMETRICS, Metrics, Outcome};
+use crate::observe::tasks::alive_tasks;
 use crate::roles::forward::Forwarder;
 use crate::scenario::verdict::{Point, Seen};
 use crate::scenario::{self, Expectation, Scenario, amounts_to, in_effect};
 use crate::serve::figures::{Figures, Since};
-use crate::serve::server1_client::Upstream;
+use crate::serve::server1_client::Server1View;
 use crate::serve::state::AppState;
 use crate::settings::knobs::{ClientLifetime, Knobs, Side};
 
@@ -41,7 +42,7 @@ pub struct Watch {
     pub now_ms: u64,
     pub this: Figures,
     /// Server 1, seen from server 2; `None` on server 1.
-    pub upstream: Option<Upstream>,
+    pub server1: Option<Server1View>,
     /// The registry's entries that the settings of both servers put in
     /// effect; the leak itself when none.
     pub in_effect: Vec<Entry>,
@@ -105,6 +106,19 @@ impl From<&Scenario> for Entry {
     }
 }
 
+/// This server's figures now, with its history's samples after `since`.
+pub fn figures_of(state: &AppState, since: Option<u64>) -> Figures {
+    Figures {
+        instance: state.forwarder.instance().to_owned(),
+        knobs: state.live.current().given.clone(),
+        fixed: state.given.fixed(),
+        switches: state.switch_log.last(),
+        tasks: u64::try_from(alive_tasks()).unwrap_or(u64::MAX),
+        counters: Some(state.metrics.counters(state.forwarder.retained_clients())),
+        history: state.history.after(since),
+    }
+}
+
 /// What the page says when this server's retainer is blind.
 const BLIND: &str = "this server's retainer cannot see connections close (no socket \
                      diagnostics, no /proc/net/tcp, or CONNECTION_CHECK=none): every client \
@@ -115,8 +129,8 @@ struct Sides<'a> {
     role: Side,
     this: &'a Figures,
     this_knobs: Knobs,
-    upstream: Option<&'a Figures>,
-    upstream_knobs: Option<Knobs>,
+    server1: Option<&'a Figures>,
+    server1_knobs: Option<Knobs>,
 }
 
 impl Sides<'_> {
@@ -126,7 +140,7 @@ impl Sides<'_> {
             (Side::Server2, Side::Server2) | (Side::Server1, Side::Server1) => {
                 Some((self.this, self.this_knobs))
             }
-            (Side::Server2, Side::Server1) => self.upstream.zip(self.upstream_knobs),
+            (Side::Server2, Side::Server1) => self.server1.zip(self.server1_knobs),
             (Side::Server1, Side::Server2) => None,
         }
     }
@@ -136,7 +150,7 @@ impl Sides<'_> {
 /// `local` is the address the asking connection came to: this server's own
 /// socket.
 pub async fn watch(state: &AppState, local: SocketAddr, since: Since) -> Watch {
-    let this = Figures::of(state, since.since);
+    let this = figures_of(state, since.since);
     // Server 1 is fetched unless it is this very server: a page shows what
     // a server can do, whatever one request made it look like.
     let own_socket = state.server1.is_at(local);
@@ -144,23 +158,23 @@ pub async fn watch(state: &AppState, local: SocketAddr, since: Since) -> Watch {
         true => None,
         false => {
             let forwarded = state.metrics.forward.requests();
-            Some(state.server1.fetch(since.upstream_since, forwarded).await)
+            Some(state.server1.fetch(since.server1_since, forwarded).await)
         }
     };
     let role = role(&state.metrics, own_socket, fetched.as_ref());
-    let upstream = fetched.filter(|_| role == Side::Server2);
-    let upstream_figures = upstream.as_ref().and_then(|u| u.figures.as_ref());
+    let server1 = fetched.filter(|_| role == Side::Server2);
+    let server1_figures = server1.as_ref().and_then(|u| u.figures.as_ref());
     let sides = Sides {
         role,
         this: &this,
         this_knobs: state.live.knobs(),
-        upstream: upstream_figures,
-        upstream_knobs: upstream_figures
+        server1: server1_figures,
+        server1_knobs: server1_figures
             .map(|figures| Knobs::spelled(figures.knobs.iter().map(|(&k, v)| (k, v.as_str())))),
     };
     let effective = match role {
         Side::Server1 => in_effect(Some(&sides.this_knobs), None),
-        Side::Server2 => in_effect(sides.upstream_knobs.as_ref(), Some(&sides.this_knobs)),
+        Side::Server2 => in_effect(sides.server1_knobs.as_ref(), Some(&sides.this_knobs)),
     };
     let blind = role == Side::Server2
         && state.metrics.forward.is_blind()
@@ -173,16 +187,16 @@ pub async fn watch(state: &AppState, local: SocketAddr, since: Since) -> Watch {
     let switchable = switchable(&sides);
     Watch {
         role,
-        whoami: whoami(role, upstream.as_ref()),
+        whoami: whoami(role, server1.as_ref()),
         now_ms: now_ms(),
         amounts_to: predicted,
         amounts_to_words: predicted.words(),
-        seen: upstream.as_ref().and_then(|_| seen(state)),
+        seen: server1.as_ref().and_then(|_| seen(state)),
         blind: blind.then_some(BLIND),
         in_effect: effective.into_iter().map(Entry::from).collect(),
         switchable,
         this,
-        upstream,
+        server1,
     }
 }
 
@@ -191,10 +205,10 @@ pub async fn watch(state: &AppState, local: SocketAddr, since: Since) -> Watch {
 /// answered `/hello`, forwarded nothing successfully and reaches no server
 /// 1; `server2` otherwise. No one stray request makes a server 2 that
 /// reaches its server 1 look like a server 1.
-fn role(metrics: &Metrics, own_socket: bool, upstream: Option<&Upstream>) -> Side {
+fn role(metrics: &Metrics, own_socket: bool, server1: Option<&Server1View>) -> Side {
     let forwarded = metrics.forward.ended_with(Outcome::ok);
     let answered = metrics.hello_answers.get();
-    let reaches_server_1 = upstream.is_some_and(|upstream| upstream.figures.is_some());
+    let reaches_server_1 = server1.is_some_and(|server1| server1.figures.is_some());
     if own_socket || (forwarded == 0 && answered > 0 && !reaches_server_1) {
         Side::Server1
     } else {
@@ -203,10 +217,10 @@ fn role(metrics: &Metrics, own_socket: bool, upstream: Option<&Upstream>) -> Sid
 }
 
 /// What the page says of the role this server plays.
-fn whoami(role: Side, upstream: Option<&Upstream>) -> String {
-    match (role, upstream) {
-        (Side::Server2, Some(upstream)) => {
-            format!("This server plays server 2; server 1 is {}", upstream.url)
+fn whoami(role: Side, server1: Option<&Server1View>) -> String {
+    match (role, server1) {
+        (Side::Server2, Some(server1)) => {
+            format!("This server plays server 2; server 1 is {}", server1.url)
         }
         _ => "This server plays server 1: its UPSTREAM_URL is its own socket, or it has \
               answered /hello, forwarded none successfully and reaches no server 1. Open \
@@ -219,8 +233,8 @@ fn whoami(role: Side, upstream: Option<&Upstream>) -> String {
 /// and its mirror of server 1's.
 fn seen(state: &AppState) -> Option<Seen> {
     Seen::over(
-        &points(&state.history.after(None), |s| s.forwarded),
-        &points(&state.server1.history(), |s| s.answered),
+        &points(&state.history.after(None), |s| s.read.forwarded),
+        &points(&state.server1.history(), |s| s.read.answered),
     )
 }
 
@@ -241,7 +255,7 @@ pub async fn get_metrics(
 /// `GET /figures`: this server's figures, as JSON, with its history's
 /// samples after `?since=`.
 pub async fn get_figures(State(state): State<AppState>, since: Since) -> Json<Figures> {
-    Json(Figures::of(&state, since.since))
+    Json(figures_of(&state, since.since))
 }
 
 /// `GET /watch`: this server's figures, server 1's, and what the settings
@@ -256,12 +270,12 @@ pub async fn get_watch(
 
 /// Each role's samples as the verdict reads them: server 2's by its
 /// `/forward`s, server 1's by its `/hello`s.
-fn points(samples: &[Sample], requests: fn(&Sample) -> u64) -> Vec<Point> {
+fn points(samples: &[Tick], requests: fn(&Tick) -> u64) -> Vec<Point> {
     samples
         .iter()
         .map(|sample| Point {
             requests: requests(sample),
-            tasks: usize::try_from(sample.tasks).unwrap_or(usize::MAX),
+            tasks: usize::try_from(sample.read.tasks).unwrap_or(usize::MAX),
         })
         .collect()
 }

@@ -93,7 +93,7 @@ pub struct Config {
         default_value = "sock_diag",
         value_parser = parse_check_connections
     )]
-    pub connection_check: CheckConnections,
+    pub connection_check: CheckWith,
 
     /// How long a shutdown lets requests in flight finish, in Go syntax.
     #[arg(
@@ -223,17 +223,17 @@ pub fn parse_switch_policy(text: &str) -> Result<SwitchPolicy, String> {
 
 /// How the retainer asks whether a connection is open: `CONNECTION_CHECK`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckConnections {
+pub enum CheckWith {
     SockDiag,
     Proc,
     None,
 }
 
-fn parse_check_connections(text: &str) -> Result<CheckConnections, String> {
+fn parse_check_connections(text: &str) -> Result<CheckWith, String> {
     match text {
-        "sock_diag" => Ok(CheckConnections::SockDiag),
-        "proc" => Ok(CheckConnections::Proc),
-        "none" => Ok(CheckConnections::None),
+        "sock_diag" => Ok(CheckWith::SockDiag),
+        "proc" => Ok(CheckWith::Proc),
+        "none" => Ok(CheckWith::None),
         _ => Err(format!(
             "invalid value {text:?}: expected sock_diag, proc or none"
         )),

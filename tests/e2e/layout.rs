@@ -1,7 +1,10 @@
 //! The house's floors: no module of `src/` reaches, through others, back to
-//! itself. Every `use` line and every path written inline (`crate::a::b`,
-//! `super::c`) counts, outside the `#[cfg(test)]` modules; a path counts
-//! for the deepest module it names, so a module that re-exports its
+//! itself, and each of the crate's top modules uses only those `lib.rs`
+//! lists above it. Every path in a `use` line or written inline counts,
+//! outside the `#[cfg(test)]` modules: from the crate (`crate::a::b`), from
+//! a parent (`super::c`), from the module itself (`self::d`), and from a
+//! child module by its bare name (`sampler::Sampler` in `inspect`). A path
+//! counts for the deepest module it names, so a module that re-exports its
 //! child's items and a child that uses its parent's items make a loop.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,51 +38,79 @@ fn module_of(relative: &Path) -> String {
     parts.join("::")
 }
 
-/// The text of a file without its `#[cfg(test)]` modules and comments.
+/// The text of a file without its `#[cfg(test)]` modules (private or
+/// public) and comments.
 fn code_of(text: &str) -> String {
-    let code = text.split("#[cfg(test)]\nmod ").next().unwrap_or_default();
+    let code = ["#[cfg(test)]\nmod ", "#[cfg(test)]\npub mod "]
+        .iter()
+        .fold(text, |code, test_module| {
+            code.split(test_module).next().unwrap_or_default()
+        });
     code.lines()
         .map(|line| line.split("//").next().unwrap_or_default())
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-/// Every path the code names from the crate's root or from its parent:
-/// inline ones and `use` ones, braces unfolded one level deep.
-fn paths_in(code: &str, module: &str) -> Vec<Vec<String>> {
-    let parent: Vec<String> = module
+/// Where a path that starts with `first` leads from `module`, whose child
+/// modules are `children`: the crate's root, a parent, the module itself,
+/// or one of its children; `None` for anything else (another crate, a
+/// type, a local name).
+fn anchored(first: &str, module: &[String], children: &BTreeSet<String>) -> Option<Vec<String>> {
+    match first {
+        "crate" => Some(Vec::new()),
+        "super" => Some(module[..module.len().saturating_sub(1)].to_vec()),
+        "self" => Some(module.to_vec()),
+        child if children.contains(child) => {
+            Some(module.iter().cloned().chain([child.to_owned()]).collect())
+        }
+        _ => None,
+    }
+}
+
+/// Every path the code names from the crate's root, a parent, the module
+/// itself or a child module (see [`anchored`]): inline ones and `use`
+/// ones, braces unfolded one level deep.
+fn paths_in(code: &str, module: &str, children: &BTreeSet<String>) -> Vec<Vec<String>> {
+    let module: Vec<String> = module
         .split("::")
         .filter(|part| !part.is_empty())
         .map(str::to_owned)
         .collect();
-    let mut paths = Vec::new();
     let identifier = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    for (anchor, base) in [
-        ("crate::", Vec::new()),
-        ("super::", parent[..parent.len().saturating_sub(1)].to_vec()),
-    ] {
-        let mut rest = code;
-        while let Some(at) = rest.find(anchor) {
-            let before = rest[..at].chars().next_back();
-            rest = &rest[at + anchor.len()..];
-            if before.is_some_and(identifier) {
-                continue;
+    let mut paths = Vec::new();
+    let mut from = 0;
+    while let Some(found) = code[from..].find("::") {
+        let at = from + found;
+        from = at + 2;
+        // The segment before this `::` starts a path when no `::` comes
+        // right before it.
+        let start = code[..at].trim_end_matches(identifier).len();
+        let first = &code[start..at];
+        if code[..start].ends_with("::") {
+            continue;
+        }
+        let Some(mut path) = anchored(first, &module, children) else {
+            continue;
+        };
+        let mut tail = &code[from..];
+        loop {
+            let name: String = tail.chars().take_while(|&c| identifier(c)).collect();
+            if name.is_empty() {
+                break;
             }
-            let mut path = base.clone();
-            let mut tail = rest;
-            loop {
-                let name: String = tail.chars().take_while(|&c| identifier(c)).collect();
-                if name.is_empty() {
-                    break;
-                }
-                tail = &tail[name.len()..];
-                path.push(name);
-                match tail.strip_prefix("::") {
-                    Some(more) => tail = more,
-                    None => break,
-                }
+            tail = &tail[name.len()..];
+            match name.as_str() {
+                "super" => drop(path.pop()),
+                _ => path.push(name),
             }
-            if let Some(inner) = tail.strip_prefix('{') {
+            match tail.strip_prefix("::") {
+                Some(more) => tail = more,
+                None => break,
+            }
+        }
+        match tail.strip_prefix('{') {
+            Some(inner) => {
                 let inner = inner.split('}').next().unwrap_or_default();
                 for item in inner.split(',') {
                     let mut branch = path.clone();
@@ -91,8 +122,12 @@ fn paths_in(code: &str, module: &str) -> Vec<Vec<String>> {
                     );
                     paths.push(branch);
                 }
-            } else {
+                // The braces' paths are read: go on after them.
+                from = code.len() - tail.len() + 1 + inner.len();
+            }
+            None => {
                 paths.push(path);
+                from = code.len() - tail.len();
             }
         }
     }
@@ -107,6 +142,20 @@ fn module_named(path: &[String], modules: &BTreeSet<String>) -> Option<String> {
         .find(|candidate| modules.contains(candidate))
 }
 
+/// The names of `module`'s child modules.
+fn children_of(module: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+    let prefix = match module {
+        "" => String::new(),
+        module => format!("{module}::"),
+    };
+    modules
+        .iter()
+        .filter_map(|other| other.strip_prefix(&prefix))
+        .filter(|child| !child.is_empty() && !child.contains("::"))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Which modules each module's code uses.
 fn uses() -> BTreeMap<String, BTreeSet<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -119,8 +168,9 @@ fn uses() -> BTreeMap<String, BTreeSet<String>> {
     let mut uses = BTreeMap::new();
     for file in &files {
         let module = module_of(file.strip_prefix(&root).expect("under src/"));
+        let children = children_of(&module, &modules);
         let code = code_of(&std::fs::read_to_string(file).expect("a source file"));
-        let used: BTreeSet<String> = paths_in(&code, &module)
+        let used: BTreeSet<String> = paths_in(&code, &module, &children)
             .iter()
             .filter_map(|path| module_named(path, &modules))
             .filter(|used| *used != module && !used.is_empty())
@@ -181,13 +231,91 @@ fn no_module_reaches_back_to_itself() {
 #[test]
 fn the_reading_sees_inline_paths_super_paths_and_braces() {
     let code = "use crate::a::{b::C, d};\nfn f() { crate::e::f(); super::g::h(); }";
-    let paths = paths_in(code, "x::y");
+    let paths = paths_in(code, "x::y", &BTreeSet::new());
     let shown: Vec<String> = paths.iter().map(|path| path.join("::")).collect();
     assert_eq!(shown, ["a::b::C", "a::d", "e::f", "x::g::h"]);
 }
 
+#[test]
+fn the_reading_sees_paths_from_the_module_itself_and_its_children() {
+    let code = "use sampler::{Sampler, Seen};\nuse self::report::Row;\n\
+                fn f() { std::mem::drop(verdict::Rule::default()); other::g(); a::sampler::h() }";
+    let children = BTreeSet::from(["sampler".to_owned(), "verdict".to_owned()]);
+    let paths = paths_in(code, "inspect", &children);
+    let shown: Vec<String> = paths.iter().map(|path| path.join("::")).collect();
+    assert_eq!(
+        shown,
+        [
+            "inspect::sampler::Sampler",
+            "inspect::sampler::Seen",
+            "inspect::report::Row",
+            "inspect::verdict::Rule::default"
+        ]
+    );
+}
+
+#[test]
+fn a_planted_loop_is_found() {
+    let uses = BTreeMap::from([
+        (
+            "inspect".to_owned(),
+            BTreeSet::from(["inspect::sampler".to_owned()]),
+        ),
+        (
+            "inspect::sampler".to_owned(),
+            BTreeSet::from(["inspect".to_owned()]),
+        ),
+        ("serve".to_owned(), BTreeSet::from(["inspect".to_owned()])),
+    ]);
+    assert_eq!(
+        loop_through("inspect", &uses),
+        Some(vec![
+            "inspect".to_owned(),
+            "inspect::sampler".to_owned(),
+            "inspect".to_owned()
+        ])
+    );
+    assert_eq!(loop_through("serve", &uses), None);
+}
+
+/// The crate's top modules in the order `lib.rs` lists them.
+fn floors() -> Vec<String> {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs");
+    let text = std::fs::read_to_string(lib).expect("lib.rs");
+    text.lines()
+        .filter_map(|line| line.strip_prefix("pub mod ")?.strip_suffix(';'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn each_top_module_uses_only_those_lib_rs_lists_above_it() {
+    let floors = floors();
+    assert!(floors.len() > 5, "lib.rs lists {floors:?}");
+    let floor = |module: &str| {
+        let top = module.split("::").next().unwrap_or_default();
+        floors.iter().position(|name| name == top)
+    };
+    let mut below = Vec::new();
+    for (module, used) in uses() {
+        let Some(here) = floor(&module) else {
+            continue;
+        };
+        for other in used {
+            if floor(&other).is_some_and(|there| there > here) {
+                below.push(format!("{module} uses {other}"));
+            }
+        }
+    }
+    assert!(
+        below.is_empty(),
+        "modules using one lib.rs lists below them:\n{}",
+        below.join("\n")
+    );
+}
+
 #[tokio::test]
-async fn no_metric_name_is_written_outside_the_metrics_module() {
+async fn no_metric_name_is_written_outside_the_metrics_module_and_the_page_names_none() {
     use reqwest_connection_leak::observe::metrics::{Metrics, samples};
     let text = Metrics::new().render(0).expect("the metrics render");
     let names: BTreeSet<String> = samples(&text)
@@ -212,6 +340,20 @@ async fn no_metric_name_is_written_outside_the_metrics_module() {
                     file.display()
                 );
             }
+        }
+    }
+    // The dashboard reads typed figures: its page names no metric at all.
+    let page = root.join("serve/page");
+    for entry in std::fs::read_dir(&page).expect("the page's folder") {
+        let file = entry.expect("an entry").path();
+        let text = std::fs::read_to_string(&file).expect("a page file");
+        for name in &names {
+            let bare = name.strip_suffix("_total").unwrap_or(name);
+            assert!(
+                !text.contains(bare),
+                "{} names the metric {bare}: read the figure from /watch instead",
+                file.display()
+            );
         }
     }
 }

@@ -364,7 +364,7 @@ fn pages_and_figures_answer_only_a_host_that_names_this_server() {
 #[test]
 fn a_bad_since_is_refused_in_json_naming_the_parameter() {
     let server = serve(&[]);
-    for path in ["/figures?since=abc", "/watch?upstream_since=-1"] {
+    for path in ["/figures?since=abc", "/watch?server1_since=-1"] {
         let answer = get(server.address, path);
         assert_eq!(answer.status, 400, "{path}: {answer:?}");
         let error = answer.json()["error"]

@@ -235,7 +235,7 @@ fn switching_adds_no_task_and_shows_in_figures_and_metrics() {
     // Before any /hello, server 2 shows server 1's switches too.
     let watch = get(pair.server2.address, "/watch").json();
     assert_eq!(
-        watch["upstream"]["figures"]["switches"][0]["setting"],
+        watch["server1"]["figures"]["switches"][0]["setting"],
         "SERVER_IDLE_TIMEOUT"
     );
     // At rest: each count is the asking connection's task alone.

@@ -28,11 +28,11 @@ const byId = (id) => document.getElementById(id);
 // The last sample of each server the page received: the server sends only
 // the ones after it.
 function watchUrl() {
-  const [self, upstream] = lastWatch && lastWatch.role === "server1"
+  const [self, server1] = lastWatch && lastWatch.role === "server1"
     ? [received.server1, null] : [received.server2, received.server1];
   const query = new URLSearchParams();
   if (self !== null) query.set("since", self);
-  if (upstream !== null) query.set("upstream_since", upstream);
+  if (server1 !== null) query.set("server1_since", server1);
   return `/watch?${query}`;
 }
 
@@ -83,7 +83,7 @@ document.addEventListener("visibilitychange", () => {
 // The figures of each server, by its name: null where unknown.
 function figuresOf(watch) {
   if (watch.role === "server1") return { server1: watch.this, server2: null };
-  return { server1: watch.upstream && watch.upstream.figures, server2: watch.this };
+  return { server1: watch.server1 && watch.server1.figures, server2: watch.this };
 }
 
 // One figure of a server's, by its field's name: its task count, or one of
@@ -110,7 +110,7 @@ function show(watch) {
     element.textContent = bytes === null || bytes === undefined ? "–" : (bytes / 1048576).toFixed(1);
   }
   byId("whoami").textContent = watch.whoami;
-  note("missing1", watch.role === "server2" ? watch.upstream.missing : null);
+  note("missing1", watch.role === "server2" ? watch.server1.missing : null);
   note("missing2", watch.role === "server1"
     ? "Not known from here: this page belongs to server 1." : watch.blind);
   // The controls stay whatever the role: any server can forward and be
