@@ -87,25 +87,50 @@ fn legend(svg: &mut String, x: f64, y: f64) {
     );
 }
 
+/// A panel's scales: its plot's size, its last second and its highest
+/// count, and where a second and a count fall in it.
+struct Scale {
+    plot_width: f64,
+    plot_height: f64,
+    last_second: f64,
+    highest: f64,
+}
+
+impl Scale {
+    fn of(run: &Run) -> Scale {
+        let highest = run
+            .samples
+            .iter()
+            .map(|s| s.server2_tasks.max(s.server1_tasks))
+            .max()
+            .unwrap_or(0)
+            .max(10) as f64
+            * 1.1;
+        Scale {
+            plot_width: PANEL_WIDTH - 8.0 - INSET_LEFT - INSET_RIGHT,
+            plot_height: PANEL_HEIGHT - 8.0 - INSET_TOP - INSET_BOTTOM,
+            last_second: run.samples.last().map_or(1.0, |s| s.seconds).max(0.1),
+            highest,
+        }
+    }
+
+    fn at_x(&self, seconds: f64) -> f64 {
+        INSET_LEFT + seconds / self.last_second * self.plot_width
+    }
+
+    fn at_y(&self, tasks: f64) -> f64 {
+        INSET_TOP + self.plot_height - tasks / self.highest * self.plot_height
+    }
+}
+
 /// One scenario's panel, its top-left corner at (`x`, `y`).
 fn panel(svg: &mut String, run: &Run, x: f64, y: f64) {
     let verdict = run.recording.verdict();
     let verdict_class = verdict.class();
-    let (plot_width, plot_height) = (
-        PANEL_WIDTH - 8.0 - INSET_LEFT - INSET_RIGHT,
-        PANEL_HEIGHT - 8.0 - INSET_TOP - INSET_BOTTOM,
-    );
-    let last_second = run.samples.last().map_or(1.0, |s| s.seconds).max(0.1);
-    let highest = run
-        .samples
-        .iter()
-        .map(|s| s.server2_tasks.max(s.server1_tasks))
-        .max()
-        .unwrap_or(0)
-        .max(10) as f64
-        * 1.1;
-    let at_x = |seconds: f64| INSET_LEFT + seconds / last_second * plot_width;
-    let at_y = |tasks: f64| INSET_TOP + plot_height - tasks / highest * plot_height;
+    let scale = Scale::of(run);
+    let (plot_width, plot_height, last_second) =
+        (scale.plot_width, scale.plot_height, scale.last_second);
+    let (at_x, at_y) = (|s| scale.at_x(s), |t| scale.at_y(t));
     let _ = write!(
         svg,
         r#"<g transform="translate({x},{y})">
@@ -120,7 +145,7 @@ fn panel(svg: &mut String, run: &Run, x: f64, y: f64) {
         label = run.scenario.label(),
     );
     // Axes: the top and bottom of the tasks scale, the first and last second.
-    for tasks in [0.0, highest / 1.1] {
+    for tasks in [0.0, scale.highest / 1.1] {
         let _ = writeln!(
             svg,
             r#"<line x1="{INSET_LEFT}" x2="{right}" y1="{y}" y2="{y}" class="grid"/><text x="{label_x}" y="{label_y}" text-anchor="end" class="title">{tasks:.0}</text>"#,

@@ -83,21 +83,37 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
     };
 
     chart::draw(&chart.path, &runs, pace)?;
+    report(args, &runs, &chart, pace)?;
+    Ok(all_behaved(&runs))
+}
+
+/// Prints the table (or the JSON document) with where the chart is.
+fn report(
+    args: &DemoArgs,
+    runs: &[record::Run],
+    chart: &ClaimedChart,
+    pace: Pace,
+) -> Result<(), DemoError> {
     let report = if args.json {
-        serde_json::to_string(&json::Document::of(&runs)).map_err(DemoError::Report)?
+        serde_json::to_string(&json::Document::of(runs)).map_err(DemoError::Report)?
     } else {
         format!(
             "{}chart: {}",
-            table::render(&runs, pace.requests),
+            table::render(runs, pace.requests),
             chart.path.display()
         )
     };
     // A reader that went away (`demo | head`) is no reason to stop: the
     // chart is written and the exit code still tells.
     let _ = writeln!(std::io::stdout().lock(), "{report}");
+    Ok(())
+}
 
+/// Whether every scenario behaved as the registry expects; each that did
+/// not is said on standard error.
+fn all_behaved(runs: &[record::Run]) -> bool {
     let mut all_met = true;
-    for run in &runs {
+    for run in runs {
         let verdict = run.recording.verdict();
         if !run.scenario.expectation().met_by(verdict) {
             all_met = false;
@@ -108,7 +124,7 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
             );
         }
     }
-    Ok(all_met)
+    all_met
 }
 
 fn progress_bar(scenario: &Scenario, requests: usize) -> ProgressBar {

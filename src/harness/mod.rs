@@ -13,7 +13,7 @@
 use std::io::{self, BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -119,19 +119,7 @@ impl Launcher {
             name: name.to_owned(),
             source,
         })?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        if let Some(stderr) = child.stderr.take() {
-            let prefix = format!("[{name}]");
-            let log = log.clone();
-            thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    eprintln!("{prefix} {line}");
-                    log.lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(line);
-                }
-            });
-        }
+        let log = forward_log(name, child.stderr.take());
         let (address_tx, address_rx) = mpsc::channel();
         if let Some(stdout) = child.stdout.take() {
             thread::spawn(move || {
@@ -166,6 +154,26 @@ impl Launcher {
             log,
         })
     }
+}
+
+/// The child's log, each line passed on to this process's standard
+/// error after `[name]` (so that `cargo test` shows it on a failure) and
+/// kept.
+fn forward_log(name: &str, stderr: Option<ChildStderr>) -> Arc<Mutex<Vec<String>>> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    if let Some(stderr) = stderr {
+        let prefix = format!("[{name}]");
+        let log = log.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{prefix} {line}");
+                log.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(line);
+            }
+        });
+    }
+    log
 }
 
 /// On Linux, the child gets SIGKILL when the thread that started it ends,

@@ -11,6 +11,7 @@
 //! 503 (promhttp's `MaxRequestsInFlight`). A failed accept (no descriptor
 //! left) waits a moment and goes on.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -134,91 +135,100 @@ async fn metrics(State(exporter): State<Exporter>) -> Response {
     }
 }
 
-/// The rows as OpenMetrics text.
-pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
-    let gauge = Family::<RowLabels, Gauge>::default;
-    let (open, idle, idle_used_once, burst, leaking) =
-        (gauge(), gauge(), gauge(), gauge(), gauge());
-    let seconds = Family::<RowLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default;
-    let (spread, oldest_idle) = (seconds(), seconds());
-    let counter = Family::<RowLabels, Counter>::default;
-    let (opened, gone, reused) = (counter(), counter(), counter());
-    for row in rows {
-        let labels = RowLabels {
-            pid: row.pid.to_string(),
-            direction: row.direction.to_owned(),
-            peer: row.peer.clone(),
-        };
-        open.get_or_create(&labels).set(row.open as i64);
-        idle.get_or_create(&labels).set(row.idle as i64);
-        idle_used_once
-            .get_or_create(&labels)
-            .set(row.idle_used_once as i64);
-        spread
-            .get_or_create(&labels)
-            .set(row.used_once_spread_seconds);
-        burst.get_or_create(&labels).set(row.used_once_burst as i64);
-        oldest_idle
-            .get_or_create(&labels)
-            .set(row.oldest_idle_seconds);
-        opened.get_or_create(&labels).inc_by(row.opened);
-        gone.get_or_create(&labels).inc_by(row.gone);
-        reused.get_or_create(&labels).inc_by(row.reused);
-        leaking
-            .get_or_create(&labels)
-            .set(i64::from(row.verdict == RowVerdict::Leaks));
-    }
-    let mut registry = Registry::default();
-    registry.register(
+/// How a metric reads its value from a row.
+enum Read {
+    Gauge(fn(&Row) -> i64),
+    Seconds(fn(&Row) -> f64),
+    Counter(fn(&Row) -> u64),
+}
+
+/// Every metric of a row: its name, its help, and how it is read.
+const METRICS: [(&str, &str, Read); 10] = [
+    (
         "inspect_connections_open",
         "TCP connections open now, per process, direction and peer",
-        open,
-    );
-    registry.register(
+        Read::Gauge(|row| row.open as i64),
+    ),
+    (
         "inspect_connections_idle",
         "Open connections with no data either way for at least --idle",
-        idle,
-    );
-    registry.register(
+        Read::Gauge(|row| row.idle as i64),
+    ),
+    (
         "inspect_connections_idle_used_once",
         "Idle connections used once and left, the leak's signature",
-        idle_used_once,
-    );
-    registry.register(
+        Read::Gauge(|row| row.idle_used_once as i64),
+    ),
+    (
         "inspect_used_once_spread_seconds",
         "From the first idle connection used once asked for to the last",
-        spread,
-    );
-    registry.register(
+        Read::Seconds(|row| row.used_once_spread_seconds),
+    ),
+    (
         "inspect_used_once_burst",
         "The most idle connections used once asked for within 250 ms of each other",
-        burst,
-    );
-    registry.register(
+        Read::Gauge(|row| row.used_once_burst as i64),
+    ),
+    (
         "inspect_oldest_idle_seconds",
         "The longest time an open connection has gone without data",
-        oldest_idle,
-    );
-    registry.register(
+        Read::Seconds(|row| row.oldest_idle_seconds),
+    ),
+    (
         "inspect_connections_opened",
         "Connections seen opened since the watch began (a lower bound)",
-        opened,
-    );
-    registry.register(
+        Read::Counter(|row| row.opened),
+    ),
+    (
         "inspect_connections_gone",
         "Connections seen gone since the watch began (a lower bound)",
-        gone,
-    );
-    registry.register(
+        Read::Counter(|row| row.gone),
+    ),
+    (
         "inspect_connections_reused",
         "Connections seen used again after being idle, since the watch began",
-        reused,
-    );
-    registry.register(
+        Read::Counter(|row| row.reused),
+    ),
+    (
         "inspect_leaking",
         "1 while the row's verdict is leaks, else 0",
-        leaking,
-    );
+        Read::Gauge(|row| i64::from(row.verdict == RowVerdict::Leaks)),
+    ),
+];
+
+/// The rows as OpenMetrics text.
+pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
+    let labels = |row: &Row| RowLabels {
+        pid: row.pid.to_string(),
+        direction: row.direction.to_owned(),
+        peer: row.peer.clone(),
+    };
+    let mut registry = Registry::default();
+    for (name, help, read) in METRICS {
+        match read {
+            Read::Gauge(read) => {
+                let family = Family::<RowLabels, Gauge>::default();
+                for row in rows {
+                    family.get_or_create(&labels(row)).set(read(row));
+                }
+                registry.register(name, help, family);
+            }
+            Read::Seconds(read) => {
+                let family = Family::<RowLabels, Gauge<f64, AtomicU64>>::default();
+                for row in rows {
+                    family.get_or_create(&labels(row)).set(read(row));
+                }
+                registry.register(name, help, family);
+            }
+            Read::Counter(read) => {
+                let family = Family::<RowLabels, Counter>::default();
+                for row in rows {
+                    family.get_or_create(&labels(row)).inc_by(read(row));
+                }
+                registry.register(name, help, family);
+            }
+        }
+    }
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)

@@ -117,6 +117,7 @@ impl Sampler {
         if self.all {
             self.find_processes(&mut seen);
         }
+        // One dump of the kernel's sockets per namespace, when first needed.
         let mut sockets = HashMap::new();
         for target in self.targets.values() {
             let pid = target.pid;
@@ -160,13 +161,19 @@ impl Sampler {
             seen.rows.extend(rows.iter().cloned());
             self.last_rows.insert(pid, rows);
         }
-        for pid in &seen.ended {
+        self.forget_ended(&seen.ended);
+        Ok(seen)
+    }
+
+    /// Stops watching the processes that `ended`: their rows stay, marked
+    /// ended, for a watch of given processes; with `--all` they go, and so
+    /// does the channel to a namespace that no process watched lives in
+    /// any more, as a host's processes come and go.
+    fn forget_ended(&mut self, ended: &[i32]) {
+        for pid in ended {
             self.targets.remove(pid);
             self.watches.remove(pid);
             if self.all {
-                // A host's processes come and go: an exited one's rows go
-                // with it, and so does the channel to a namespace that no
-                // process watched lives in any more.
                 self.last_rows.remove(pid);
             } else {
                 for row in self.last_rows.entry(*pid).or_default() {
@@ -174,13 +181,12 @@ impl Sampler {
                 }
             }
         }
-        if self.all && !seen.ended.is_empty() {
+        if self.all && !ended.is_empty() {
             let used: HashSet<u64> = self.targets.values().map(|t| t.namespace).collect();
             let own = self.own_namespace;
             self.dumps
                 .retain(|namespace, _| *namespace == own || used.contains(namespace));
         }
-        Ok(seen)
     }
 
     /// `--all`: opens every process not yet watched; counts those that

@@ -156,7 +156,7 @@ impl RowHistory {
     /// The row at this sample, and its pile of connections used once.
     fn row(
         &mut self,
-        (pid, command): (i32, &str),
+        process: (i32, &str),
         peer: Peer,
         connections: &[&Connection],
         last_sample: Option<Duration>,
@@ -165,56 +165,92 @@ impl RowHistory {
     ) -> (Row, Pile) {
         let was_open = self.connections.len();
         let mut followed = HashMap::with_capacity(connections.len());
-        let mut pile = Pile::default();
+        let mut used_once = Pile::default();
         let mut idle = 0;
         for connection in connections {
-            let traffic = connection.traffic;
-            let segments =
-                u64::from(traffic.data_segments_out) + u64::from(traffic.data_segments_in);
-            let is_idle = traffic.quiet() >= rule.idle_after;
-            let mut seen = self
-                .connections
-                .remove(&connection.inode)
-                .unwrap_or(Followed {
-                    opened_after: last_sample,
-                    segments,
-                    seen_idle: false,
-                    reused: false,
-                });
-            if seen.seen_idle && segments != seen.segments && !seen.reused {
-                seen.reused = true;
-                self.reused += 1;
-            }
-            seen.segments = segments;
-            seen.seen_idle |= is_idle;
-            let (request_segments, answer_segments, since_request) = match peer {
-                Peer::To(_) => (
-                    traffic.data_segments_out,
-                    traffic.data_segments_in,
-                    traffic.since_data_sent,
-                ),
-                Peer::From { .. } => (
-                    traffic.data_segments_in,
-                    traffic.data_segments_out,
-                    traffic.since_data_received,
-                ),
-            };
-            let usage = Usage {
-                request_segments,
-                answer_segments,
-                quiet: traffic.quiet(),
-                reused: seen.reused,
-                stretch: seen
-                    .opened_after
-                    .and_then(|after| watched.saturating_sub(after).checked_sub(traffic.quiet())),
-            };
-            idle += usize::from(is_idle);
+            let (seen, usage, since_request) =
+                self.follow(connection, peer, last_sample, watched, rule);
+            idle += usize::from(usage.quiet >= rule.idle_after);
             if rule.used_once(&usage) {
-                pile.asked_at
+                used_once
+                    .asked_at
                     .push(watched.as_millis() as i64 - since_request.as_millis() as i64);
             }
             followed.insert(connection.inode, seen);
         }
+        self.count(followed, was_open, last_sample, watched);
+        let evidence = Evidence {
+            open: connections.len(),
+            gone: self.gone,
+            watched,
+            used_once,
+        };
+        let verdict = rule.judge(&evidence);
+        let row = self.shown(process, peer, connections, idle, &evidence, verdict);
+        (row, evidence.used_once)
+    }
+
+    /// What the watch knows of `connection` now, how it was used, and how
+    /// long ago its request side last carried data.
+    fn follow(
+        &mut self,
+        connection: &Connection,
+        peer: Peer,
+        last_sample: Option<Duration>,
+        watched: Duration,
+        rule: &Rule,
+    ) -> (Followed, Usage, Duration) {
+        let traffic = connection.traffic;
+        let segments = u64::from(traffic.data_segments_out) + u64::from(traffic.data_segments_in);
+        let mut seen = self
+            .connections
+            .remove(&connection.inode)
+            .unwrap_or(Followed {
+                opened_after: last_sample,
+                segments,
+                seen_idle: false,
+                reused: false,
+            });
+        if seen.seen_idle && segments != seen.segments && !seen.reused {
+            seen.reused = true;
+            self.reused += 1;
+        }
+        seen.segments = segments;
+        seen.seen_idle |= traffic.quiet() >= rule.idle_after;
+        let (request_segments, answer_segments, since_request) = match peer {
+            Peer::To(_) => (
+                traffic.data_segments_out,
+                traffic.data_segments_in,
+                traffic.since_data_sent,
+            ),
+            Peer::From { .. } => (
+                traffic.data_segments_in,
+                traffic.data_segments_out,
+                traffic.since_data_received,
+            ),
+        };
+        let usage = Usage {
+            request_segments,
+            answer_segments,
+            quiet: traffic.quiet(),
+            reused: seen.reused,
+            stretch: seen
+                .opened_after
+                .and_then(|after| watched.saturating_sub(after).checked_sub(traffic.quiet())),
+        };
+        (seen, usage, since_request)
+    }
+
+    /// Counts what opened and what went since the sample before, from the
+    /// connections `followed` now; `was_open` were followed before.
+    fn count(
+        &mut self,
+        followed: HashMap<u64, Followed>,
+        was_open: usize,
+        last_sample: Option<Duration>,
+        watched: Duration,
+    ) {
+        // What is left of the connections followed before is gone.
         if last_sample.is_none() {
             self.open_at_start = followed.len();
         } else {
@@ -222,26 +258,30 @@ impl RowHistory {
             self.opened += (followed.len() - stayed) as u64;
             self.gone += self.connections.len() as u64;
         }
-        self.connections = followed;
-        let open = connections.len();
-        self.closed_since = match open {
+        self.closed_since = match followed.len() {
             0 => self.closed_since.or(Some(watched)),
             _ => None,
         };
-        let evidence = Evidence {
-            open,
-            gone: self.gone,
-            watched,
-            used_once: pile,
-        };
-        let verdict = rule.judge(&evidence);
-        let minutes = watched.as_secs_f64() / 60.0;
-        let row = Row {
+        self.connections = followed;
+    }
+
+    /// The row as it is shown and served.
+    fn shown(
+        &self,
+        (pid, command): (i32, &str),
+        peer: Peer,
+        connections: &[&Connection],
+        idle: usize,
+        evidence: &Evidence,
+        verdict: RowVerdict,
+    ) -> Row {
+        let minutes = evidence.watched.as_secs_f64() / 60.0;
+        Row {
             pid,
             command: command.to_owned(),
             direction: peer.direction(),
             peer: peer.to_string(),
-            open,
+            open: evidence.open,
             idle,
             idle_used_once: evidence.used_once.len(),
             used_once_spread_seconds: evidence.used_once.spread().as_secs_f64(),
@@ -254,7 +294,7 @@ impl RowHistory {
             gone: self.gone,
             reused: self.reused,
             change_per_minute: if minutes > 0.0 {
-                (open as f64 - self.open_at_start as f64) / minutes
+                (evidence.open as f64 - self.open_at_start as f64) / minutes
             } else {
                 0.0
             },
@@ -262,8 +302,7 @@ impl RowHistory {
             across_peers: false,
             unread: None,
             ended: false,
-        };
-        (row, evidence.used_once)
+        }
     }
 }
 

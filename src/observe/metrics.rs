@@ -148,80 +148,85 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::default();
-        let alive_tasks = Gauge::default();
+        let metrics = Metrics {
+            registry: Registry::default(),
+            alive_tasks: Gauge::default(),
+            open_connections: Gauge::default(),
+            connections_accepted: Counter::default(),
+            clients_retained: Gauge::default(),
+            forward: ForwardMetrics::default(),
+            settings_switched: Family::default(),
+            hello_answers: Counter::default(),
+        };
+        // Every outcome and every setting shows from the start, at zero,
+        // so that a rate over it is defined before the first one.
+        for outcome in Outcome::ALL {
+            drop(
+                metrics
+                    .forward
+                    .requests
+                    .get_or_create(&OutcomeLabel { outcome }),
+            );
+        }
+        for knob in Knob::ALL {
+            drop(metrics.settings_switched.get_or_create(&SwitchLabel {
+                setting: knob.env().to_owned(),
+            }));
+        }
+        metrics.registered()
+    }
+
+    /// Registers every metric, each under its name, which is written here
+    /// and nowhere else.
+    fn registered(mut self) -> Self {
+        let registry = &mut self.registry;
         registry.register(
             ALIVE_TASKS,
             "Live tokio tasks: the count /hello reports as goRoutines",
-            alive_tasks.clone(),
+            self.alive_tasks.clone(),
         );
-        let open_connections = Gauge::default();
         registry.register(
             OPEN_CONNECTIONS,
             "Inbound connections open now",
-            open_connections.clone(),
+            self.open_connections.clone(),
         );
-        let connections_accepted = Counter::default();
         registry.register(
             "http_server_connections_accepted",
             "Inbound connections accepted",
-            connections_accepted.clone(),
+            self.connections_accepted.clone(),
         );
-        let forward = ForwardMetrics::default();
         registry.register(
             "forward_clients_built",
             "Per-request clients /forward built",
-            forward.clients_built.clone(),
+            self.forward.clients_built.clone(),
         );
         registry.register(
             "forward_retainer_blind",
             "1 while the retainer cannot see connections close: every held client stays until shutdown",
-            forward.retainer_blind.clone(),
+            self.forward.retainer_blind.clone(),
         );
-        let clients_retained = Gauge::default();
         registry.register(
             "forward_clients_retained",
             "Per-request clients the retainer holds now",
-            clients_retained.clone(),
+            self.clients_retained.clone(),
         );
-        // Every outcome shows from the start, at zero, so that a rate over
-        // it is defined before the first failure.
-        for outcome in Outcome::ALL {
-            drop(forward.requests.get_or_create(&OutcomeLabel { outcome }));
-        }
         registry.register(
             "forward_requests",
             "/forward requests by outcome",
-            forward.requests.clone(),
+            self.forward.requests.clone(),
         );
-        let switches = Family::<SwitchLabel, Counter>::default();
-        for knob in Knob::ALL {
-            drop(switches.get_or_create(&SwitchLabel {
-                setting: knob.env().to_owned(),
-            }));
-        }
         registry.register(
             "settings_switches",
             "Settings switched at runtime, by setting",
-            switches.clone(),
+            self.settings_switched.clone(),
         );
-        let hello_answers = Counter::default();
         registry.register(
             "hello_answers",
             "/hello answers given: this server played server 1",
-            hello_answers.clone(),
+            self.hello_answers.clone(),
         );
         registry.register_collector(Box::new(ProcessFigures));
-        Metrics {
-            settings_switched: switches,
-            hello_answers,
-            registry,
-            alive_tasks,
-            open_connections,
-            connections_accepted,
-            clients_retained,
-            forward,
-        }
+        self
     }
 
     /// Counts an accepted connection; it counts as open until the returned

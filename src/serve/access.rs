@@ -145,6 +145,26 @@ fn ends_of(extensions: &Extensions) -> Result<Ends, Refusal> {
     })
 }
 
+/// Whether `switches` lets the peer at `ends` switch at all.
+fn policy_allows(switches: SwitchPolicy, ends: Ends) -> Result<(), Refusal> {
+    let forbidden = |why: String| Refusal::new(StatusCode::FORBIDDEN, why);
+    match switches {
+        SwitchPolicy::Off => Err(forbidden(
+            "switches are off on this server (SWITCHES=off); start it with \
+             SWITCHES=loopback to accept them from this machine"
+                .to_owned(),
+        )),
+        SwitchPolicy::Loopback if !canonical(ends.remote.ip()).is_loopback() => {
+            Err(forbidden(format!(
+                "switches are accepted from this machine only, not from {}; start the server \
+                 with SWITCHES=any to accept them from any peer",
+                ends.remote.ip()
+            )))
+        }
+        SwitchPolicy::Loopback | SwitchPolicy::Any => Ok(()),
+    }
+}
+
 /// Whether the switch whose head is `request` may be made under
 /// `switches`, decided from the head alone.
 pub fn may_switch(
@@ -153,24 +173,7 @@ pub fn may_switch(
     request: &Parts,
 ) -> Result<(), Refusal> {
     let forbidden = |why: String| Refusal::new(StatusCode::FORBIDDEN, why);
-    let peer = ends_of(&request.extensions)?;
-    match switches {
-        SwitchPolicy::Off => {
-            return Err(forbidden(
-                "switches are off on this server (SWITCHES=off); start it with \
-                 SWITCHES=loopback to accept them from this machine"
-                    .to_owned(),
-            ));
-        }
-        SwitchPolicy::Loopback if !canonical(peer.remote.ip()).is_loopback() => {
-            return Err(forbidden(format!(
-                "switches are accepted from this machine only, not from {}; start the server \
-                 with SWITCHES=any to accept them from any peer",
-                peer.remote.ip()
-            )));
-        }
-        SwitchPolicy::Loopback | SwitchPolicy::Any => {}
-    }
+    policy_allows(switches, ends_of(&request.extensions)?)?;
     let host = this_servers_host(
         extra_hosts,
         &request.extensions,
