@@ -15,7 +15,7 @@ use crate::observe::metrics::{self, OPEN_CONNECTIONS};
 use crate::roles::forward::Forwarded;
 use crate::roles::hello::Hello;
 use crate::scenario::Scenario;
-use crate::scenario::verdict::{Counts, OpenConnections, Recording};
+use crate::scenario::verdict::{Counts, Recording};
 
 /// The least time the demo waits idle before its last sample.
 const MIN_IDLE_WAIT: Duration = Duration::from_secs(3);
@@ -40,12 +40,22 @@ pub struct Moment {
     pub server1_open_connections: usize,
 }
 
+/// Inbound connections open on a server, not counting the scrape's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenConnections {
+    pub after_requests: usize,
+    pub after_idle: usize,
+}
+
 /// What one scenario recorded.
 #[derive(Debug, Clone)]
 pub struct Run {
     pub scenario: &'static Scenario,
     /// What the verdict reads.
     pub recording: Recording,
+    /// Connections open on server 1, seen from its side: the leak as its
+    /// `http_server_open_connections` shows it.
+    pub server1_connections: OpenConnections,
     /// Every sample, in time order: one per request, then the idle wait's.
     pub samples: Vec<Moment>,
     /// When the last request was answered.
@@ -121,10 +131,10 @@ pub async fn record(
         recording: Recording {
             per_request,
             after_idle,
-            server1_connections: OpenConnections {
-                after_requests: open_after_requests,
-                after_idle: open_after_idle,
-            },
+        },
+        server1_connections: OpenConnections {
+            after_requests: open_after_requests,
+            after_idle: open_after_idle,
         },
         samples,
         requests_ended,

@@ -18,6 +18,7 @@ pub fn render(runs: &[Run], requests: usize) -> String {
             |Run {
                  scenario,
                  recording,
+                 server1_connections,
                  ..
              }| {
                 let last = recording.per_request.last().copied().unwrap_or_default();
@@ -32,8 +33,7 @@ pub fn render(runs: &[Run], requests: usize) -> String {
                     format!("{slope2:.2} / {slope1:.2}"),
                     format!(
                         "{} / {}",
-                        recording.server1_connections.after_requests,
-                        recording.server1_connections.after_idle
+                        server1_connections.after_requests, server1_connections.after_idle
                     ),
                     recording.verdict().to_string(),
                 ]

@@ -33,8 +33,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::error::InspectError;
+use super::process_watch::Row;
 use super::verdict::RowVerdict;
-use super::watch::Row;
 use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
 use crate::settings::bind_address::BindAddress;
 
@@ -237,7 +237,7 @@ pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::watch::tests::leaking_row;
+    use crate::inspect::process_watch::tests::leaking_row;
     use crate::observe::metrics::samples;
 
     #[tokio::test]

@@ -11,8 +11,8 @@
 
 use std::collections::BTreeMap;
 
+use super::process_watch::Row;
 use super::verdict::RowVerdict;
-use super::watch::Row;
 
 /// Rows kept apart per process, beyond which the rest fold.
 pub const MAX_ROWS: usize = 100;
@@ -91,7 +91,7 @@ fn add(sum: &mut Row, row: Row) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::watch::tests::leaking_row;
+    use crate::inspect::process_watch::tests::leaking_row;
 
     fn inbound(host: usize, open: usize, verdict: RowVerdict) -> Row {
         Row {

@@ -6,7 +6,7 @@
 //! descriptors hold (`target.rs`, from `/proc`), finds them in one dump of
 //! the kernel's sockets per network namespace with what each connection
 //! has carried (`socket_dump.rs`, `tcp_info.rs`), groups them by peer
-//! (`peer.rs`), and keeps what the watch saw between samples (`watch.rs`)
+//! (`peer.rs`), and keeps what the watch saw between samples (`process_watch.rs`)
 //! for the rule that names what each row is doing (`verdict.rs`); past a
 //! hundred peers a process's rows fold (`fold.rs`). The rows are printed
 //! (`report.rs`) and, with `--metrics`, served on `/metrics`
@@ -24,6 +24,8 @@ mod fold;
 #[cfg(target_os = "linux")]
 mod peer;
 #[cfg(target_os = "linux")]
+mod process_watch;
+#[cfg(target_os = "linux")]
 mod report;
 #[cfg(target_os = "linux")]
 mod sampler;
@@ -35,8 +37,6 @@ mod target;
 mod tcp_info;
 #[cfg(target_os = "linux")]
 mod verdict;
-#[cfg(target_os = "linux")]
-mod watch;
 
 use args::InspectArgs;
 pub use error::InspectError;
@@ -82,7 +82,7 @@ pub async fn run(args: &InspectArgs) -> Result<Found, InspectError> {
     }
     let report = Report::for_args(args.json, args.once || args.watch_for.is_some(), args.all);
     let summary = sample_until_over(args, &mut sampler, &latest, &report).await?;
-    let last: Vec<watch::Row> = sampler.last_rows().values().flatten().cloned().collect();
+    let last: Vec<process_watch::Row> = sampler.last_rows().values().flatten().cloned().collect();
     let _ = std::io::Write::write_all(
         &mut std::io::stdout().lock(),
         report.end(&last, summary.as_ref()).as_bytes(),

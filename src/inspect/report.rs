@@ -6,9 +6,9 @@ use std::io::IsTerminal;
 
 use serde::Serialize;
 
+use super::process_watch::Row;
 use super::sampler::Coverage;
 use super::verdict::RowVerdict;
-use super::watch::Row;
 
 /// One sample of every process watched.
 #[derive(Debug, Serialize)]
@@ -267,7 +267,7 @@ pub fn ended_line(pid: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::watch::tests::leaking_row;
+    use crate::inspect::process_watch::tests::leaking_row;
 
     #[test]
     fn the_table_aligns_its_columns_under_the_header() {

@@ -15,10 +15,10 @@ use std::time::Duration;
 use super::error::InspectError;
 use super::fold::fold;
 use super::peer::connections_of;
+use super::process_watch::{ProcessWatch, Row};
 use super::socket_dump::SocketDump;
 use super::target::{Target, TargetError};
 use super::verdict::Rule;
-use super::watch::{ProcessWatch, Row};
 
 /// The processes watched, a channel to each of their namespaces, and what
 /// the watch remembers of each.

@@ -38,16 +38,6 @@ pub struct Recording {
     pub per_request: Vec<Counts>,
     /// Each role's own count from `/hello` after the idle wait.
     pub after_idle: Counts,
-    /// Connections open on server 1, seen from its side: the leak as its
-    /// `http_server_open_connections` shows it.
-    pub server1_connections: OpenConnections,
-}
-
-/// Inbound connections open on a server, not counting the scrape's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct OpenConnections {
-    pub after_requests: usize,
-    pub after_idle: usize,
 }
 
 /// Under this many tasks a role holds nothing leaked: the connection being
@@ -60,8 +50,10 @@ pub const FLAT_BELOW: usize = 8;
 /// they report.
 pub const LEAK_SLACK: usize = 3;
 
-/// What a recording shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a recording shows. On the wire (`/watch`), by its
+/// [`class`](Verdict::class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Both roles gained a task per request and kept them.
     Leaks,
@@ -255,10 +247,10 @@ pub const WINDOW_REQUESTS: u64 = 100;
 /// dashboard's badge and per-request figures.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Seen {
-    /// The verdict's class (`leaks`, `flat`, ...); `None` while requests
-    /// still come and the counts fit no verdict yet: a fix that reclaims
-    /// holds connections until they idle.
-    pub verdict: Option<&'static str>,
+    /// The verdict; `None` while requests still come and the counts fit
+    /// no verdict yet: a fix that reclaims holds connections until they
+    /// idle.
+    pub verdict: Option<Verdict>,
     /// The same in words.
     pub words: &'static str,
     /// How many requests it was read over.
@@ -319,7 +311,7 @@ impl Seen {
         let still_coming = last2 + 1 == server2.len();
         let (verdict, words) = match stretch.verdict() {
             Verdict::Unexplained if still_coming => (None, "measuring"),
-            verdict => (Some(verdict.class()), verdict.words()),
+            verdict => (Some(verdict), verdict.words()),
         };
         Some(Seen {
             verdict,
@@ -363,7 +355,6 @@ mod tests {
     #[test]
     fn one_task_per_request_kept_after_idle_leaks() {
         let recording = Recording {
-            server1_connections: OpenConnections::default(),
             per_request: rising(100, 1),
             after_idle: counts(102, 102),
         };
@@ -374,7 +365,6 @@ mod tests {
     #[test]
     fn a_leak_that_drains_when_idle_is_reclaimed_not_leaked() {
         let recording = Recording {
-            server1_connections: OpenConnections::default(),
             per_request: rising(100, 1),
             after_idle: counts(2, 2),
         };
@@ -387,7 +377,6 @@ mod tests {
     fn a_leak_on_one_side_only_is_unexplained() {
         let per_request = (0..100).map(|i| counts(3 + i, 2)).collect();
         let recording = Recording {
-            server1_connections: OpenConnections::default(),
             per_request,
             after_idle: counts(102, 2),
         };
@@ -397,7 +386,6 @@ mod tests {
     #[test]
     fn counts_under_eight_throughout_are_flat() {
         let recording = Recording {
-            server1_connections: OpenConnections::default(),
             per_request: vec![counts(3, 2), counts(7, 7), counts(3, 2)],
             after_idle: counts(2, 2),
         };
@@ -410,7 +398,6 @@ mod tests {
     #[test]
     fn eight_is_not_flat() {
         let recording = Recording {
-            server1_connections: OpenConnections::default(),
             per_request: vec![counts(3, 2), counts(8, 2)],
             after_idle: counts(2, 2),
         };
@@ -422,7 +409,6 @@ mod tests {
     fn slower_growth_than_a_task_per_request_is_not_a_leak() {
         let per_request = (0..100).map(|i| counts(3 + i / 2, 2 + i / 2)).collect();
         let recording = Recording {
-            server1_connections: OpenConnections::default(),
             per_request,
             after_idle: counts(60, 60),
         };
@@ -441,7 +427,6 @@ mod tests {
     #[test]
     fn nothing_recorded_is_not_a_leak() {
         let recording = Recording {
-            server1_connections: OpenConnections::default(),
             per_request: Vec::new(),
             after_idle: counts(2, 2),
         };
@@ -467,7 +452,7 @@ mod tests {
             .chain([(300, 302)])
             .collect();
         let seen = Seen::over(&points(&server2), &points(&server1)).expect("enough requests");
-        assert_eq!(seen.verdict, Some("leaks"));
+        assert_eq!(seen.verdict, Some(Verdict::Leaks));
         // From the point at 180 requests (the newest 100 or more back).
         assert_eq!(seen.requests, 120);
         assert_eq!(seen.per_request, (1.0, 1.0));
@@ -481,7 +466,7 @@ mod tests {
         assert_eq!((seen.verdict, seen.words), (None, "measuring"));
         let idle = points(&[(0, 3), (60, 63), (120, 63), (120, 3)]);
         let seen = Seen::over(&idle, &server1).expect("enough requests");
-        assert_eq!(seen.verdict, Some("reclaimed-after-idle"));
+        assert_eq!(seen.verdict, Some(Verdict::ReclaimedAfterIdle));
     }
 
     #[test]
@@ -492,6 +477,9 @@ mod tests {
         let started_late = points(&[(10, 2), (20, 2)]);
         assert_eq!(Seen::over(&points(&[(0, 3), (20, 3)]), &started_late), None);
         let seen = Seen::over(&points(&[(0, 3), (20, 3)]), &server1).expect("twenty");
-        assert_eq!((seen.verdict, seen.per_request), (Some("flat"), (0.0, 0.0)));
+        assert_eq!(
+            (seen.verdict, seen.per_request),
+            (Some(Verdict::Flat), (0.0, 0.0))
+        );
     }
 }
