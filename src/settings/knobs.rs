@@ -35,7 +35,9 @@ use crate::settings::go_syntax::{parse_bool, parse_duration, parse_int};
 /// Declares the knobs from one table: each row gives the knob's variant
 /// and field, its type and default (as `--help` shows it and as it is
 /// parsed), its env var, the server it acts on, its parser, what Go calls
-/// it, and any further clap attributes. [`Knobs`] (the command line's
+/// it, a value other than the default in two spellings Go reads alike (for
+/// the tests), `flag` with the value a bare `--flag` means, and any
+/// further clap attributes. [`Knobs`] (the command line's
 /// arguments and the values in effect), [`Knob`], [`Knob::ALL`] and every
 /// one of `Knob`'s answers follow from the row; what a knob does stays in
 /// the code that reads its field.
@@ -43,7 +45,9 @@ macro_rules! knobs {
     ($(
         $(#[doc = $doc:literal])*
         $variant:ident $field:ident: $type:ty = $default:literal,
-            env $env:literal, side $side:ident, parse $parse:path, go $go:literal
+            env $env:literal, side $side:ident, parse $parse:path, go $go:literal,
+            spelled $spelled:literal as $also:literal
+            $(, flag $flag:literal)?
             $(, clap($($clap:tt)*))?;
     )*) => {
         /// The knobs in effect on one server. Both roles read the same
@@ -58,6 +62,7 @@ macro_rules! knobs {
                     value_name = $env,
                     default_value = $default,
                     value_parser = $parse
+                    $(, num_args = 0..=1, default_missing_value = $flag, action = ArgAction::Set)?
                     $(, $($clap)*)?
                 )]
                 pub $field: $type,
@@ -114,6 +119,15 @@ macro_rules! knobs {
                 }
             }
 
+            /// A value other than the default, in two spellings Go reads
+            /// alike (`true` and `T`, `1s` and `1000ms`): what the tests
+            /// give to show that values, not spellings, are compared.
+            pub fn spellings(self) -> (&'static str, &'static str) {
+                match self {
+                    $(Knob::$variant => ($spelled, $also),)*
+                }
+            }
+
             /// Reads `text` with this knob's parser, the one the command
             /// line uses, into `knobs`.
             pub fn set(self, knobs: &mut Knobs, text: &str) -> Result<(), String> {
@@ -131,15 +145,16 @@ knobs! {
     /// `Connection: close` and the client pools no idle connection.
     DisableKeepAlives disable_keep_alives: bool = "false",
         env "DISABLE_KEEP_ALIVES", side Server2, parse parse_bool,
-        go "Transport.DisableKeepAlives", clap(
-            num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set);
+        go "Transport.DisableKeepAlives",
+        spelled "true" as "T", flag "true";
 
     /// A fix, Go's Transport.IdleConnTimeout, in Go syntax (1s, 500ms,
     /// 1m30s): how long an idle pooled connection may live. 0 means no
     /// limit, as Go's zero value does (reqwest's own default is 90s).
     IdleConnTimeout idle_conn_timeout: Duration = "0",
         env "IDLE_CONN_TIMEOUT", side Server2, parse parse_duration,
-        go "Transport.IdleConnTimeout";
+        go "Transport.IdleConnTimeout",
+        spelled "1s" as "1000ms";
 
     /// A fix when negative, Go's Transport.MaxIdleConnsPerHost, a whole
     /// number as Go reads it: 0 is Go's default of 2 idle connections per
@@ -147,21 +162,23 @@ knobs! {
     /// own default has no cap).
     MaxIdleConnsPerHost max_idle_conns_per_host: IdleConnsPerHost = "0",
         env "MAX_IDLE_CONNS_PER_HOST", side Server2, parse parse_idle_conns_per_host,
-        go "Transport.MaxIdleConnsPerHost", clap(allow_negative_numbers = true);
+        go "Transport.MaxIdleConnsPerHost",
+        spelled "-1" as "-01", clap(allow_negative_numbers = true);
 
     /// A fix on server 1: /hello answers with `Connection: close`, so every
     /// client closes the connection after reading the answer.
     ConnectionClose connection_close: bool = "false",
         env "CONNECTION_CLOSE", side Server1, parse parse_bool,
-        go "a handler's Connection: close header", clap(
-            num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set);
+        go "a handler's Connection: close header",
+        spelled "true" as "T", flag "true";
 
     /// How long each /forward client lives: connection (as long as its
     /// connection is open, Go's lifetime: the leak), request (dropped when
     /// the request is done, Rust's) or process (one client, shared).
     ClientLifetime client_lifetime: ClientLifetime = "connection",
         env "CLIENT_LIFETIME", side Server2, parse parse_client_lifetime,
-        go "the garbage collector's reach";
+        go "the garbage collector's reach",
+        spelled "process" as "process";
 
     /// A fix on server 1, Go's http.Server.IdleTimeout, in Go syntax: close
     /// a connection whose next request head has not arrived within this
@@ -170,7 +187,8 @@ knobs! {
     /// before their first request could arrive.
     ServerIdleTimeout server_idle_timeout: Duration = "0",
         env "SERVER_IDLE_TIMEOUT", side Server1, parse parse_server_timeout,
-        go "Server.IdleTimeout";
+        go "Server.IdleTimeout",
+        spelled "1s" as "1000ms";
 
     /// A fix on server 1, the opposite of Go's
     /// http.Server.SetKeepAlivesEnabled(false): false answers every request
@@ -178,8 +196,8 @@ knobs! {
     /// connections waiting idle for their next request.
     ServerKeepAlives server_keep_alives: bool = "true",
         env "SERVER_KEEP_ALIVES", side Server1, parse parse_bool,
-        go "Server.SetKeepAlivesEnabled", clap(
-            num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set);
+        go "Server.SetKeepAlivesEnabled",
+        spelled "false" as "F", flag "true";
 
     /// A fix on server 1, Go's http.Server.ReadTimeout, in Go syntax: how
     /// long reading a request head may take, from its first byte (from the
@@ -189,13 +207,15 @@ knobs! {
     /// 10ms.
     ServerReadTimeout server_read_timeout: Duration = "0",
         env "SERVER_READ_TIMEOUT", side Server1, parse parse_server_timeout,
-        go "Server.ReadTimeout";
+        go "Server.ReadTimeout",
+        spelled "1s" as "1000ms";
 
     /// A total deadline for each upstream call, in Go syntax; past it
     /// /forward answers 504. 0 means none, like the Go original.
     RequestTimeout request_timeout: Duration = "0",
         env "REQUEST_TIMEOUT", side Server2, parse parse_duration,
-        go "Client.Timeout";
+        go "Client.Timeout",
+        spelled "1500ms" as "1.5s";
 }
 
 impl Knobs {
@@ -376,20 +396,6 @@ mod tests {
         Cli::try_parse_from(args).expect("valid flags").serve.knobs
     }
 
-    /// A value other than the default for each knob, in one spelling.
-    fn other_value(knob: Knob) -> &'static str {
-        match knob {
-            Knob::DisableKeepAlives | Knob::ConnectionClose => "T",
-            Knob::ServerKeepAlives => "F",
-            Knob::IdleConnTimeout
-            | Knob::ServerIdleTimeout
-            | Knob::ServerReadTimeout
-            | Knob::RequestTimeout => "1500ms",
-            Knob::MaxIdleConnsPerHost => "-01",
-            Knob::ClientLifetime => "process",
-        }
-    }
-
     #[test]
     fn the_defaults_are_the_command_lines_defaults() {
         assert_eq!(from_flags(&[]), Knobs::default());
@@ -422,12 +428,13 @@ mod tests {
             .collect();
         for &knob in Knob::ALL {
             assert!(envs.iter().any(|env| env == knob.env()), "{knob:?}");
-            let value = other_value(knob);
+            let (value, also) = knob.spellings();
             let flag = format!("--{}={value}", knob.env().to_lowercase().replace('_', "-"));
             let mut set = Knobs::default();
             knob.set(&mut set, value).expect("a valid value");
             assert_ne!(set, Knobs::default(), "{knob:?}");
             assert_eq!(set, from_flags(&[flag]), "{knob:?}");
+            assert_eq!(set, Knobs::spelled([(knob, also)]), "{knob:?} {also}");
             assert_eq!(Knob::named(knob.env()), Some(knob));
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
 use reqwest_connection_leak::scenario::{ALL, Expectation, Scenario, Setting};
-use reqwest_connection_leak::settings::knobs::{Knob, Knobs, Side};
+use reqwest_connection_leak::settings::knobs::{Knobs, Side};
 
 use crate::common::{
     Counts, PairExt, ServerExt, check_each, eventually, get, launcher, sample, scrape, serve_pair,
@@ -110,25 +110,13 @@ fn assert_watch_names(server2: &impl ServerExt, scenario: &Scenario) {
     assert_eq!(names, [scenario.name], "{watch}");
 }
 
-/// Another spelling Go accepts for the same value: `T` for `true`,
-/// milliseconds for a duration, a leading zero for a whole number.
-/// `CLIENT_LIFETIME` has no Go spelling, and keeps its own.
+/// Another spelling Go accepts for the same value, from the knob's row:
+/// `T` for `true`, milliseconds for a duration, a leading zero for a whole
+/// number. `CLIENT_LIFETIME` has no Go spelling, and keeps its own.
 fn other_spelling(setting: Setting) -> String {
-    let knobs = setting.knobs();
-    let boolean = |value: bool| if value { "T" } else { "F" }.to_owned();
-    let millis = |value: Duration| format!("{}ms", value.as_millis());
-    match setting.knob {
-        Knob::DisableKeepAlives => boolean(knobs.disable_keep_alives),
-        Knob::ConnectionClose => boolean(knobs.connection_close),
-        Knob::ServerKeepAlives => boolean(knobs.server_keep_alives),
-        Knob::IdleConnTimeout => millis(knobs.idle_conn_timeout),
-        Knob::ServerIdleTimeout => millis(knobs.server_idle_timeout),
-        Knob::ServerReadTimeout => millis(knobs.server_read_timeout),
-        Knob::RequestTimeout => millis(knobs.request_timeout),
-        Knob::MaxIdleConnsPerHost => match knobs.max_idle_conns_per_host.0 {
-            negative if negative < 0 => format!("-0{}", -negative),
-            other => format!("+0{other}"),
-        },
-        Knob::ClientLifetime => setting.value.to_owned(),
+    let (spelled, also) = setting.knob.spellings();
+    match Knobs::spelled([(setting.knob, spelled)]) == setting.knobs() {
+        true => also.to_owned(),
+        false => setting.value.to_owned(),
     }
 }
