@@ -1,5 +1,5 @@
-//! The command line: serve (no subcommand), run the `demo`, or list the
-//! `scenarios`.
+//! The command line: serve (no subcommand), run the `demo`, list the
+//! `scenarios`, or `inspect` other processes.
 
 use std::ffi::OsString;
 
@@ -55,10 +55,10 @@ impl Cli {
         let args: Vec<OsString> = args.into_iter().collect();
         let mut command = Cli::command();
         if runs_a_subcommand(&command, &args) {
-            // The demo and `scenarios` serve nothing: the server settings
-            // in the environment are not theirs to refuse. (The demo's
-            // servers start with a clean environment.) Only RUST_LOG,
-            // which they log with, is still read.
+            // No subcommand serves: the server settings in the
+            // environment are not theirs to refuse. (The demo's servers
+            // start with a clean environment.) Only RUST_LOG, which they
+            // log with, is still read.
             command = command.mut_args(|argument| match argument.get_env() {
                 Some(env) if env != "RUST_LOG" => argument.env(None),
                 _ => argument,

@@ -28,7 +28,8 @@
 //! - [`demo`]: every scenario in one command, with a table and a chart.
 //! - [`inspect`]: the same leak found from outside in any running
 //!   process, from the kernel's view of its connections.
-//! - [`cli`]: the command line: serve, run the demo, or list the scenarios.
+//! - [`cli`]: the command line: serve, run the demo, list the scenarios,
+//!   or inspect other processes.
 
 pub mod failure;
 pub mod settings;

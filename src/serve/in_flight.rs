@@ -1,5 +1,6 @@
 //! What every request gets on its way in and out, before and after its
-//! route: the two ends of its connection (for the switches' guard), a
+//! route: the two ends of its connection (for the Host rule, the switch
+//! rule and `/watch`, which tells a server 2 from its own server 1), a
 //! place in the count of requests in flight (so that a shutdown can say
 //! how many its grace period cut short; connections would over-count, a
 //! kept-alive one may carry no request), what its route left of its body

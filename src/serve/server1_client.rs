@@ -43,7 +43,8 @@ pub struct Server1View {
 pub struct Server1Client {
     /// `UPSTREAM_URL` with no path: where `/figures` and `/hello` are.
     origin: Url,
-    /// Built on the first watch, kept for every later one.
+    /// Built on the first watch or the first relayed switch, kept for every
+    /// later one.
     client: OnceLock<reqwest::Result<Client>>,
     /// The last fetch and when it was made: every watcher within
     /// [`SHARED_FOR`] of it shares it, and one fetch at a time is made.
@@ -54,7 +55,9 @@ pub struct Server1Client {
 }
 
 /// How long one fetch of server 1 serves every watcher: any number of
-/// pages and calls cost server 1 at most four connections a second.
+/// pages and calls cost server 1 at most four fetches a second, each one
+/// connection, or two against a server 1 with no `/figures` (the Go
+/// original: `/figures`, then `/hello`).
 const SHARED_FOR: Duration = Duration::from_millis(250);
 
 impl Server1Client {
@@ -169,8 +172,8 @@ impl Server1Client {
         }
     }
 
-    /// Sends `body`, a switch, to server 1's `/settings`: its status and
-    /// its answer.
+    /// Sends `switch` to server 1's `/settings`: its status and its
+    /// answer.
     pub async fn relay_settings(&self, switch: Value) -> Result<(StatusCode, Value), String> {
         let client = self.client()?;
         let url = self

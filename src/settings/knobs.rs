@@ -182,7 +182,9 @@ knobs! {
 
     /// A fix on server 1, Go's http.Server.IdleTimeout, in Go syntax: close
     /// a connection whose next request head has not arrived within this
-    /// time. 0 means none, like Go's server: idle connections stay open.
+    /// time. 0 means none of its own, like Go's server: idle connections
+    /// stay open, unless SERVER_READ_TIMEOUT is set, which Go then takes as
+    /// the idle timeout too.
     /// Otherwise at least 10ms: a shorter one would close connections
     /// before their first request could arrive.
     ServerIdleTimeout server_idle_timeout: Duration = "0",

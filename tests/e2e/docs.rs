@@ -132,11 +132,19 @@ fn slug(heading: &str) -> String {
         .collect()
 }
 
-/// The table rows of `text`'s section headed `heading`.
+/// The table rows of `text`'s section headed `heading`, up to the next
+/// heading of level 2 or 3.
 fn rows_under<'a>(text: &'a str, heading: &str) -> Vec<&'a str> {
-    text.split_once(&format!("\n{heading}\n"))
-        .and_then(|(_, rest)| rest.split("\n## ").next())
-        .unwrap_or_else(|| panic!("no section {heading:?}"))
+    let section = text
+        .split_once(&format!("\n{heading}\n"))
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no section {heading:?}"));
+    let end = ["\n## ", "\n### "]
+        .iter()
+        .filter_map(|next| section.find(next))
+        .min()
+        .unwrap_or(section.len());
+    section[..end]
         .lines()
         .filter(|line| line.starts_with("| `"))
         .collect()
@@ -180,6 +188,44 @@ fn the_guides_knob_table_has_every_knob_and_its_go_field_in_order() {
             row.starts_with(start.as_str()),
             "{row:?} should start {start:?}"
         );
+    }
+}
+
+#[test]
+fn the_operators_table_of_what_a_switch_acts_on_has_every_knob_in_order() {
+    let guide = read(&root().join("docs/operators.md"));
+    let rows = rows_under(&guide, "### What a switch of each knob acts on");
+    let expected: Vec<String> = Knob::ALL
+        .iter()
+        .map(|knob| format!("| `{}` | ", knob.env()))
+        .collect();
+    assert_eq!(rows.len(), expected.len(), "{rows:#?}");
+    for (row, start) in rows.iter().zip(&expected) {
+        assert!(
+            row.starts_with(start.as_str()) && row.len() > start.len() + 10,
+            "{row:?} should start {start:?} and say what a switch acts on"
+        );
+    }
+}
+
+#[test]
+fn the_operators_switches_table_has_every_entry_that_sets_something() {
+    let guide = read(&root().join("docs/operators.md"));
+    let table = guide
+        .split_once("\n## Switching a fix on a running pair\n")
+        .and_then(|(_, rest)| rest.split_once("```text\n"))
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .map(|(table, _)| table)
+        .expect("scripts/switches.sh's table under Switching a fix on a running pair");
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    let entries: Vec<String> = ALL
+        .iter()
+        .filter(|scenario| scenario.setting.is_some())
+        .map(|scenario| scenario.label())
+        .collect();
+    assert_eq!(rows.len(), entries.len(), "{table}");
+    for (row, label) in rows.iter().zip(&entries) {
+        assert!(row.starts_with(&format!("{label} ")), "{row:?}: {label}");
     }
 }
 

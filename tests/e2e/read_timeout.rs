@@ -1,8 +1,8 @@
 //! `SERVER_READ_TIMEOUT`, Go's `http.Server.ReadTimeout`: a deadline on
 //! reading a request's head, and the idle timeout when `SERVER_IDLE_TIMEOUT`
 //! is 0, as Go's `Server.idleTimeout` reads it. What Go does was read off
-//! the Go original built with `ReadTimeout` set (docs/how-the-port-models-go.md,
-//! "SERVER_READ_TIMEOUT against Go's").
+//! the Go original built with `ReadTimeout` set; its row in
+//! docs/how-the-port-models-go.md ("Each knob against Go's") says it.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
