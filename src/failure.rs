@@ -7,7 +7,7 @@ use std::io;
 
 /// Whether `err` is the process (EMFILE) or the system (ENFILE) running
 /// out of file descriptors. The numbers are the same on Linux and macOS.
-pub fn is_out_of_descriptors(err: &io::Error) -> bool {
+pub(crate) fn is_out_of_descriptors(err: &io::Error) -> bool {
     const ENFILE: i32 = 23;
     const EMFILE: i32 = 24;
     matches!(err.raw_os_error(), Some(ENFILE | EMFILE))
@@ -26,12 +26,12 @@ pub fn cause_chain(err: &dyn Error) -> String {
 }
 
 /// The most of a value from outside that a message repeats.
-pub const SHOWN_BYTES: usize = 200;
+pub(crate) const SHOWN_BYTES: usize = 200;
 
 /// `text` as a message may repeat it: whole if short, else its first
 /// [`SHOWN_BYTES`] and how long it was, so that no caller can make an
 /// answer or a log line as large as what it sent.
-pub fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     if text.len() <= SHOWN_BYTES {
         return text.to_owned();
     }

@@ -12,23 +12,23 @@ pub struct DemoArgs {
     /// Sequential /forward requests per scenario (scripts/load.sh, the
     /// walkthrough's curl loop, sends 400).
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub requests: u32,
+    pub(crate) requests: u32,
     /// Requests a second, a steady pace a person can follow on the chart
     /// (a curl loop's own pace depends on the machine). 0 sends each
     /// request as soon as the one before is answered.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=100_000))]
-    pub rate: u32,
+    pub(crate) rate: u32,
     /// Where to write the SVG chart (by default under target/, which git
     /// ignores); while another demo running at the same time holds it, the
     /// next free name beside it (leak-demo-2.svg), said at the end.
     #[arg(long, default_value = "target/leak-demo.svg")]
-    pub chart: PathBuf,
+    pub(crate) chart: PathBuf,
     /// Print one JSON document (every scenario's settings, verdict and
     /// samples) instead of the table.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Run only this scenario (see `scenarios`); repeat for more. Every one
     /// by default.
     #[arg(long = "scenario", value_name = "NAME", value_parser = Scenario::named)]
-    pub scenarios: Vec<&'static Scenario>,
+    pub(crate) scenarios: Vec<&'static Scenario>,
 }

@@ -25,7 +25,7 @@ const INSET_RIGHT: f64 = 14.0;
 const INSET_BOTTOM: f64 = 30.0;
 
 /// Writes the chart as SVG at `path`.
-pub fn draw(path: &Path, runs: &[Run], pace: Pace) -> Result<(), DemoError> {
+pub(crate) fn draw(path: &Path, runs: &[Run], pace: Pace) -> Result<(), DemoError> {
     std::fs::write(path, render(runs, pace)).map_err(|err| DemoError::Chart {
         path: path.display().to_string(),
         reason: err.to_string(),
@@ -33,7 +33,7 @@ pub fn draw(path: &Path, runs: &[Run], pace: Pace) -> Result<(), DemoError> {
 }
 
 /// The chart as SVG text.
-pub fn render(runs: &[Run], pace: Pace) -> String {
+pub(crate) fn render(runs: &[Run], pace: Pace) -> String {
     let rows = runs.len().div_ceil(COLUMNS).max(1);
     let width = PAD * 2.0 + COLUMNS as f64 * PANEL_WIDTH;
     let height = HEADER + rows as f64 * PANEL_HEIGHT + PAD;

@@ -14,8 +14,8 @@ const TRIES: usize = 100;
 
 /// A chart's path, held by this demo until dropped.
 #[derive(Debug)]
-pub struct ClaimedChart {
-    pub path: PathBuf,
+pub(crate) struct ClaimedChart {
+    pub(crate) path: PathBuf,
     file: File,
     /// Whether the file was made here: an empty one made here (the demo
     /// failed before drawing) is removed when dropped.
@@ -27,7 +27,7 @@ impl ClaimedChart {
     /// at `asked` (or a numbered name beside it); makes its folder if there
     /// is none. A file already there is left as it is until the chart is
     /// drawn.
-    pub fn claim(asked: &Path) -> Result<ClaimedChart, DemoError> {
+    pub(crate) fn claim(asked: &Path) -> Result<ClaimedChart, DemoError> {
         let failed = |path: &Path, err: std::io::Error| DemoError::Chart {
             path: path.display().to_string(),
             reason: err.to_string(),

@@ -8,22 +8,22 @@ use crate::demo::record::{Moment, Run};
 
 /// `{"scenarios":[...]}`, in the order they ran.
 #[derive(Debug, Serialize)]
-pub struct Document<'a> {
-    pub scenarios: Vec<ScenarioReport<'a>>,
+pub(crate) struct Document<'a> {
+    pub(crate) scenarios: Vec<ScenarioReport<'a>>,
 }
 
 /// One scenario: its `--scenario` name, the setting it changes, its
 /// verdict and every sample.
 #[derive(Debug, Serialize)]
-pub struct ScenarioReport<'a> {
-    pub name: &'static str,
-    pub settings: BTreeMap<&'static str, &'static str>,
-    pub verdict: String,
-    pub samples: &'a [Moment],
+pub(crate) struct ScenarioReport<'a> {
+    pub(crate) name: &'static str,
+    pub(crate) settings: BTreeMap<&'static str, &'static str>,
+    pub(crate) verdict: String,
+    pub(crate) samples: &'a [Moment],
 }
 
 impl<'a> Document<'a> {
-    pub fn of(runs: &'a [Run]) -> Document<'a> {
+    pub(crate) fn of(runs: &'a [Run]) -> Document<'a> {
         Document {
             scenarios: runs
                 .iter()

@@ -4,19 +4,19 @@
 //! registry expects. The pairs share nothing but the machine: each counts
 //! only its own tasks, and at the demo's pace they leave it mostly idle.
 //!
-//! - [`args`]: what it takes on the command line.
-//! - [`record`](mod@record): one scenario, sampled over time.
-//! - [`table`], [`chart`] and [`json`]: the report; `chart_path.rs`, where
+//! - `args`: what it takes on the command line.
+//! - `record`: one scenario, sampled over time.
+//! - `table`, `chart` and `json`: the report; `chart_path.rs`, where
 //!   the chart goes when another demo holds the path asked for.
-//! - [`error`]: why the demo could not finish.
+//! - `error`: why the demo could not finish.
 
-pub mod args;
-pub mod chart;
+pub(crate) mod args;
+pub(crate) mod chart;
 mod chart_path;
-pub mod error;
-pub mod json;
-pub mod record;
-pub mod table;
+pub(crate) mod error;
+pub(crate) mod json;
+pub(crate) mod record;
+pub(crate) mod table;
 
 use std::io::Write;
 

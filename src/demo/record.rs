@@ -28,46 +28,46 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
 /// Both counts at one moment, and server 1's open connections.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Moment {
+pub(crate) struct Moment {
     /// Since the first request.
-    pub seconds: f64,
+    pub(crate) seconds: f64,
     /// Requests answered by then.
-    pub requests: usize,
-    pub server2_tasks: usize,
-    pub server1_tasks: usize,
+    pub(crate) requests: usize,
+    pub(crate) server2_tasks: usize,
+    pub(crate) server1_tasks: usize,
     /// Inbound connections open on server 1, less the scrape's own, as
     /// last scraped (at most a quarter of a second before).
-    pub server1_open_connections: usize,
+    pub(crate) server1_open_connections: usize,
 }
 
 /// Inbound connections open on a server, not counting the scrape's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct OpenConnections {
-    pub after_requests: usize,
-    pub after_idle: usize,
+pub(crate) struct OpenConnections {
+    pub(crate) after_requests: usize,
+    pub(crate) after_idle: usize,
 }
 
 /// What one scenario recorded.
 #[derive(Debug, Clone)]
-pub struct Run {
-    pub scenario: &'static Scenario,
+pub(crate) struct Run {
+    pub(crate) scenario: &'static Scenario,
     /// What the verdict reads.
-    pub recording: Recording,
+    pub(crate) recording: Recording,
     /// Connections open on server 1, seen from its side: the leak as its
     /// `http_server_open_connections` shows it.
-    pub server1_connections: OpenConnections,
+    pub(crate) server1_connections: OpenConnections,
     /// Every sample, in time order: one per request, then the idle wait's.
-    pub samples: Vec<Moment>,
+    pub(crate) samples: Vec<Moment>,
     /// When the last request was answered.
-    pub requests_ended: f64,
+    pub(crate) requests_ended: f64,
 }
 
 /// The pace and length of each scenario.
 #[derive(Debug, Clone, Copy)]
-pub struct Pace {
-    pub requests: usize,
+pub(crate) struct Pace {
+    pub(crate) requests: usize,
     /// Requests a second; 0 for as fast as they are answered.
-    pub rate: u32,
+    pub(crate) rate: u32,
 }
 
 impl Pace {
@@ -82,7 +82,7 @@ impl Pace {
 
 /// Starts the pair, sends the requests at `pace`, waits idle, and samples
 /// throughout.
-pub async fn record(
+pub(crate) async fn record(
     launcher: &Launcher,
     scenario: &'static Scenario,
     pace: Pace,

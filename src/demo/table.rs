@@ -3,7 +3,7 @@
 use crate::demo::record::Run;
 
 /// The table as text, columns aligned.
-pub fn render(runs: &[Run], requests: usize) -> String {
+pub(crate) fn render(runs: &[Run], requests: usize) -> String {
     let header = [
         "scenario".to_owned(),
         format!("after {requests} (s2 / s1)"),

@@ -13,43 +13,43 @@ use crate::settings::go_syntax::parse_duration;
 pub struct InspectArgs {
     /// The processes to watch, by ID.
     #[arg(value_name = "PID", value_parser = parse_pid)]
-    pub pids: Vec<i32>,
+    pub(crate) pids: Vec<i32>,
     /// Every process this user may read instead (as root, every process,
     /// each network namespace joined once); lists the rows with open
     /// connections, leaking ones first.
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
     /// Time between samples, in Go's spelling (1s, 500ms); at least 10ms.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = at_least_10ms)]
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// No data either way for this long makes a connection idle.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = at_least_10ms)]
-    pub idle: Duration,
+    pub(crate) idle: Duration,
     /// Idle connections used once, to one peer, asked for one by one over a
     /// second or more, that are a leak however old.
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
-    pub leak_count: u32,
+    pub(crate) leak_count: u32,
     /// Idle connections used once, asked for one by one since the watch
     /// began, that are a leak growing now.
     #[arg(long, value_name = "G", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
-    pub leak_growth: u32,
+    pub(crate) leak_growth: u32,
     /// A row with no connection open for this long is dropped, after one
     /// last reading.
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = at_least_10ms)]
-    pub forget: Duration,
+    pub(crate) forget: Duration,
     /// One sample, then exit.
     #[arg(long, conflicts_with = "watch_for")]
-    pub once: bool,
+    pub(crate) once: bool,
     /// Watch this long, print the final table, and exit.
     #[arg(long = "for", value_name = "DURATION", value_parser = at_least_10ms)]
-    pub watch_for: Option<Duration>,
+    pub(crate) watch_for: Option<Duration>,
     /// One JSON object per sample, a line each.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Serve the rows on /metrics at this address (HOST:PORT or :PORT), as
     /// an exporter beside a service.
     #[arg(long, value_name = "ADDR")]
-    pub metrics: Option<BindAddress>,
+    pub(crate) metrics: Option<BindAddress>,
 }
 
 /// A process ID: a whole number from 1.

@@ -39,14 +39,14 @@ use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
 use crate::settings::bind_address::BindAddress;
 
 /// The rows of the latest sample, shared with the server.
-pub type Latest = Arc<Mutex<Vec<Row>>>;
+pub(crate) type Latest = Arc<Mutex<Vec<Row>>>;
 
 /// Time to send a request's head, from the connection's opening or the
 /// answer before: ample for a scraper, short for a connection left open.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Scrapes answered at once; Prometheus sends one at a time per target.
-pub const MAX_REQUESTS_IN_FLIGHT: usize = 4;
+pub(crate) const MAX_REQUESTS_IN_FLIGHT: usize = 4;
 
 #[derive(Clone)]
 struct Exporter {
@@ -63,7 +63,7 @@ struct RowLabels {
 
 /// Listens on `address` and serves `/metrics` there until the program
 /// ends; says where on standard error, for whoever gave port 0.
-pub fn start(address: &BindAddress, latest: Latest) -> Result<(), InspectError> {
+pub(crate) fn start(address: &BindAddress, latest: Latest) -> Result<(), InspectError> {
     let listener = address.listen().map_err(|source| InspectError::Metrics {
         address: address.to_string(),
         source,
@@ -197,7 +197,7 @@ const METRICS: [(&str, &str, Read); 10] = [
 ];
 
 /// The rows as OpenMetrics text.
-pub fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
+pub(crate) fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
     let labels = |row: &Row| RowLabels {
         pid: row.pid.to_string(),
         direction: row.direction.to_owned(),

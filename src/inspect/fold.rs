@@ -15,11 +15,11 @@ use super::process_watch::Row;
 use super::verdict::RowVerdict;
 
 /// Rows kept apart per process, beyond which the rest fold.
-pub const MAX_ROWS: usize = 100;
+pub(crate) const MAX_ROWS: usize = 100;
 
 /// `rows`, with those past [`MAX_ROWS`] folded; the kept ones in their
 /// order, the folded ones after.
-pub fn fold(rows: Vec<Row>) -> Vec<Row> {
+pub(crate) fn fold(rows: Vec<Row>) -> Vec<Row> {
     if rows.len() <= MAX_ROWS {
         return rows;
     }

@@ -11,11 +11,11 @@
 //! hundred peers a process's rows fold (`fold.rs`). The rows are printed
 //! (`report.rs`) and, with `--metrics`, served on `/metrics`
 //! (`exporter.rs`); why it stops short is `error.rs`; what it takes on
-//! the command line is [`args`].
+//! the command line is `args`.
 //!
 //! Linux only: the kernel's socket diagnostics and `/proc` are its view.
 
-pub mod args;
+pub(crate) mod args;
 mod error;
 #[cfg(target_os = "linux")]
 mod exporter;
@@ -39,7 +39,7 @@ mod tcp_info;
 mod verdict;
 
 use args::InspectArgs;
-pub use error::InspectError;
+pub(crate) use error::InspectError;
 
 /// What a watch found at its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub enum Found {
 
 /// Watches the processes as `args` say.
 #[cfg(not(target_os = "linux"))]
-pub async fn run(_args: &InspectArgs) -> Result<Found, InspectError> {
+pub(crate) async fn run(_args: &InspectArgs) -> Result<Found, InspectError> {
     Err(InspectError::NotLinux)
 }
 

@@ -12,7 +12,7 @@ use super::tcp_info::Traffic;
 
 /// The row a connection counts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Peer {
+pub(crate) enum Peer {
     /// Outbound: the address called.
     To(SocketAddr),
     /// Inbound: the local listening port, and the calling host.
@@ -20,7 +20,7 @@ pub enum Peer {
 }
 
 impl Peer {
-    pub fn direction(self) -> &'static str {
+    pub(crate) fn direction(self) -> &'static str {
         match self {
             Peer::To(_) => "out",
             Peer::From { .. } => "in",
@@ -39,16 +39,16 @@ impl fmt::Display for Peer {
 
 /// One connection of a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Connection {
-    pub inode: u64,
-    pub peer: Peer,
-    pub traffic: Traffic,
+pub(crate) struct Connection {
+    pub(crate) inode: u64,
+    pub(crate) peer: Peer,
+    pub(crate) traffic: Traffic,
 }
 
 /// The connections among `sockets` that the process holding `inodes`
 /// holds. One is inbound when the process listens on its local port, on
 /// its local address or on every address.
-pub fn connections_of(sockets: &[TcpSocket], inodes: &HashSet<u64>) -> Vec<Connection> {
+pub(crate) fn connections_of(sockets: &[TcpSocket], inodes: &HashSet<u64>) -> Vec<Connection> {
     let held: Vec<&TcpSocket> = sockets
         .iter()
         .filter(|socket| socket.inode != 0 && inodes.contains(&socket.inode))

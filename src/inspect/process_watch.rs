@@ -20,46 +20,46 @@ use super::verdict::{Evidence, Pile, RowVerdict, Rule, Usage};
 
 /// One row: a process, a direction and a peer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
-    pub pid: i32,
+pub(crate) struct Row {
+    pub(crate) pid: i32,
     /// The process's command (`/proc/PID/comm`).
-    pub command: String,
-    pub direction: &'static str,
-    pub peer: String,
+    pub(crate) command: String,
+    pub(crate) direction: &'static str,
+    pub(crate) peer: String,
     /// Connections open now.
-    pub open: usize,
+    pub(crate) open: usize,
     /// Those with no data either way for at least `--idle`.
-    pub idle: usize,
+    pub(crate) idle: usize,
     /// Idle ones used once and left: the leak's signature (`verdict.rs`).
-    pub idle_used_once: usize,
+    pub(crate) idle_used_once: usize,
     /// The time between the first and the last of those asked for.
-    pub used_once_spread_seconds: f64,
+    pub(crate) used_once_spread_seconds: f64,
     /// The most of those asked for within 250 ms of each other.
-    pub used_once_burst: usize,
+    pub(crate) used_once_burst: usize,
     /// The longest time any open connection has gone without data.
-    pub oldest_idle_seconds: f64,
+    pub(crate) oldest_idle_seconds: f64,
     /// Seen opened and seen gone since the watch began (lower bounds).
-    pub opened: u64,
-    pub gone: u64,
+    pub(crate) opened: u64,
+    pub(crate) gone: u64,
     /// Connections seen used again after being idle.
-    pub reused: u64,
+    pub(crate) reused: u64,
     /// Open connections gained per minute of the watch.
-    pub change_per_minute: f64,
-    pub verdict: RowVerdict,
+    pub(crate) change_per_minute: f64,
+    pub(crate) verdict: RowVerdict,
     /// Whether the verdict is `leaks` only from the process's outbound
     /// rows taken together, a leak spread over many peers.
-    pub across_peers: bool,
+    pub(crate) across_peers: bool,
     /// Why the process could not be read at this sample, when it could
     /// not: the row is then its last reading, and it is read again next.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unread: Option<String>,
+    pub(crate) unread: Option<String>,
     /// Whether the process has exited: the row is its last reading.
-    pub ended: bool,
+    pub(crate) ended: bool,
 }
 
 /// The watch of one process.
 #[derive(Debug)]
-pub struct ProcessWatch {
+pub(crate) struct ProcessWatch {
     pid: i32,
     command: String,
     /// A row with no connection open for this long is dropped, once its
@@ -94,7 +94,7 @@ struct Followed {
 }
 
 impl ProcessWatch {
-    pub fn new(pid: i32, command: &str, forget: Duration) -> ProcessWatch {
+    pub(crate) fn new(pid: i32, command: &str, forget: Duration) -> ProcessWatch {
         ProcessWatch {
             pid,
             command: command.to_owned(),
@@ -106,7 +106,7 @@ impl ProcessWatch {
 
     /// Takes one sample of the process's connections, `watched` after the
     /// watch began, and returns its rows in order.
-    pub fn sample(
+    pub(crate) fn sample(
         &mut self,
         connections: &[Connection],
         watched: Duration,
@@ -307,11 +307,11 @@ impl RowHistory {
 }
 
 #[cfg(test)]
-pub mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A row of a leak, for the tests of how rows are written.
-    pub fn leaking_row() -> Row {
+    pub(crate) fn leaking_row() -> Row {
         Row {
             pid: 4242,
             command: "leaker".into(),

@@ -12,27 +12,27 @@ use super::verdict::RowVerdict;
 
 /// One sample of every process watched.
 #[derive(Debug, Serialize)]
-pub struct Line<'a> {
-    pub elapsed_seconds: f64,
-    pub rows: &'a [Row],
+pub(crate) struct Line<'a> {
+    pub(crate) elapsed_seconds: f64,
+    pub(crate) rows: &'a [Row],
     /// Processes that exited since the sample before.
-    pub ended: &'a [i32],
+    pub(crate) ended: &'a [i32],
     /// `--all`: what was watched, and what could not be.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub summary: Option<&'a Summary>,
+    pub(crate) summary: Option<&'a Summary>,
 }
 
 /// `--all`: how many processes and connections a sample read, and how many
 /// processes it could not, by reason.
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub processes: usize,
-    pub connections: usize,
-    pub unreadable: BTreeMap<String, usize>,
+pub(crate) struct Summary {
+    pub(crate) processes: usize,
+    pub(crate) connections: usize,
+    pub(crate) unreadable: BTreeMap<String, usize>,
 }
 
 impl Summary {
-    pub fn of(seen: &Coverage) -> Summary {
+    pub(crate) fn of(seen: &Coverage) -> Summary {
         Summary {
             processes: seen.processes,
             connections: seen.connections,
@@ -41,7 +41,7 @@ impl Summary {
     }
 
     /// One line: what was watched, then what was not and what to do.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut line = format!(
             "watched {} processes and {} connections",
             self.processes, self.connections
@@ -60,7 +60,7 @@ impl Summary {
 }
 
 /// What the columns mean, and what the counts cannot see.
-pub const LEGEND: &str = "\
+pub(crate) const LEGEND: &str = "\
 IDLE: no data either way for --idle. ONCE: idle ones used once and left: answered,
   used in one stretch, never seen used again. SPREAD: from the first of them
   asked for to the last. BURST: the most asked for within 250 ms of each other.
@@ -94,7 +94,7 @@ const HEADER: [&str; 15] = [
 ];
 
 /// The rows as an aligned table, its header first.
-pub fn table(rows: &[Row]) -> String {
+pub(crate) fn table(rows: &[Row]) -> String {
     let cells: Vec<[String; 15]> = rows
         .iter()
         .map(|row| {
@@ -191,13 +191,13 @@ enum Mode {
 /// How samples are written: the mode, and whether every process is
 /// watched (`--all`), whose rows are only those with open connections.
 #[derive(Debug, Clone, Copy)]
-pub struct Report {
+pub(crate) struct Report {
     mode: Mode,
     all: bool,
 }
 
 impl Report {
-    pub fn for_args(json: bool, ends: bool, all: bool) -> Report {
+    pub(crate) fn for_args(json: bool, ends: bool, all: bool) -> Report {
         let mode = match (json, std::io::stdout().is_terminal(), ends) {
             (true, _, _) => Mode::Json,
             (false, true, _) => Mode::Live,
@@ -223,7 +223,7 @@ impl Report {
 
     /// What to write for one sample; `ended_lines` are every line that
     /// ended a process's rows so far.
-    pub fn sample(self, sample: &Line, ended_lines: &[String]) -> String {
+    pub(crate) fn sample(self, sample: &Line, ended_lines: &[String]) -> String {
         let just_ended: String = sample
             .ended
             .iter()
@@ -251,7 +251,7 @@ impl Report {
 
     /// What to write once the watch is over, after its last sample: every
     /// process's last rows, those that exited marked so.
-    pub fn end(self, rows: &[Row], summary: Option<&Summary>) -> String {
+    pub(crate) fn end(self, rows: &[Row], summary: Option<&Summary>) -> String {
         match self.mode {
             Mode::FinalTable => format!("{}\n{LEGEND}\n", self.table(rows, summary)),
             _ => String::new(),
@@ -260,7 +260,7 @@ impl Report {
 }
 
 /// The line that ends a process's rows.
-pub fn ended_line(pid: i32) -> String {
+pub(crate) fn ended_line(pid: i32) -> String {
     format!("PID {pid} exited; its rows end here")
 }
 

@@ -22,7 +22,7 @@ use super::verdict::Rule;
 
 /// The processes watched, a channel to each of their namespaces, and what
 /// the watch remembers of each.
-pub struct Sampler {
+pub(crate) struct Sampler {
     targets: BTreeMap<i32, Target>,
     /// `--all`: every process this one may read, found anew each sample.
     all: bool,
@@ -40,22 +40,26 @@ pub struct Sampler {
 
 /// What one sample saw.
 #[derive(Debug, Default)]
-pub struct Coverage {
-    pub rows: Vec<Row>,
+pub(crate) struct Coverage {
+    pub(crate) rows: Vec<Row>,
     /// Processes that exited since the sample before.
-    pub ended: Vec<i32>,
+    pub(crate) ended: Vec<i32>,
     /// Processes read, and the connections they hold.
-    pub processes: usize,
-    pub connections: usize,
+    pub(crate) processes: usize,
+    pub(crate) connections: usize,
     /// `--all`: processes that could not be read (other users', without
     /// root), and why, one reason each.
-    pub unreadable: BTreeMap<String, usize>,
+    pub(crate) unreadable: BTreeMap<String, usize>,
 }
 
 impl Sampler {
     /// Opens every process of `pids`, and a channel to each namespace they
     /// live in: this process's own, or one joined (which needs root).
-    pub fn open(pids: &[i32], rule: Rule, forget: Duration) -> Result<Sampler, InspectError> {
+    pub(crate) fn open(
+        pids: &[i32],
+        rule: Rule,
+        forget: Duration,
+    ) -> Result<Sampler, InspectError> {
         let mut sampler = Sampler::new(false, rule, forget)?;
         for pid in pids {
             let target = Target::open(*pid)?;
@@ -68,7 +72,7 @@ impl Sampler {
     }
 
     /// Every process this one may read, found anew at each sample.
-    pub fn all(rule: Rule, forget: Duration) -> Result<Sampler, InspectError> {
+    pub(crate) fn all(rule: Rule, forget: Duration) -> Result<Sampler, InspectError> {
         Sampler::new(true, rule, forget)
     }
 
@@ -102,17 +106,17 @@ impl Sampler {
     }
 
     /// Whether any process is still watched (`--all` always is).
-    pub fn is_watching(&self) -> bool {
+    pub(crate) fn is_watching(&self) -> bool {
         self.all || !self.targets.is_empty()
     }
 
     /// Each process's rows at its last reading, those that ended included.
-    pub fn last_rows(&self) -> &BTreeMap<i32, Vec<Row>> {
+    pub(crate) fn last_rows(&self) -> &BTreeMap<i32, Vec<Row>> {
         &self.last_rows
     }
 
     /// Samples every process, `watched` after the watch began.
-    pub fn sample(&mut self, watched: Duration) -> Result<Coverage, InspectError> {
+    pub(crate) fn sample(&mut self, watched: Duration) -> Result<Coverage, InspectError> {
         let mut seen = Coverage::default();
         if self.all {
             self.find_processes(&mut seen);

@@ -23,26 +23,26 @@ use super::tcp_info::Traffic;
 
 /// One TCP socket, as the dump shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TcpSocket {
+pub(crate) struct TcpSocket {
     /// The socket's inode: how a process's descriptor names it.
-    pub inode: u64,
-    pub local: SocketAddr,
-    pub remote: SocketAddr,
-    pub listening: bool,
+    pub(crate) inode: u64,
+    pub(crate) local: SocketAddr,
+    pub(crate) remote: SocketAddr,
+    pub(crate) listening: bool,
     /// What the connection has carried and when it last did.
-    pub traffic: Traffic,
+    pub(crate) traffic: Traffic,
 }
 
 /// A channel to one namespace's socket diagnostics. A netlink socket
 /// belongs to the namespace it was opened in, whichever thread uses it
 /// later.
-pub struct SocketDump {
+pub(crate) struct SocketDump {
     netlink: Socket,
 }
 
 impl SocketDump {
     /// A channel to this process's own namespace.
-    pub fn here() -> io::Result<SocketDump> {
+    pub(crate) fn here() -> io::Result<SocketDump> {
         let mut netlink = Socket::new(NETLINK_SOCK_DIAG)?;
         netlink.bind_auto()?;
         netlink.connect(&NetlinkAddr::new(0, 0))?;
@@ -53,7 +53,7 @@ impl SocketDump {
     /// thread of its own joins it, opens the channel and ends, so that this
     /// process's other threads stay where they are. Joining needs root (or
     /// `CAP_SYS_ADMIN`).
-    pub fn in_namespace(namespace: &Path) -> io::Result<SocketDump> {
+    pub(crate) fn in_namespace(namespace: &Path) -> io::Result<SocketDump> {
         let file = std::fs::File::open(namespace)?;
         std::thread::scope(|scope| {
             scope
@@ -71,7 +71,7 @@ impl SocketDump {
 
     /// Every TCP socket of the namespace but those in TIME_WAIT, which no
     /// descriptor holds any more, IPv4 and IPv6.
-    pub fn dump(&mut self) -> io::Result<Vec<TcpSocket>> {
+    pub(crate) fn dump(&mut self) -> io::Result<Vec<TcpSocket>> {
         let mut sockets = Vec::new();
         for family in [AF_INET, AF_INET6] {
             self.ask(family)?;

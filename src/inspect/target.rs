@@ -37,7 +37,7 @@ pub enum TargetError {
 
 impl TargetError {
     /// Whether the process is gone, as opposed to unreadable for now.
-    pub fn is_gone(&self) -> bool {
+    pub(crate) fn is_gone(&self) -> bool {
         matches!(
             self,
             TargetError::NoSuchProcess(_) | TargetError::Zombie { .. }
@@ -47,22 +47,22 @@ impl TargetError {
 
 /// One process and its network namespace.
 #[derive(Debug)]
-pub struct Target {
-    pub pid: i32,
+pub(crate) struct Target {
+    pub(crate) pid: i32,
     /// Its command's name (`/proc/PID/comm`).
-    pub command: String,
+    pub(crate) command: String,
     process: Process,
     /// The namespace's inode: processes with the same one see the same
     /// sockets.
-    pub namespace: u64,
+    pub(crate) namespace: u64,
     /// `/proc/PID/ns/net`, which a thread can join.
-    pub namespace_path: PathBuf,
+    pub(crate) namespace_path: PathBuf,
 }
 
 impl Target {
     /// Opens `/proc/PID` and checks that its descriptors can be read
     /// (before its namespace, whose refusal would read less plainly).
-    pub fn open(pid: i32) -> Result<Target, TargetError> {
+    pub(crate) fn open(pid: i32) -> Result<Target, TargetError> {
         let process = Process::new(pid).map_err(|err| target_error(pid, err))?;
         let mut target = Target {
             pid,
@@ -91,7 +91,7 @@ impl Target {
     /// Whether the process still runs: a zombie, whose `/proc` entry stays
     /// empty until its parent reaps it, is gone too; a failure to read its
     /// state (EMFILE) is no sign either way.
-    pub fn check_alive(&self) -> Result<(), TargetError> {
+    pub(crate) fn check_alive(&self) -> Result<(), TargetError> {
         match self.process.stat() {
             Ok(stat) if stat.state == 'Z' => Err(TargetError::Zombie {
                 pid: self.pid,
@@ -115,7 +115,7 @@ impl Target {
     /// `FDTarget`. (procfs's own `Process::fd` also opens and stats each
     /// descriptor, four system calls where one does: 10,000 descriptors
     /// took about 150 ms of CPU that way, 60 ms this way.)
-    pub fn socket_inodes(&self) -> Result<HashSet<u64>, TargetError> {
+    pub(crate) fn socket_inodes(&self) -> Result<HashSet<u64>, TargetError> {
         let folder = self.descriptors()?;
         let mut inodes = HashSet::new();
         let entries = Dir::read_from(&folder).map_err(|err| self.unreadable(err))?;

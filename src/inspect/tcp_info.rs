@@ -21,16 +21,16 @@ const DATA_SEGMENTS_OUT: usize = 156;
 
 /// A connection's traffic, as `tcp_info` counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Traffic {
-    pub data_segments_out: u32,
-    pub data_segments_in: u32,
-    pub since_data_sent: Duration,
-    pub since_data_received: Duration,
+pub(crate) struct Traffic {
+    pub(crate) data_segments_out: u32,
+    pub(crate) data_segments_in: u32,
+    pub(crate) since_data_sent: Duration,
+    pub(crate) since_data_received: Duration,
 }
 
 impl Traffic {
     /// Reads the kernel's copy of `tcp_info`, however long.
-    pub fn parse(tcp_info: &[u8]) -> Traffic {
+    pub(crate) fn parse(tcp_info: &[u8]) -> Traffic {
         let field = |at: usize| {
             tcp_info.get(at..at + 4).map_or(0, |bytes| {
                 u32::from_ne_bytes(bytes.try_into().expect("four bytes"))
@@ -46,7 +46,7 @@ impl Traffic {
     }
 
     /// How long no data has gone either way.
-    pub fn quiet(&self) -> Duration {
+    pub(crate) fn quiet(&self) -> Duration {
         self.since_data_sent.min(self.since_data_received)
     }
 }

@@ -30,24 +30,24 @@ use serde::Serialize;
 /// HTTP/1.1: 5 and 6; an HTTP/2 client per request: 4 and 5), whatever its
 /// answer's size, while every pool connection measured carried 18 or more,
 /// since a pool sends request after request on each. 8 sits between.
-pub const FEW_REQUEST_SEGMENTS: u32 = 8;
+pub(crate) const FEW_REQUEST_SEGMENTS: u32 = 8;
 
 /// Requests sent within this much of each other went out in one burst: 50
 /// calls at once left within 40 ms from Go and within 1 ms from Node, and
 /// streams or websockets opened together alike, while a leak's connections
 /// are asked for one request at a time. Six times the slowest burst seen,
 /// for a loaded machine, and a quarter of [`SPREAD`].
-pub const BURST: Duration = Duration::from_millis(250);
+pub(crate) const BURST: Duration = Duration::from_millis(250);
 
 /// A staircase spans at least this much time: long enough that no burst,
 /// even a slow one, passes for one, and short enough that a leak of one
 /// request a second or faster shows it within seconds.
-pub const SPREAD: Duration = Duration::from_secs(1);
+pub(crate) const SPREAD: Duration = Duration::from_secs(1);
 
 /// What a row's connections are doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RowVerdict {
+pub(crate) enum RowVerdict {
     Watching,
     Leaks,
     Pool,
@@ -55,7 +55,7 @@ pub enum RowVerdict {
 }
 
 impl RowVerdict {
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             RowVerdict::Watching => "watching",
             RowVerdict::Leaks => "leaks",
@@ -67,38 +67,38 @@ impl RowVerdict {
 
 /// The rule's two thresholds and the idle time.
 #[derive(Debug, Clone, Copy)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// Connections used once, in a staircase, that are a leak however old.
-    pub standing: usize,
+    pub(crate) standing: usize,
     /// Connections used once, asked for since the watch began and in a
     /// staircase, that are a leak growing now.
-    pub growth: usize,
+    pub(crate) growth: usize,
     /// No data either way for this long makes a connection idle.
-    pub idle_after: Duration,
+    pub(crate) idle_after: Duration,
 }
 
 /// One open connection, as the rule reads it. The request side is what a
 /// client sent (out on its row) or what a server received (in on its row);
 /// the answer side is the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
-    pub request_segments: u32,
-    pub answer_segments: u32,
+pub(crate) struct Usage {
+    pub(crate) request_segments: u32,
+    pub(crate) answer_segments: u32,
     /// How long no data has gone either way.
-    pub quiet: Duration,
+    pub(crate) quiet: Duration,
     /// Whether the watch saw data move again after it had seen the
     /// connection idle.
-    pub reused: bool,
+    pub(crate) reused: bool,
     /// For a connection the watch saw open: the time from the sample before
     /// it was first seen to when it went quiet, the longest it can have
     /// been in use. `None` for one open when the watch began, or quiet
     /// since before (held by no descriptor of the process until then).
-    pub stretch: Option<Duration>,
+    pub(crate) stretch: Option<Duration>,
 }
 
 impl Rule {
     /// Whether a connection was used once and left: all four hold.
-    pub fn used_once(&self, connection: &Usage) -> bool {
+    pub(crate) fn used_once(&self, connection: &Usage) -> bool {
         // Idle: a connection in use is not left behind.
         let idle = connection.quiet >= self.idle_after;
         // Answered: a long poll, or any request still waiting, has carried
@@ -124,7 +124,7 @@ impl Rule {
     /// `growth` among those asked for since the watch began. The second
     /// counts those asked for up to `--idle` before it too: they were too
     /// fresh to be idle at its start, and so are part of what it saw grow.
-    pub fn leaks(&self, pile: &Pile) -> bool {
+    pub(crate) fn leaks(&self, pile: &Pile) -> bool {
         let fresh = -(self.idle_after.as_millis() as i64);
         pile.is_staircase(self.standing) || pile.asked_since(fresh).is_staircase(self.growth)
     }
@@ -137,7 +137,7 @@ impl Rule {
     /// idle, which is what a client per request does (30 hosts, 4 each). A
     /// server's inbound rows are never added up: many clients each keeping
     /// one connection is how a server is used.
-    pub fn leaks_across_peers<'a>(&self, piles: impl IntoIterator<Item = &'a Pile>) -> bool {
+    pub(crate) fn leaks_across_peers<'a>(&self, piles: impl IntoIterator<Item = &'a Pile>) -> bool {
         let asked_at = piles
             .into_iter()
             .filter(|pile| pile.counts_across_peers())
@@ -151,7 +151,7 @@ impl Rule {
     /// began needs to be seen idle; `closing` when more connections were
     /// seen gone than are open now, as when they end after use; else
     /// `pool`: a bounded set, reused, or idle after a burst.
-    pub fn judge(&self, seen: &Evidence) -> RowVerdict {
+    pub(crate) fn judge(&self, seen: &Evidence) -> RowVerdict {
         if self.leaks(&seen.used_once) {
             RowVerdict::Leaks
         } else if seen.watched < self.idle_after {
@@ -166,11 +166,11 @@ impl Rule {
 
 /// What the watch has seen of one row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Evidence {
-    pub open: usize,
-    pub gone: u64,
-    pub watched: Duration,
-    pub used_once: Pile,
+pub(crate) struct Evidence {
+    pub(crate) open: usize,
+    pub(crate) gone: u64,
+    pub(crate) watched: Duration,
+    pub(crate) used_once: Pile,
 }
 
 /// The connections used once of a row, by when each was asked for: the
@@ -180,23 +180,23 @@ pub struct Evidence {
 /// together even when a slow server answers them one after another (a
 /// Python server answered 50 at once over 200 ms).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pile {
-    pub asked_at: Vec<i64>,
+pub(crate) struct Pile {
+    pub(crate) asked_at: Vec<i64>,
 }
 
 impl Pile {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.asked_at.len()
     }
 
     /// Whether the pile counts towards a leak over many peers: two or
     /// more, as [`Rule::leaks_across_peers`] says why.
-    pub fn counts_across_peers(&self) -> bool {
+    pub(crate) fn counts_across_peers(&self) -> bool {
         self.asked_at.len() >= 2
     }
 
     /// The time between the first and the last asked for.
-    pub fn spread(&self) -> Duration {
+    pub(crate) fn spread(&self) -> Duration {
         let first = self.asked_at.iter().min();
         let last = self.asked_at.iter().max();
         match (first, last) {
@@ -206,7 +206,7 @@ impl Pile {
     }
 
     /// The most that were asked for within [`BURST`] of each other.
-    pub fn largest_burst(&self) -> usize {
+    pub(crate) fn largest_burst(&self) -> usize {
         largest_burst(&sorted(&self.asked_at)).1
     }
 
@@ -217,7 +217,7 @@ impl Pile {
     /// did streams opened at once, while a leak's pile up one request at a
     /// time (so a leak beside a burst is still found, and a pile of one
     /// never is).
-    pub fn is_staircase(&self, count: usize) -> bool {
+    pub(crate) fn is_staircase(&self, count: usize) -> bool {
         let mut times = sorted(&self.asked_at);
         loop {
             if times.len() < count {
@@ -234,7 +234,7 @@ impl Pile {
     }
 
     /// Those asked for after `millis` from the start of the watch.
-    pub fn asked_since(&self, millis: i64) -> Pile {
+    pub(crate) fn asked_since(&self, millis: i64) -> Pile {
         Pile {
             asked_at: self
                 .asked_at
@@ -270,18 +270,18 @@ fn largest_burst(times: &[i64]) -> (usize, usize) {
 }
 
 #[cfg(test)]
-pub mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The rule with `inspect`'s defaults, for the tests of the watch too.
-    pub const RULE: Rule = Rule {
+    pub(crate) const RULE: Rule = Rule {
         standing: 20,
         growth: 5,
         idle_after: Duration::from_secs(5),
     };
 
     /// A leaked GET's connection, idle for a minute.
-    pub const LEAKED: Usage = Usage {
+    pub(crate) const LEAKED: Usage = Usage {
         request_segments: 1,
         answer_segments: 1,
         quiet: Duration::from_secs(60),
@@ -290,7 +290,7 @@ pub mod tests {
     };
 
     /// `count` asked for `every` milliseconds apart from `first`.
-    pub fn stairs(count: i64, first: i64, every: i64) -> Pile {
+    pub(crate) fn stairs(count: i64, first: i64, every: i64) -> Pile {
         Pile {
             asked_at: (0..count).map(|n| first + n * every).collect(),
         }

@@ -12,7 +12,7 @@ use crate::settings::config::CheckWith;
 
 /// One way of asking.
 #[derive(Debug)]
-pub enum ConnectionCheck {
+pub(crate) enum ConnectionCheck {
     SockDiag(SocketDiag),
     ProcNet,
 }
@@ -21,7 +21,7 @@ impl ConnectionCheck {
     /// The way `how` asks for, or the fallback: socket diagnostics where
     /// they answer, else `/proc/net`; each checked first on a connection
     /// of its own.
-    pub fn open(how: CheckWith) -> io::Result<ConnectionCheck> {
+    pub(crate) fn open(how: CheckWith) -> io::Result<ConnectionCheck> {
         match how {
             CheckWith::SockDiag => match SocketDiag::open() {
                 Ok(diag) => Ok(ConnectionCheck::SockDiag(diag)),
@@ -36,7 +36,7 @@ impl ConnectionCheck {
     }
 
     /// For each connection, whether some process still holds it open.
-    pub fn held(&mut self, connections: &[Ends]) -> io::Result<Vec<bool>> {
+    pub(crate) fn held(&mut self, connections: &[Ends]) -> io::Result<Vec<bool>> {
         match self {
             ConnectionCheck::SockDiag(diag) => diag.held(connections),
             ConnectionCheck::ProcNet => proc_net::held(connections),

@@ -15,42 +15,42 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 /// One sample every this long.
-pub const STEP: Duration = Duration::from_secs(1);
+pub(crate) const STEP: Duration = Duration::from_secs(1);
 
 /// The most samples kept: five minutes of them.
-pub const KEPT: usize = 300;
+pub(crate) const KEPT: usize = 300;
 
 /// A server's figures at one tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tick {
+pub(crate) struct Tick {
     /// Counts up from 0 at the server's start: a page asks for what came
     /// after the last one it has.
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// When, in milliseconds since the Unix epoch.
-    pub at_ms: u64,
+    pub(crate) at_ms: u64,
     /// What it read, as fields of its own on the wire.
     #[serde(flatten)]
-    pub read: Reading,
+    pub(crate) read: Reading,
 }
 
 /// The figures a tick reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Reading {
+pub(crate) struct Reading {
     /// Live tokio tasks: `/hello`'s count.
-    pub tasks: u64,
+    pub(crate) tasks: u64,
     /// Inbound connections open.
-    pub connections: u64,
+    pub(crate) connections: u64,
     /// Per-request clients the retainer holds.
-    pub clients_held: u64,
+    pub(crate) clients_held: u64,
     /// `/forward` requests answered so far, whatever their outcome.
-    pub forwarded: u64,
+    pub(crate) forwarded: u64,
     /// `/hello` requests answered so far.
-    pub answered: u64,
+    pub(crate) answered: u64,
 }
 
 /// The last [`KEPT`] samples, oldest first.
 #[derive(Debug, Default)]
-pub struct History {
+pub(crate) struct History {
     samples: Mutex<Window>,
 }
 
@@ -65,7 +65,7 @@ impl History {
     /// figures before any request) and then every [`STEP`]. The thread
     /// ends at the first tick after the history is dropped, or once `read`
     /// has nothing to read (the server it reads is gone).
-    pub fn sampled(read: impl Fn() -> Option<Reading> + Send + 'static) -> Arc<History> {
+    pub(crate) fn sampled(read: impl Fn() -> Option<Reading> + Send + 'static) -> Arc<History> {
         let history = Arc::new(History::default());
         let kept: Weak<History> = Arc::downgrade(&history);
         let started = std::thread::Builder::new()
@@ -88,7 +88,7 @@ impl History {
 
     /// Adds a sample of `reading` taken at `at_ms`, dropping the oldest
     /// beyond [`KEPT`].
-    pub fn record(&self, reading: Reading, at_ms: u64) {
+    pub(crate) fn record(&self, reading: Reading, at_ms: u64) {
         let mut window = self.window();
         let seq = window.next_seq;
         window.next_seq += 1;
@@ -104,7 +104,7 @@ impl History {
 
     /// The samples after `seq`, or every one kept when `seq` is `None` or
     /// not one this history gave (the asker's is from before a restart).
-    pub fn after(&self, seq: Option<u64>) -> Vec<Tick> {
+    pub(crate) fn after(&self, seq: Option<u64>) -> Vec<Tick> {
         let window = self.window();
         let newer = |seq: u64| window.samples.iter().filter(move |s| s.seq > seq);
         match seq {
@@ -116,7 +116,7 @@ impl History {
     /// Adds samples another server's history gave after this one's last:
     /// a mirror of it, sequence numbers and all. When they do not follow
     /// on (that server restarted), they replace what was kept.
-    pub fn extend(&self, samples: &[Tick]) {
+    pub(crate) fn extend(&self, samples: &[Tick]) {
         let mut window = self.window();
         let follows = samples
             .first()
@@ -133,7 +133,7 @@ impl History {
     }
 
     /// The sequence number of the newest sample, if any.
-    pub fn last_seq(&self) -> Option<u64> {
+    pub(crate) fn last_seq(&self) -> Option<u64> {
         self.window().samples.back().map(|sample| sample.seq)
     }
 
@@ -146,7 +146,7 @@ impl History {
 }
 
 /// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_millis().try_into().unwrap_or(u64::MAX))

@@ -48,7 +48,7 @@ pub fn writer() -> (NonBlocking, WorkerGuard) {
 
 /// Lines dropped so far because the reader was stuck; 0 where the log is
 /// not this module's (a test's process).
-pub fn dropped_lines() -> u64 {
+pub(crate) fn dropped_lines() -> u64 {
     DROPPED
         .get()
         .map_or(0, |counter| counter.dropped_lines() as u64)

@@ -2,7 +2,7 @@
 //!
 //! The scrape's own connection is the one thing counting adds, to
 //! `http_server_open_connections` and to `tokio_alive_tasks` alike, as it
-//! does to `/hello`'s count. The same counters, typed ([`Counters`]),
+//! does to `/hello`'s count. The same counters, typed (`Counters`),
 //! are what `/figures` tells.
 
 use std::collections::BTreeMap;
@@ -27,13 +27,13 @@ use crate::settings::knobs::Knob;
 
 /// The live task count's name: the count `/hello` reports as
 /// `goRoutines`.
-pub const ALIVE_TASKS: &str = "tokio_alive_tasks";
+pub(crate) const ALIVE_TASKS: &str = "tokio_alive_tasks";
 
 /// The name of the count of inbound connections open now.
-pub const OPEN_CONNECTIONS: &str = "http_server_open_connections";
+pub(crate) const OPEN_CONNECTIONS: &str = "http_server_open_connections";
 
 /// The OpenMetrics text format, which Prometheus reads.
-pub const CONTENT_TYPE_OPENMETRICS: &str =
+pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// How a `/forward` request ended. Each variant is spelled as the value of
@@ -53,7 +53,7 @@ pub const CONTENT_TYPE_OPENMETRICS: &str =
     Serialize,
     Deserialize,
 )]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Server 1's answer was nested and sent.
     ok,
     /// Server 1 could not be reached, or its answer could not be used.
@@ -70,7 +70,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, each shown from the start.
-    pub const ALL: [Outcome; 6] = [
+    pub(crate) const ALL: [Outcome; 6] = [
         Outcome::ok,
         Outcome::upstream_error,
         Outcome::timeout,
@@ -82,8 +82,8 @@ impl Outcome {
 
 /// `settings_switches_total`'s label set: the env var switched.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct SwitchLabel {
-    pub setting: String,
+pub(crate) struct SwitchLabel {
+    pub(crate) setting: String,
 }
 
 /// `forward_requests_total`'s label set.
@@ -94,33 +94,33 @@ struct OutcomeLabel {
 
 /// The counters `/forward` moves.
 #[derive(Debug, Clone, Default)]
-pub struct ForwardMetrics {
+pub(crate) struct ForwardMetrics {
     /// Per-request clients built.
-    pub clients_built: Counter,
+    pub(crate) clients_built: Counter,
     /// Requests by outcome.
     requests: Family<OutcomeLabel, Counter>,
     /// 1 while the retainer cannot see connections close.
-    pub retainer_blind: Gauge,
+    pub(crate) retainer_blind: Gauge,
 }
 
 impl ForwardMetrics {
     /// Counts one request that ended with `outcome`.
-    pub fn ended(&self, outcome: Outcome) {
+    pub(crate) fn ended(&self, outcome: Outcome) {
         self.requests.get_or_create(&OutcomeLabel { outcome }).inc();
     }
 
     /// Requests that ended with `outcome` so far.
-    pub fn ended_with(&self, outcome: Outcome) -> u64 {
+    pub(crate) fn ended_with(&self, outcome: Outcome) -> u64 {
         self.requests.get_or_create(&OutcomeLabel { outcome }).get()
     }
 
     /// Requests ended so far, whatever their outcome.
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         Outcome::ALL.into_iter().map(|o| self.ended_with(o)).sum()
     }
 
     /// Whether the retainer cannot see connections close now.
-    pub fn is_blind(&self) -> bool {
+    pub(crate) fn is_blind(&self) -> bool {
         self.retainer_blind.get() == 1
     }
 }
@@ -133,11 +133,11 @@ pub struct Metrics {
     open_connections: Gauge,
     connections_accepted: Counter,
     clients_retained: Gauge,
-    pub forward: ForwardMetrics,
+    pub(crate) forward: ForwardMetrics,
     /// Settings switched at runtime, by env var.
-    pub settings_switched: Family<SwitchLabel, Counter>,
+    pub(crate) settings_switched: Family<SwitchLabel, Counter>,
     /// `/hello` answers given.
-    pub hello_answers: Counter,
+    pub(crate) hello_answers: Counter,
 }
 
 impl Default for Metrics {
@@ -231,7 +231,7 @@ impl Metrics {
 
     /// Counts an accepted connection; it counts as open until the returned
     /// guard is dropped.
-    pub fn connection_opened(&self) -> OpenConnection {
+    pub(crate) fn connection_opened(&self) -> OpenConnection {
         self.connections_accepted.inc();
         self.open_connections.inc();
         OpenConnection {
@@ -240,12 +240,12 @@ impl Metrics {
     }
 
     /// Inbound connections open now.
-    pub fn open_connections(&self) -> u64 {
+    pub(crate) fn open_connections(&self) -> u64 {
         self.open_connections.get().try_into().unwrap_or(0)
     }
 
     /// The counters now, read from the atomics [`Metrics::render`] encodes.
-    pub fn counters(&self, clients_retained: usize) -> Counters {
+    pub(crate) fn counters(&self, clients_retained: usize) -> Counters {
         let count = |counter: &Counter| counter.get();
         Counters {
             open_connections: self.open_connections(),
@@ -327,34 +327,34 @@ impl Collector for ProcessFigures {
 /// from the same atomics [`Metrics::render`] encodes, so that the
 /// dashboard names no metric and parses nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counters {
+pub(crate) struct Counters {
     /// Inbound connections open now.
-    pub open_connections: u64,
+    pub(crate) open_connections: u64,
     /// Inbound connections accepted since the start.
-    pub connections_accepted: u64,
+    pub(crate) connections_accepted: u64,
     /// Per-request clients `/forward` built.
-    pub clients_built: u64,
+    pub(crate) clients_built: u64,
     /// Per-request clients the retainer holds now.
-    pub clients_retained: u64,
+    pub(crate) clients_retained: u64,
     /// Whether the retainer cannot see connections close now.
-    pub retainer_blind: bool,
+    pub(crate) retainer_blind: bool,
     /// `/forward` requests by how they ended, every outcome present.
-    pub forwards: BTreeMap<Outcome, u64>,
+    pub(crate) forwards: BTreeMap<Outcome, u64>,
     /// `/hello` answers given.
-    pub hello_answers: u64,
+    pub(crate) hello_answers: u64,
     /// Log lines dropped because the log's reader was not reading.
-    pub log_lines_dropped: u64,
+    pub(crate) log_lines_dropped: u64,
     /// Resident memory in bytes; `None` when it cannot be read.
-    pub resident_bytes: Option<u64>,
+    pub(crate) resident_bytes: Option<u64>,
     /// Open file descriptors; `None` when they cannot be counted.
-    pub open_fds: Option<u64>,
+    pub(crate) open_fds: Option<u64>,
     /// The most file descriptors the process may open.
-    pub max_fds: Option<u64>,
+    pub(crate) max_fds: Option<u64>,
 }
 
 /// An open inbound connection; dropping it counts the connection closed.
 #[derive(Debug)]
-pub struct OpenConnection {
+pub(crate) struct OpenConnection {
     open_connections: Gauge,
 }
 

@@ -47,7 +47,7 @@ pub fn held(connections: &[Ends]) -> io::Result<Vec<bool>> {
 
 /// The tables are Linux's.
 #[cfg(not(target_os = "linux"))]
-pub fn held(_connections: &[Ends]) -> io::Result<Vec<bool>> {
+pub(crate) fn held(_connections: &[Ends]) -> io::Result<Vec<bool>> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "/proc/net/tcp is Linux only",

@@ -5,7 +5,7 @@
 //! never a stale one.
 
 /// Resident memory in bytes, from `VmRSS` in `/proc/self/status`.
-pub fn resident_bytes() -> Option<u64> {
+pub(crate) fn resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -14,13 +14,13 @@ pub fn resident_bytes() -> Option<u64> {
 
 /// Open descriptors: the entries of `/proc/self/fd`, less the one that
 /// reading the folder itself holds.
-pub fn open_fds() -> Option<u64> {
+pub(crate) fn open_fds() -> Option<u64> {
     let entries = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
     Some(entries.saturating_sub(1))
 }
 
 /// The most descriptors this process may hold: the soft `RLIMIT_NOFILE`.
-pub fn max_fds() -> Option<u64> {
+pub(crate) fn max_fds() -> Option<u64> {
     #[cfg(unix)]
     {
         rustix::process::getrlimit(rustix::process::Resource::Nofile).current

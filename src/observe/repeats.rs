@@ -17,7 +17,7 @@ const WINDOW: Duration = Duration::from_secs(1);
 
 /// The last line of each kind, and what was left out since.
 #[derive(Debug)]
-pub struct Repeats<K: 'static> {
+pub(crate) struct Repeats<K: 'static> {
     kinds: Mutex<Kinds<K>>,
     /// Writes a closing line: the kind, and how many were left out.
     close: fn(&K, u64),
@@ -41,7 +41,7 @@ struct Window {
 impl<K: PartialEq + Copy + Debug + Send + Sync> Repeats<K> {
     /// Lines of each kind, at most one a second; `close` writes the line
     /// that ends a flood.
-    pub const fn new(close: fn(&K, u64)) -> Self {
+    pub(crate) const fn new(close: fn(&K, u64)) -> Self {
         Repeats {
             kinds: Mutex::new(Kinds {
                 windows: Vec::new(),
@@ -53,7 +53,7 @@ impl<K: PartialEq + Copy + Debug + Send + Sync> Repeats<K> {
 
     /// Whether a line of `kind` may be written `now`: `Some` with how many
     /// of its kind were left out before it, or `None` to leave it out.
-    pub fn admit(&'static self, kind: K, now: Instant) -> Option<u64> {
+    pub(crate) fn admit(&'static self, kind: K, now: Instant) -> Option<u64> {
         let mut kinds = self.lock();
         let Some((_, window)) = kinds.windows.iter_mut().find(|(known, _)| *known == kind) else {
             kinds.windows.push((

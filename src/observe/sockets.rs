@@ -41,14 +41,14 @@ const BATCH: usize = 64;
 /// A loopback connection of this process's own, open while kept: how a
 /// way of asking shows that it sees a connection held.
 #[derive(Debug)]
-pub struct Probe {
+pub(crate) struct Probe {
     _listener: TcpListener,
     _stream: TcpStream,
-    pub ends: Ends,
+    pub(crate) ends: Ends,
 }
 
 impl Probe {
-    pub fn open() -> io::Result<Probe> {
+    pub(crate) fn open() -> io::Result<Probe> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let stream = TcpStream::connect(listener.local_addr()?)?;
         let ends = Ends {

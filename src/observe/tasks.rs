@@ -12,11 +12,11 @@ use tokio::runtime::Handle;
 /// task, the blocking threads that resolve host names, and the threads of
 /// the retainer's watch and of the log, as Go's count leaves out its
 /// garbage collector.
-pub fn alive_tasks() -> usize {
+pub(crate) fn alive_tasks() -> usize {
     alive_tasks_in(&Handle::current())
 }
 
 /// The same count for the runtime behind `handle`, read from any thread.
-pub fn alive_tasks_in(handle: &Handle) -> usize {
+pub(crate) fn alive_tasks_in(handle: &Handle) -> usize {
     handle.metrics().num_alive_tasks()
 }

@@ -12,14 +12,14 @@ use crate::settings::knobs::{IdleConnsPerHost, Knobs};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ClientSettings {
     /// Go's `DisableKeepAlives`.
-    pub disable_keep_alives: bool,
+    pub(crate) disable_keep_alives: bool,
     /// Go's `IdleConnTimeout`; `None` is Go's zero value: no limit.
-    pub idle_conn_timeout: Option<Duration>,
+    pub(crate) idle_conn_timeout: Option<Duration>,
     /// Go's `MaxIdleConnsPerHost`, as Go reads it.
-    pub max_idle_conns_per_host: IdleConnsPerHost,
+    pub(crate) max_idle_conns_per_host: IdleConnsPerHost,
     /// Go's `http.Client.Timeout`: connect, send and read the whole answer
     /// within this; `None` waits for ever, as the Go original does.
-    pub request_timeout: Option<Duration>,
+    pub(crate) request_timeout: Option<Duration>,
 }
 
 impl From<&Knobs> for ClientSettings {
@@ -36,7 +36,7 @@ impl From<&Knobs> for ClientSettings {
 impl ClientSettings {
     /// Whether a client built with these settings can keep a connection
     /// open after its request: the precondition of the leak.
-    pub fn pools_connections(&self) -> bool {
+    pub(crate) fn pools_connections(&self) -> bool {
         !self.disable_keep_alives && self.max_idle_conns_per_host.kept() > 0
     }
 

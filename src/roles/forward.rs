@@ -25,17 +25,17 @@ use crate::settings::live::Live;
 
 /// `/forward`'s body: this server's count, then server 1's whole answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Forwarded {
+pub(crate) struct Forwarded {
     #[serde(rename = "goRoutines")]
-    pub go_routines: usize,
+    pub(crate) go_routines: usize,
     #[serde(rename = "server1Response")]
-    pub server1_response: Hello,
+    pub(crate) server1_response: Hello,
 }
 
 /// Calls server 1 for each `/forward` request, with a client whose
 /// lifetime and knobs are the ones in effect when the request comes.
 #[derive(Debug)]
-pub struct Forwarder {
+pub(crate) struct Forwarder {
     upstream: Url,
     live: Arc<Live>,
     /// Clients built per request and left with a connection open, held as
@@ -51,7 +51,7 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Builds the shared client at once when the lifetime asks for one.
-    pub fn new(
+    pub(crate) fn new(
         upstream: Url,
         live: Arc<Live>,
         check: CheckWith,
@@ -72,7 +72,7 @@ impl Forwarder {
     /// Builds the shared client when `CLIENT_LIFETIME` is `process` and
     /// there is none, and drops it when it is not: at start, and after each
     /// switch. Clients the retainer holds stay held.
-    pub fn follow_lifetime(&self) -> reqwest::Result<()> {
+    pub(crate) fn follow_lifetime(&self) -> reqwest::Result<()> {
         let knobs = self.live.knobs();
         match knobs.client_lifetime {
             ClientLifetime::Process if self.shared.load().is_none() => {
@@ -87,25 +87,25 @@ impl Forwarder {
 
     /// Lets go of every client held, which closes their connections: part
     /// of a clean shutdown.
-    pub fn release_clients(&self) {
+    pub(crate) fn release_clients(&self) {
         self.retainer.clear();
         self.shared.store(None);
     }
 
     /// This process's name, as it marks `Via`.
-    pub fn instance(&self) -> &str {
+    pub(crate) fn instance(&self) -> &str {
         self.hop.pseudonym()
     }
 
     /// How many clients the retainer holds now.
-    pub fn retained_clients(&self) -> usize {
+    pub(crate) fn retained_clients(&self) -> usize {
         self.retainer.len()
     }
 
     /// POSTs to server 1 and nests its answer in this server's, and counts
     /// how it went: every request in exactly one outcome, `cancelled` when
     /// the caller went away before the end.
-    pub async fn answer(&self, headers: &HeaderMap) -> Result<Forwarded, ForwardError> {
+    pub(crate) async fn answer(&self, headers: &HeaderMap) -> Result<Forwarded, ForwardError> {
         let mut counted = Counted {
             metrics: &self.metrics,
             outcome: Outcome::cancelled,
@@ -168,7 +168,7 @@ impl Drop for Counted<'_> {
 }
 
 /// Answers any method with both servers' task counts.
-pub async fn answer_forward(
+pub(crate) async fn answer_forward(
     State(forwarder): State<Arc<Forwarder>>,
     headers: HeaderMap,
 ) -> Result<Response, ForwardError> {

@@ -18,7 +18,7 @@ use crate::scenario;
 
 /// Why `/forward` could not answer.
 #[derive(Debug, thiserror::Error)]
-pub enum ForwardError {
+pub(crate) enum ForwardError {
     /// The per-request client could not be built.
     #[error("could not build the upstream client")]
     BuildClient(#[source] reqwest::Error),
@@ -35,7 +35,7 @@ pub enum ForwardError {
 
 impl ForwardError {
     /// How the request counts in `forward_requests_total`.
-    pub fn outcome(&self) -> Outcome {
+    pub(crate) fn outcome(&self) -> Outcome {
         match self {
             ForwardError::Loop { .. } => Outcome::loop_detected,
             _ if self.is_timeout() => Outcome::timeout,

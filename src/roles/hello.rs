@@ -17,10 +17,10 @@ use crate::settings::live::Live;
 /// The field keeps its Go name so that a Go and a Rust server can stand in
 /// for each other on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hello {
-    pub msg: String,
+pub(crate) struct Hello {
+    pub(crate) msg: String,
     #[serde(rename = "goRoutines")]
-    pub go_routines: usize,
+    pub(crate) go_routines: usize,
 }
 
 /// Answers any method with the live task count, and with `Connection:
@@ -29,7 +29,10 @@ pub struct Hello {
 /// does not pool it; in Go and in Rust alike the leaked connection never
 /// forms. The knob is read for each answer, so a switch applies to the
 /// answers after it.
-pub async fn hello(State(live): State<Arc<Live>>, State(metrics): State<Arc<Metrics>>) -> Response {
+pub(crate) async fn hello(
+    State(live): State<Arc<Live>>,
+    State(metrics): State<Arc<Metrics>>,
+) -> Response {
     // Every answer counts: how a server knows it plays server 1.
     metrics.hello_answers.inc();
     let body = Hello {

@@ -11,7 +11,7 @@ const LOGGED_BYTES: usize = 1024;
 
 /// Serializes `body` once, logs it (its first KB, and its size when it is
 /// longer) and answers `200` with it.
-pub fn json_answer(route: &'static str, body: &impl Serialize) -> Response {
+pub(crate) fn json_answer(route: &'static str, body: &impl Serialize) -> Response {
     match serde_json::to_string(body) {
         Ok(text) if text.len() > LOGGED_BYTES => {
             let mut end = LOGGED_BYTES;

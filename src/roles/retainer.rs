@@ -45,7 +45,7 @@ const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
 /// Holds per-request clients while their connections are open.
 #[derive(Debug, Clone)]
-pub struct Retainer {
+pub(crate) struct Retainer {
     /// How it asks whether a connection is open.
     how: CheckWith,
     /// 1 once it cannot ask.
@@ -76,7 +76,7 @@ struct Kept {
 impl Retainer {
     /// A retainer that holds nothing yet, and asks `how`; `blind` goes to
     /// 1 if it cannot.
-    pub fn new(how: CheckWith, blind: Gauge) -> Self {
+    pub(crate) fn new(how: CheckWith, blind: Gauge) -> Self {
         Retainer {
             how,
             blind,
@@ -90,7 +90,7 @@ impl Retainer {
     /// transport with no goroutine at all, so the client goes at once; any
     /// other is held until its connection closes. Each client is judged by
     /// the settings it was built with, as each Go transport keeps its own.
-    pub fn keep(&self, client: Client, settings: &ClientSettings, exchange: Exchange) {
+    pub(crate) fn keep(&self, client: Client, settings: &ClientSettings, exchange: Exchange) {
         let Some(ends) = exchange
             .left_open()
             .filter(|_| settings.pools_connections())
@@ -108,7 +108,7 @@ impl Retainer {
     }
 
     /// Drops every client held now.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let released = {
             let mut held = self.lock();
             held.cleared += 1;
@@ -118,13 +118,8 @@ impl Retainer {
     }
 
     /// How many clients are held now.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().clients.len()
-    }
-
-    /// Whether no client is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Starts the thread that lets clients go; whether it started.
@@ -282,7 +277,7 @@ mod tests {
             connection_close: false,
         };
         retainer.keep(client(), &defaults, no_ends);
-        assert!(retainer.is_empty());
+        assert_eq!(retainer.len(), 0);
 
         for settings in [
             ClientSettings {
@@ -295,7 +290,7 @@ mod tests {
             },
         ] {
             retainer.keep(client(), &settings, answered(50001, false));
-            assert!(retainer.is_empty(), "{settings:?}");
+            assert_eq!(retainer.len(), 0, "{settings:?}");
         }
         // Clients built before and after a change are each judged by
         // their own settings.
@@ -311,7 +306,7 @@ mod tests {
         retainer.keep(client(), &defaults, answered(50001, false));
         assert_eq!(retainer.len(), 2);
         retainer.clear();
-        assert!(retainer.is_empty());
+        assert_eq!(retainer.len(), 0);
     }
 
     #[test]

@@ -17,7 +17,7 @@ static CONFIG: OnceLock<ClientConfig> = OnceLock::new();
 
 /// Builds the process's configuration from the system's root certificates
 /// and `extra`. Call it once at start; later calls change nothing.
-pub fn init(extra: Option<&ExtraRoots>) -> Result<(), String> {
+pub(crate) fn init(extra: Option<&ExtraRoots>) -> Result<(), String> {
     let mut roots = system_roots();
     for certificate in extra.map(|extra| extra.0.as_slice()).unwrap_or_default() {
         roots
@@ -30,7 +30,7 @@ pub fn init(extra: Option<&ExtraRoots>) -> Result<(), String> {
 
 /// A copy of the configuration for one client; the system's roots alone
 /// if [`init`] was not called.
-pub fn client_config() -> ClientConfig {
+pub(crate) fn client_config() -> ClientConfig {
     CONFIG.get_or_init(|| config_with(system_roots())).clone()
 }
 

@@ -15,7 +15,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// What the call left behind on the client's connection, which is what
 /// decides how long Go would keep the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exchange {
+pub(crate) enum Exchange {
     /// No complete answer was read, so hyper keeps no connection for reuse.
     Failed,
     /// The whole answer was read: the connection goes back to the pool,
@@ -30,7 +30,7 @@ pub enum Exchange {
 
 impl Exchange {
     /// The connection the call leaves open for the client's pool, if any.
-    pub fn left_open(self) -> Option<Ends> {
+    pub(crate) fn left_open(self) -> Option<Ends> {
         match self {
             Exchange::Completed {
                 ends,
@@ -51,7 +51,7 @@ const MAX_URL_BYTES: usize = 65_534;
 
 /// Why server 1's answer could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     /// No answer: refused, reset, unreachable, or a broken body.
     #[error("upstream request failed")]
     Request(#[source] reqwest::Error),
@@ -89,7 +89,7 @@ pub enum UpstreamError {
 /// Redirects are followed here rather than inside reqwest so that an error
 /// names the URL that failed, not the first one asked, and so that the
 /// exchange describes the connection of the last answer.
-pub async fn post_hello(
+pub(crate) async fn post_hello(
     client: &Client,
     url: &Url,
     via: &HeaderValue,
@@ -209,7 +209,10 @@ async fn read_answer(mut response: Response) -> (Exchange, Result<Hello, Upstrea
 
 /// The whole body of `response`, refused as soon as it is known to be
 /// larger than `limit` bytes: by its `Content-Length`, or as it streams in.
-pub async fn read_body(response: &mut Response, limit: usize) -> Result<Vec<u8>, UpstreamError> {
+pub(crate) async fn read_body(
+    response: &mut Response,
+    limit: usize,
+) -> Result<Vec<u8>, UpstreamError> {
     if response
         .content_length()
         .is_some_and(|length| length > limit as u64)

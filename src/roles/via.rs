@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue};
 
 /// This server's own entry in `Via`.
 #[derive(Debug, Clone)]
-pub struct Hop {
+pub(crate) struct Hop {
     /// A name no other server has: random, drawn at start.
     pseudonym: String,
     /// This server's entry, `1.1 <pseudonym>`, made once.
@@ -30,7 +30,7 @@ impl Default for Hop {
 
 impl Hop {
     /// The name this server marks requests with: one per process.
-    pub fn pseudonym(&self) -> &str {
+    pub(crate) fn pseudonym(&self) -> &str {
         &self.pseudonym
     }
 
@@ -38,7 +38,7 @@ impl Hop {
     /// The mark is looked for in the raw bytes: a value may carry bytes
     /// that are not ASCII (RFC 9110 allows them in a comment, such as
     /// `1.1 proxy (café)`), and they must not hide it.
-    pub fn seen_in(&self, headers: &HeaderMap) -> Option<String> {
+    pub(crate) fn seen_in(&self, headers: &HeaderMap) -> Option<String> {
         let via = joined(headers)?;
         let names_us = via.split(|&byte| byte == b',').any(|entry| {
             let mut parts = entry
@@ -52,7 +52,7 @@ impl Hop {
 
     /// The `Via` to send upstream: every hop so far, byte for byte, then
     /// this one.
-    pub fn via_upstream(&self, headers: &HeaderMap) -> HeaderValue {
+    pub(crate) fn via_upstream(&self, headers: &HeaderMap) -> HeaderValue {
         let Some(mut via) = joined(headers) else {
             return self.entry.clone();
         };

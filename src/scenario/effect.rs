@@ -7,7 +7,7 @@ use crate::scenario::verdict::Expectation;
 use crate::settings::knobs::{ClientLifetime, Knob, Knobs};
 
 /// What one knob, as set in `knobs`, amounts to on its own.
-pub fn effect(knob: Knob, knobs: &Knobs) -> Expectation {
+pub(crate) fn effect(knob: Knob, knobs: &Knobs) -> Expectation {
     let flat_if = |fixed: bool| {
         if fixed {
             Expectation::Flat

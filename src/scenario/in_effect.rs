@@ -10,7 +10,7 @@ impl Scenario {
     /// Whether `knobs`, the knobs of the server this entry's setting acts
     /// on, put it in effect: its knob means what the entry's value means.
     /// The leak, which sets nothing, is never "in effect" by itself.
-    pub fn is_set_in(&self, knobs: &Knobs) -> bool {
+    pub(crate) fn is_set_in(&self, knobs: &Knobs) -> bool {
         let Some(setting) = self.setting else {
             return false;
         };
@@ -26,7 +26,10 @@ impl Scenario {
 
 /// The registry's entries that each server's knobs, where known, put in
 /// effect; the leak itself when none.
-pub fn in_effect(server1: Option<&Knobs>, server2: Option<&Knobs>) -> Vec<&'static Scenario> {
+pub(crate) fn in_effect(
+    server1: Option<&Knobs>,
+    server2: Option<&Knobs>,
+) -> Vec<&'static Scenario> {
     let knobs_of = |side| match side {
         Side::Server1 => server1,
         Side::Server2 => server2,
@@ -50,7 +53,7 @@ pub fn in_effect(server1: Option<&Knobs>, server2: Option<&Knobs>) -> Vec<&'stat
 
 /// What entries in effect amount to together: the best that any of them
 /// promises.
-pub fn amounts_to(entries: &[&Scenario]) -> Expectation {
+pub(crate) fn amounts_to(entries: &[&Scenario]) -> Expectation {
     let promises = |expectation| entries.iter().any(|s| s.expectation() == expectation);
     if promises(Expectation::Flat) {
         Expectation::Flat

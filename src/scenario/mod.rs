@@ -6,17 +6,17 @@
 //! their labels, colours and expectations, the hint given when descriptors
 //! run out, the end-to-end tests and the scripts (through `scenarios`).
 //!
-//! - [`registry`]: the entries.
-//! - [`effect`]: what one knob's value amounts to.
-//! - [`in_effect`](mod@in_effect): which entries a pair's knobs put in effect.
+//! - `registry`: the entries.
+//! - `effect`: what one knob's value amounts to.
+//! - `in_effect`: which entries a pair's knobs put in effect.
 //! - [`verdict`]: what counts show, by one rule for the demo and the page.
 
-pub mod effect;
-pub mod in_effect;
-pub mod registry;
+pub(crate) mod effect;
+pub(crate) mod in_effect;
+pub(crate) mod registry;
 pub mod verdict;
 
 pub use effect::takes_back_what_leaked;
-pub use in_effect::{amounts_to, in_effect};
+pub(crate) use in_effect::{amounts_to, in_effect};
 pub use registry::{ALL, Scenario, Setting, ways_out};
 pub use verdict::Expectation;

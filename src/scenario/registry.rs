@@ -38,9 +38,9 @@ pub struct Scenario {
     /// The one setting changed from the defaults; none for the leak itself.
     pub setting: Option<Setting>,
     /// What the Go original does there.
-    pub go: &'static str,
+    pub(crate) go: &'static str,
     /// What reqwest and hyper do here.
-    pub rust: &'static str,
+    pub(crate) rust: &'static str,
 }
 
 const fn on(knob: Knob, value: &'static str) -> Option<Setting> {
@@ -137,7 +137,7 @@ pub const ALL: &[Scenario] = &[
 
 impl Scenario {
     /// The scenario called `name`, for `demo --scenario`.
-    pub fn named(name: &str) -> Result<&'static Scenario, String> {
+    pub(crate) fn named(name: &str) -> Result<&'static Scenario, String> {
         ALL.iter().find(|s| s.name == name).ok_or_else(|| {
             let names: Vec<_> = ALL.iter().map(|s| s.name).collect();
             format!(
@@ -148,7 +148,7 @@ impl Scenario {
     }
 
     /// What the counts should show: what its setting amounts to, read
-    /// from the value itself ([`effect`]); the leak without one.
+    /// from the value itself (`effect`); the leak without one.
     pub fn expectation(&self) -> Expectation {
         self.setting.map_or(Expectation::Leaks, |setting| {
             effect(setting.knob, &setting.knobs())
@@ -168,7 +168,7 @@ impl Scenario {
     }
 
     /// The variables one side is started with.
-    pub fn env(&self, side: Side) -> Vec<(&'static str, &'static str)> {
+    pub(crate) fn env(&self, side: Side) -> Vec<(&'static str, &'static str)> {
         self.setting
             .iter()
             .filter(|setting| setting.side() == side)

@@ -24,7 +24,7 @@ impl Counts {
     }
 
     /// Whether both roles gained a task for each of `requests` since
-    /// `before`, give or take [`LEAK_SLACK`]: the leak.
+    /// `before`, give or take `LEAK_SLACK`: the leak.
     pub fn leaked_since(self, before: Counts, requests: usize) -> bool {
         let gained = requests.saturating_sub(LEAK_SLACK);
         self.server2 >= before.server2 + gained && self.server1 >= before.server1 + gained
@@ -33,11 +33,11 @@ impl Counts {
 
 /// What one scenario recorded.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Recording {
+pub(crate) struct Recording {
     /// The counts `/forward` reported with each answer, in order.
-    pub per_request: Vec<Counts>,
+    pub(crate) per_request: Vec<Counts>,
     /// Each role's own count from `/hello` after the idle wait.
-    pub after_idle: Counts,
+    pub(crate) after_idle: Counts,
 }
 
 /// Under this many tasks a role holds nothing leaked: the connection being
@@ -48,13 +48,13 @@ pub const FLAT_BELOW: usize = 8;
 /// A leak adds exactly one task per request on each role; this many fewer
 /// still count as a leak, for the first requests, which may race the count
 /// they report.
-pub const LEAK_SLACK: usize = 3;
+pub(crate) const LEAK_SLACK: usize = 3;
 
 /// What a recording shows. On the wire (`/watch`), by its
 /// [`class`](Verdict::class).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Both roles gained a task per request and kept them.
     Leaks,
     /// Both roles stayed under [`FLAT_BELOW`] throughout.
@@ -74,7 +74,7 @@ impl fmt::Display for Verdict {
 impl Verdict {
     /// Its name in words: `leaks`, `flat`, `reclaimed after idle` or
     /// `unexplained`.
-    pub fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             Verdict::Leaks => "leaks",
             Verdict::Flat => "flat",
@@ -85,7 +85,7 @@ impl Verdict {
 
     /// Its name in one word, for a CSS class: `leaks`, `flat`,
     /// `reclaimed-after-idle` or `unexplained`.
-    pub fn class(self) -> &'static str {
+    pub(crate) fn class(self) -> &'static str {
         match self {
             Verdict::Leaks => "leaks",
             Verdict::Flat => "flat",
@@ -115,7 +115,7 @@ impl fmt::Display for Expectation {
 
 impl Expectation {
     /// The words of the verdict that meets it best.
-    pub fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             Expectation::Leaks => Verdict::Leaks,
             Expectation::Flat => Verdict::Flat,
@@ -124,7 +124,7 @@ impl Expectation {
         .words()
     }
 
-    pub fn met_by(self, verdict: Verdict) -> bool {
+    pub(crate) fn met_by(self, verdict: Verdict) -> bool {
         match self {
             Expectation::Leaks => verdict == Verdict::Leaks,
             Expectation::Flat => verdict == Verdict::Flat,
@@ -138,12 +138,12 @@ impl Expectation {
 impl Recording {
     /// Tasks added per request on each role, from the first answer to the
     /// last: (server 2, server 1).
-    pub fn slope(&self) -> (f64, f64) {
+    pub(crate) fn slope(&self) -> (f64, f64) {
         self.stretch().per_request()
     }
 
     /// The highest count each role reported, the idle sample included.
-    pub fn peak(&self) -> Counts {
+    pub(crate) fn peak(&self) -> Counts {
         self.per_request
             .iter()
             .chain([&self.after_idle])
@@ -152,7 +152,7 @@ impl Recording {
     }
 
     /// The rule behind the table's last column.
-    pub fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> Verdict {
         self.stretch().verdict()
     }
 
@@ -175,17 +175,17 @@ impl Recording {
 /// Both roles' counts over a stretch of requests and after it: what every
 /// verdict is read from, the demo's table's and the dashboard's alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stretch {
+pub(crate) struct Stretch {
     /// When the first request was answered.
-    pub first: Counts,
+    pub(crate) first: Counts,
     /// When the last was.
-    pub last: Counts,
+    pub(crate) last: Counts,
     /// Requests from the first to the last.
-    pub requests: usize,
+    pub(crate) requests: usize,
     /// Now, some time after the last.
-    pub now: Counts,
+    pub(crate) now: Counts,
     /// The highest count each role had over the stretch and since.
-    pub peak: Counts,
+    pub(crate) peak: Counts,
 }
 
 impl Stretch {
@@ -203,7 +203,7 @@ impl Stretch {
     /// The rule: a task gained per request on both roles, and kept, is a
     /// leak; counts that never reached [`FLAT_BELOW`] are flat; counts that
     /// rose and are back under it are reclaimed.
-    pub fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> Verdict {
         let leaked_and_kept = self.requests > 0
             && self.last.leaked_since(self.first, self.requests)
             && self.now.leaked_since(self.first, self.requests);
@@ -220,7 +220,7 @@ impl Stretch {
 
     /// Tasks gained per request on each role, from the first to the last:
     /// (server 2, server 1). Zero without requests.
-    pub fn per_request(&self) -> (f64, f64) {
+    pub(crate) fn per_request(&self) -> (f64, f64) {
         let steps = self.requests.max(1) as f64;
         let rise = |from: usize, to: usize| (to as f64 - from as f64) / steps;
         (
@@ -233,30 +233,30 @@ impl Stretch {
 /// One role of a watched pair at one moment: the requests it has served so
 /// far (server 2's `/forward`s, server 1's `/hello`s) and its task count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Point {
-    pub requests: u64,
-    pub tasks: usize,
+pub(crate) struct Point {
+    pub(crate) requests: u64,
+    pub(crate) tasks: usize,
 }
 
 /// The fewest requests a watched pair's verdict is read over...
-pub const MIN_REQUESTS: u64 = 20;
+pub(crate) const MIN_REQUESTS: u64 = 20;
 /// ... and the most: its last this many, when there are that many.
-pub const WINDOW_REQUESTS: u64 = 100;
+pub(crate) const WINDOW_REQUESTS: u64 = 100;
 
 /// What a watched pair's counts showed over its last requests: the
 /// dashboard's badge and per-request figures.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// The verdict; `None` while requests still come and the counts fit
     /// no verdict yet: a fix that reclaims holds connections until they
     /// idle.
-    pub verdict: Option<Verdict>,
+    pub(crate) verdict: Option<Verdict>,
     /// The same in words.
-    pub words: &'static str,
+    pub(crate) words: &'static str,
     /// How many requests it was read over.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Tasks gained per request: server 2's, server 1's.
-    pub per_request: (f64, f64),
+    pub(crate) per_request: (f64, f64),
 }
 
 impl Seen {
@@ -271,7 +271,7 @@ impl Seen {
     /// window starts lies between two of its points, and is read on the
     /// straight line through them, which a leak of one task per request
     /// follows exactly. `None` when either role has too few points.
-    pub fn over(server2: &[Point], server1: &[Point]) -> Option<Seen> {
+    pub(crate) fn over(server2: &[Point], server1: &[Point]) -> Option<Seen> {
         let (newest2, newest1) = (server2.last()?, server1.last()?);
         let first2 = server2
             .iter()

@@ -33,13 +33,13 @@ use crate::settings::config::{ExtraHosts, SwitchPolicy};
 
 /// The largest body a switch may have: every setting at once fits many
 /// times over.
-pub const BODY_LIMIT: usize = 4 * 1024;
+pub(crate) const BODY_LIMIT: usize = 4 * 1024;
 
 /// A switch whose head passed every check: only then is its body read, so
 /// a refused caller gets its answer before sending a byte of it, and no
 /// `100 Continue`.
 #[derive(Debug)]
-pub struct MaySwitch;
+pub(crate) struct MaySwitch;
 
 impl<S: Send + Sync> FromRequestParts<S> for MaySwitch
 where
@@ -64,7 +64,7 @@ where
 /// server 2 allows for its own settings. Else `SWITCHES=any` on server 2
 /// would open server 1 to every peer of server 2.
 #[derive(Debug)]
-pub struct MayRelay;
+pub(crate) struct MayRelay;
 
 impl<S: Send + Sync> FromRequestParts<S> for MayRelay
 where
@@ -89,7 +89,7 @@ where
 /// and the dashboard answer only a request that names this server, so
 /// that a page whose host name was pointed at this machine (DNS
 /// rebinding) cannot read them.
-pub async fn named_host(
+pub(crate) async fn named_host(
     State(extra_hosts): State<ExtraHosts>,
     request: Request,
     next: Next,
@@ -167,7 +167,7 @@ fn policy_allows(switches: SwitchPolicy, ends: Ends) -> Result<(), Refusal> {
 
 /// Whether the switch whose head is `request` may be made under
 /// `switches`, decided from the head alone.
-pub fn may_switch(
+pub(crate) fn may_switch(
     switches: SwitchPolicy,
     extra_hosts: Option<&ExtraHosts>,
     request: &Parts,

@@ -11,10 +11,10 @@ use axum::routing::get;
 /// The page, its script and the look it shares with the demo's chart.
 const PAGE: &str = include_str!("page/index.html");
 const SCRIPT: &str = include_str!("page/page.js");
-pub const LOOK: &str = include_str!("page/look.css");
+pub(crate) const LOOK: &str = include_str!("page/look.css");
 
 /// `/`, `/page.js` and `/look.css`, for any state.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route(
             "/",

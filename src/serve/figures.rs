@@ -17,30 +17,30 @@ use crate::settings::knobs::Knob;
 
 /// One server's figures at one moment, typed: what `/figures` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Figures {
+pub(crate) struct Figures {
     /// Which process: the name it marks `Via` with.
-    pub instance: String,
+    pub(crate) instance: String,
     /// Its knobs now, each as spelled when given or switched, by env var.
-    pub knobs: BTreeMap<Knob, String>,
+    pub(crate) knobs: BTreeMap<Knob, String>,
     /// Its other settings, which no switch changes, as given at start;
     /// not `EXTRA_HOSTS`, up to 64 names that every poll would repeat.
-    pub fixed: BTreeMap<String, String>,
+    pub(crate) fixed: BTreeMap<String, String>,
     /// Its last settings switched at runtime, oldest first.
     #[serde(default)]
-    pub switches: Vec<Switched>,
+    pub(crate) switches: Vec<Switched>,
     /// Its live task count: `/hello`'s `goRoutines`.
-    pub tasks: u64,
+    pub(crate) tasks: u64,
     /// Its other counters; `None` for a server 1 with no `/figures` (the
     /// Go original), known only by its task count.
-    pub counters: Option<Counters>,
+    pub(crate) counters: Option<Counters>,
     /// Its history's samples that the asker did not have yet.
     #[serde(default)]
-    pub history: Vec<Tick>,
+    pub(crate) history: Vec<Tick>,
 }
 
 impl Figures {
     /// A server known only by its task count, from `/hello`.
-    pub fn tasks_only(tasks: u64) -> Figures {
+    pub(crate) fn tasks_only(tasks: u64) -> Figures {
         Figures {
             instance: String::new(),
             knobs: BTreeMap::new(),
@@ -56,11 +56,11 @@ impl Figures {
 /// Which history samples the asker has already: the sequence number of the
 /// last of each server's it got. A first poll names none and gets all.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub struct Since {
+pub(crate) struct Since {
     /// This server's.
-    pub since: Option<u64>,
+    pub(crate) since: Option<u64>,
     /// Server 1's, on server 2.
-    pub server1_since: Option<u64>,
+    pub(crate) server1_since: Option<u64>,
 }
 
 /// `?since=&server1_since=` read from a request, a bad one refused in

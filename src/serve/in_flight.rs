@@ -28,15 +28,15 @@ use crate::serve::transfer_encoding;
 use crate::settings::live::Live;
 
 /// The routes, as hyper calls them.
-pub type Routes = TowerToHyperService<axum::Router>;
+pub(crate) type Routes = TowerToHyperService<axum::Router>;
 
 /// The count of requests being answered now.
 #[derive(Debug, Clone, Default)]
-pub struct InFlight(Arc<AtomicUsize>);
+pub(crate) struct InFlight(Arc<AtomicUsize>);
 
 impl InFlight {
     /// How many requests are being answered now.
-    pub fn now(&self) -> usize {
+    pub(crate) fn now(&self) -> usize {
         self.0.load(Ordering::Relaxed)
     }
 
@@ -58,13 +58,13 @@ impl Drop for Entered {
 
 /// The routes of one connection, wrapped.
 #[derive(Clone)]
-pub struct Wrapped {
-    pub routes: Routes,
-    pub ends: Ends,
-    pub in_flight: InFlight,
-    pub live: Arc<Live>,
+pub(crate) struct Wrapped {
+    pub(crate) routes: Routes,
+    pub(crate) ends: Ends,
+    pub(crate) in_flight: InFlight,
+    pub(crate) live: Arc<Live>,
     /// Ends the read deadline of each request's head as it is answered.
-    pub head_read: HeadRead,
+    pub(crate) head_read: HeadRead,
 }
 
 type Answer<Body> = <Routes as hyper::service::Service<Request<Tracked<Body>>>>::Response;

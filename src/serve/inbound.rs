@@ -47,7 +47,7 @@ use crate::settings::live::Live;
 
 /// Every inbound connection of one server, as far as waiting goes.
 #[derive(Debug)]
-pub struct Inbound {
+pub(crate) struct Inbound {
     live: Arc<Live>,
     open: Mutex<HashMap<u64, Arc<Wait>>>,
     next_id: AtomicU64,
@@ -76,25 +76,25 @@ struct Wait {
 /// Tells a connection that its request's head has been read: the routes
 /// are called.
 #[derive(Debug, Clone)]
-pub struct HeadRead(Arc<Wait>);
+pub(crate) struct HeadRead(Arc<Wait>);
 
 impl HeadRead {
     /// The head is read; returns the request's deadline, by which its
     /// body must have been read too (`None`: no `SERVER_READ_TIMEOUT`).
-    pub fn now(&self) -> Option<Instant> {
+    pub(crate) fn now(&self) -> Option<Instant> {
         self.0.head_read.store(true, Ordering::Release);
         *lock(&self.0.deadline)
     }
 
     /// Whether the head read carried a `Transfer-Encoding` that Go refuses
     /// and hyper would have refused in its own way.
-    pub fn encoding_refused(&self) -> bool {
+    pub(crate) fn encoding_refused(&self) -> bool {
         self.0.encoding_refused.load(Ordering::Acquire)
     }
 }
 
 impl Inbound {
-    pub fn new(live: Arc<Live>) -> Inbound {
+    pub(crate) fn new(live: Arc<Live>) -> Inbound {
         Inbound {
             live,
             open: Mutex::default(),
@@ -103,7 +103,7 @@ impl Inbound {
     }
 
     /// Watches `io`, a newly accepted connection's socket.
-    pub fn wrap<IO>(self: &Arc<Self>, io: IO) -> InboundSocket<IO> {
+    pub(crate) fn wrap<IO>(self: &Arc<Self>, io: IO) -> InboundSocket<IO> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let wait = Arc::new(Wait::default());
         self.lock().insert(id, wait.clone());
@@ -123,7 +123,7 @@ impl Inbound {
 
     /// Closes every connection waiting for its next request now; returns
     /// how many.
-    pub fn close_waiting(&self) -> usize {
+    pub(crate) fn close_waiting(&self) -> usize {
         let open = self.lock();
         let waiting = open
             .values()
@@ -152,7 +152,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A connection's socket, watched between requests.
 #[derive(Debug)]
-pub struct InboundSocket<IO> {
+pub(crate) struct InboundSocket<IO> {
     io: IO,
     id: u64,
     wait: Arc<Wait>,
@@ -185,7 +185,7 @@ impl<IO> InboundSocket<IO> {
     }
 
     /// Tells this connection when its requests' heads have been read.
-    pub fn head_read(&self) -> HeadRead {
+    pub(crate) fn head_read(&self) -> HeadRead {
         HeadRead(self.wait.clone())
     }
 

@@ -33,7 +33,7 @@ const MOST_READ: usize = 256 * 1024;
 /// A request's body as the route gets it: when the route drops it before
 /// its end, it goes back to the [`Leftover`] it came from.
 #[derive(Debug)]
-pub struct Tracked<B> {
+pub(crate) struct Tracked<B> {
     body: Option<B>,
     /// Whether the route asked for any of it: hyper sends `100 Continue`
     /// at the first ask.
@@ -49,12 +49,12 @@ pub struct Tracked<B> {
 /// A body read past its request's deadline (`SERVER_READ_TIMEOUT`).
 #[derive(Debug, thiserror::Error)]
 #[error("the request's body did not come within SERVER_READ_TIMEOUT")]
-pub struct ReadTimedOut;
+pub(crate) struct ReadTimedOut;
 
 /// Where a body dropped goes back to, and whether its route asked for any
 /// of it.
 #[derive(Debug)]
-pub struct Leftover<B>(Arc<Mutex<Option<(B, bool)>>>);
+pub(crate) struct Leftover<B>(Arc<Mutex<Option<(B, bool)>>>);
 
 impl<B> Clone for Leftover<B> {
     fn clone(&self) -> Self {
@@ -65,7 +65,7 @@ impl<B> Clone for Leftover<B> {
 impl<B: Body<Data = Bytes> + Unpin> Leftover<B> {
     /// `body`, tracked, read by `deadline` when there is one, and where
     /// its unread part will be.
-    pub fn track(body: B, deadline: Option<Instant>) -> (Tracked<B>, Leftover<B>) {
+    pub(crate) fn track(body: B, deadline: Option<Instant>) -> (Tracked<B>, Leftover<B>) {
         let left = Leftover(Arc::new(Mutex::new(None)));
         let tracked = Tracked {
             body: Some(body),
@@ -83,7 +83,11 @@ impl<B: Body<Data = Bytes> + Unpin> Leftover<B> {
     /// with 256 KB or more still unread is not read, nor is one that
     /// waits for `100 Continue` (`expects_continue`, and the route asked
     /// for none of it).
-    pub async fn read_to_end(self, expects_continue: bool, deadline: Option<Instant>) -> bool {
+    pub(crate) async fn read_to_end(
+        self,
+        expects_continue: bool,
+        deadline: Option<Instant>,
+    ) -> bool {
         let left = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
         let body = match left {
             None => return true,

@@ -2,40 +2,40 @@
 //! figures that let a person watch.
 //!
 //! - [`server`]: listening, the accept loop and a bounded graceful shutdown.
-//! - [`in_flight`]: what every request gets on its way: its connection's
+//! - `in_flight`: what every request gets on its way: its connection's
 //!   ends, a place in the count of requests in flight, and `Connection:
 //!   close` while keep-alives are off.
-//! - [`leftover`]: what a route leaves of a request's body, read after
+//! - `leftover`: what a route leaves of a request's body, read after
 //!   its answer as Go's server reads it.
-//! - [`inbound`]: inbound connections between requests: the idle timeout,
+//! - `inbound`: inbound connections between requests: the idle timeout,
 //!   and closing them when keep-alives are switched off.
-//! - [`transfer_encoding`]: `Transfer-Encoding` as Go's server takes it.
-//! - [`state`]: what the routes share, and the part each takes.
-//! - [`router`]: which route answers what.
+//! - `transfer_encoding`: `Transfer-Encoding` as Go's server takes it.
+//! - `state`: what the routes share, and the part each takes.
+//! - `router`: which route answers what.
 //! - [`shutdown`]: Ctrl-C, SIGTERM and SIGHUP.
-//! - [`switches`]: settings switched on a running server, `/settings`;
-//!   [`switch_log`]: the switches made, logged, counted and kept.
-//! - [`access`]: who may read the settings and figures, and who may switch.
-//! - [`refusal`]: how a refused request of that API reads.
-//! - [`figures`]: what a server tells of itself.
-//! - [`server1_client`]: the client to server 1 for its figures and its
+//! - `switches`: settings switched on a running server, `/settings`;
+//!   `switch_log`: the switches made, logged, counted and kept.
+//! - `access`: who may read the settings and figures, and who may switch.
+//! - `refusal`: how a refused request of that API reads.
+//! - `figures`: what a server tells of itself.
+//! - `server1_client`: the client to server 1 for its figures and its
 //!   switches.
-//! - [`watch`]: the figures a person watches, `/figures` and `/watch`.
-//! - [`dashboard`]: the page at `/` that polls them.
+//! - `watch`: the figures a person watches, `/figures` and `/watch`.
+//! - `dashboard`: the page at `/` that polls them.
 
-pub mod access;
-pub mod dashboard;
-pub mod figures;
-pub mod in_flight;
-pub mod inbound;
-pub mod leftover;
-pub mod refusal;
-pub mod router;
+pub(crate) mod access;
+pub(crate) mod dashboard;
+pub(crate) mod figures;
+pub(crate) mod in_flight;
+pub(crate) mod inbound;
+pub(crate) mod leftover;
+pub(crate) mod refusal;
+pub(crate) mod router;
 pub mod server;
-pub mod server1_client;
+pub(crate) mod server1_client;
 pub mod shutdown;
-pub mod state;
-pub mod switch_log;
-pub mod switches;
-pub mod transfer_encoding;
-pub mod watch;
+pub(crate) mod state;
+pub(crate) mod switch_log;
+pub(crate) mod switches;
+pub(crate) mod transfer_encoding;
+pub(crate) mod watch;

@@ -9,13 +9,13 @@ use serde_json::json;
 /// Why a request was refused: its status, and the line the caller gets as
 /// `{"error": ...}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub why: String,
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) why: String,
 }
 
 impl Refusal {
-    pub fn new(status: StatusCode, why: impl Into<String>) -> Refusal {
+    pub(crate) fn new(status: StatusCode, why: impl Into<String>) -> Refusal {
         Refusal {
             status,
             why: why.into(),

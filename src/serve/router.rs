@@ -20,7 +20,7 @@ use crate::serve::watch::{get_figures, get_metrics, get_watch};
 /// The demo's own routes, and `/metrics`, answer any Host, as the Go
 /// original does; the settings, the figures and the dashboard only one
 /// that names this server ([`named_host`]).
-pub fn app(state: AppState) -> Router {
+pub(crate) fn app(state: AppState) -> Router {
     let for_this_server_only = Router::new()
         .route("/settings", get(get_settings).put(put_settings))
         .route("/upstream/settings", put(put_upstream_settings))

@@ -30,17 +30,17 @@ const FETCH_LIMIT: Duration = Duration::from_secs(1);
 
 /// Server 1's figures, or what could be had of them.
 #[derive(Debug, Clone, Serialize)]
-pub struct Server1View {
+pub(crate) struct Server1View {
     /// Where they come from, password hidden.
-    pub url: String,
-    pub figures: Option<Figures>,
+    pub(crate) url: String,
+    pub(crate) figures: Option<Figures>,
     /// What is missing, and why; `None` when everything came.
-    pub missing: Option<String>,
+    pub(crate) missing: Option<String>,
 }
 
 /// Server 1, as this server reaches it.
 #[derive(Debug)]
-pub struct Server1Client {
+pub(crate) struct Server1Client {
     /// `UPSTREAM_URL` with no path: where `/figures` and `/hello` are.
     origin: Url,
     /// Built on the first watch or the first relayed switch, kept for every
@@ -61,7 +61,7 @@ pub struct Server1Client {
 const SHARED_FOR: Duration = Duration::from_millis(250);
 
 impl Server1Client {
-    pub fn new(upstream_url: &Url) -> Self {
+    pub(crate) fn new(upstream_url: &Url) -> Self {
         let mut origin = upstream_url.clone();
         origin.set_path("/");
         origin.set_query(None);
@@ -74,13 +74,13 @@ impl Server1Client {
     }
 
     /// Server 1's history, as far as fetched.
-    pub fn history(&self) -> Vec<Tick> {
+    pub(crate) fn history(&self) -> Vec<Tick> {
         self.mirror.after(None)
     }
 
     /// Whether `UPSTREAM_URL` is `local`, this server's own socket: its
     /// port, on a loopback host or on `local`'s own address.
-    pub fn is_at(&self, local: SocketAddr) -> bool {
+    pub(crate) fn is_at(&self, local: SocketAddr) -> bool {
         let same_port = self.origin.port_or_known_default() == Some(local.port());
         let host = self.origin.host_str().unwrap_or_default();
         let host = host
@@ -101,7 +101,7 @@ impl Server1Client {
     /// samples after `since`. `forwarded` is this server's count of
     /// `/forward`s, which stands for server 1's `/hello`s when server 1
     /// keeps no history.
-    pub async fn fetch(&self, since: Option<u64>, forwarded: u64) -> Server1View {
+    pub(crate) async fn fetch(&self, since: Option<u64>, forwarded: u64) -> Server1View {
         let mut last = self.last.lock().await;
         let mut upstream = match last.as_ref() {
             Some((at, upstream)) if at.elapsed() < SHARED_FOR => upstream.clone(),
@@ -174,7 +174,10 @@ impl Server1Client {
 
     /// Sends `switch` to server 1's `/settings`: its status and its
     /// answer.
-    pub async fn relay_settings(&self, switch: Value) -> Result<(StatusCode, Value), String> {
+    pub(crate) async fn relay_settings(
+        &self,
+        switch: Value,
+    ) -> Result<(StatusCode, Value), String> {
         let client = self.client()?;
         let url = self
             .origin

@@ -32,7 +32,7 @@ pub async fn shutdown_signal() -> Signal {
 /// The stopping signals, caught from the moment this is made: a program
 /// that starts children makes it first, so that no signal sent once the
 /// children are seen can find it still unguarded and end it outright.
-pub struct Signals {
+pub(crate) struct Signals {
     /// SIGINT, SIGTERM and SIGHUP, in that order.
     #[cfg(unix)]
     caught: Option<[tokio::signal::unix::Signal; 3]>,
@@ -63,7 +63,7 @@ impl Signals {
     }
 
     /// The next stopping signal.
-    pub async fn next(&mut self) -> Signal {
+    pub(crate) async fn next(&mut self) -> Signal {
         #[cfg(unix)]
         {
             let Some([interrupt, terminate, hangup]) = &mut self.caught else {

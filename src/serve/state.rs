@@ -18,27 +18,27 @@ use crate::settings::live::Live;
 
 /// What the routes share.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The knobs in effect, switchable.
-    pub live: Arc<Live>,
+    pub(crate) live: Arc<Live>,
     /// Every counter, for `/metrics` and `/figures`.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// This server's recent figures.
-    pub history: Arc<History>,
+    pub(crate) history: Arc<History>,
     /// The settings given at start.
-    pub given: Arc<Given>,
+    pub(crate) given: Arc<Given>,
     /// `/forward`'s per-request clients and the retainer holding them.
-    pub forwarder: Arc<Forwarder>,
+    pub(crate) forwarder: Arc<Forwarder>,
     /// The inbound connections' deadlines, and those waiting now.
-    pub inbound: Arc<Inbound>,
+    pub(crate) inbound: Arc<Inbound>,
     /// Server 1, for its figures and for switches passed on to it.
-    pub server1: Arc<Server1Client>,
+    pub(crate) server1: Arc<Server1Client>,
     /// Who may switch a setting: `SWITCHES`.
-    pub switch_policy: SwitchPolicy,
+    pub(crate) switch_policy: SwitchPolicy,
     /// Names this server answers to besides loopback ones: `EXTRA_HOSTS`.
-    pub extra_hosts: ExtraHosts,
+    pub(crate) extra_hosts: ExtraHosts,
     /// The switches made, as logged, counted and shown.
-    pub switch_log: Arc<SwitchLog>,
+    pub(crate) switch_log: Arc<SwitchLog>,
 }
 
 /// `FromRef<AppState>` for each part: a clone of its field.

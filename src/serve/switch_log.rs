@@ -17,21 +17,21 @@ const KEPT: usize = 32;
 
 /// One switch, as the dashboard marks it on its time axis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Switched {
+pub(crate) struct Switched {
     /// Counts up from 0 at the server's start: two switches made within
     /// one millisecond are still two.
     #[serde(default)]
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// When, in milliseconds since the Unix epoch.
-    pub at_ms: u64,
-    pub setting: String,
-    pub old: String,
-    pub value: String,
+    pub(crate) at_ms: u64,
+    pub(crate) setting: String,
+    pub(crate) old: String,
+    pub(crate) value: String,
 }
 
 /// The switches made, as logged, counted and shown.
 #[derive(Debug)]
-pub struct SwitchLog {
+pub(crate) struct SwitchLog {
     /// `settings_switches_total`, by setting.
     counted: Family<SwitchLabel, Counter>,
     /// The last [`KEPT`], oldest first.
@@ -40,7 +40,7 @@ pub struct SwitchLog {
 
 impl SwitchLog {
     /// A log that counts in `counted`, the metric's family.
-    pub fn new(counted: Family<SwitchLabel, Counter>) -> SwitchLog {
+    pub(crate) fn new(counted: Family<SwitchLabel, Counter>) -> SwitchLog {
         SwitchLog {
             counted,
             kept: Mutex::default(),
@@ -48,12 +48,12 @@ impl SwitchLog {
     }
 
     /// The last switches, oldest first.
-    pub fn last(&self) -> Vec<Switched> {
+    pub(crate) fn last(&self) -> Vec<Switched> {
         self.lock().iter().cloned().collect()
     }
 
     /// Logs, counts and keeps each change made.
-    pub fn record(&self, made: &[Change]) {
+    pub(crate) fn record(&self, made: &[Change]) {
         let at_ms = now_ms();
         let mut kept = self.lock();
         for Change { knob, old, new } in made {

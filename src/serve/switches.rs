@@ -46,12 +46,12 @@ fn make(state: &AppState, changes: &[(String, String)]) -> Result<(), String> {
 }
 
 /// `GET /settings`: every switchable setting's value now, as given.
-pub async fn get_settings(State(live): State<Arc<Live>>) -> Json<BTreeMap<Knob, String>> {
+pub(crate) async fn get_settings(State(live): State<Arc<Live>>) -> Json<BTreeMap<Knob, String>> {
     Json(live.current().given.clone())
 }
 
 /// `PUT /settings`: a JSON object of `"VAR": "value"` pairs.
-pub async fn put_settings(
+pub(crate) async fn put_settings(
     State(state): State<AppState>,
     _allowed: MaySwitch,
     body: Body,
@@ -70,7 +70,7 @@ pub async fn put_settings(
 /// checks it, passed on to server 1's `/settings` in a body made anew
 /// from what was checked, through the client kept for watching it; server
 /// 1's answer is this one, when it is JSON.
-pub async fn put_upstream_settings(
+pub(crate) async fn put_upstream_settings(
     State(state): State<AppState>,
     _allowed: MayRelay,
     body: Body,
@@ -131,7 +131,7 @@ fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
 /// The longest name or value a switch takes. Go would read longer
 /// spellings of the same values (leading zeros), but no setting needs
 /// them, and a switch is kept and shown.
-pub const LONGEST_SPELLING: usize = 64;
+pub(crate) const LONGEST_SPELLING: usize = 64;
 
 /// The `(VAR, value)` pairs of a switch's body, sorted by name.
 fn changes_in(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {

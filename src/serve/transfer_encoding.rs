@@ -23,7 +23,7 @@ const RENAMED: &[u8] = b"X-Transfer-Coding";
 
 /// Whether Go refuses a request whose `Transfer-Encoding` fields are
 /// `values`, on HTTP/1.1 (`http_11`) or earlier.
-pub fn refused<'a>(http_11: bool, values: impl IntoIterator<Item = &'a [u8]>) -> bool {
+pub(crate) fn refused<'a>(http_11: bool, values: impl IntoIterator<Item = &'a [u8]>) -> bool {
     if !http_11 {
         return false;
     }
@@ -37,7 +37,7 @@ pub fn refused<'a>(http_11: bool, values: impl IntoIterator<Item = &'a [u8]>) ->
 
 /// What [`screen_head`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screened {
+pub(crate) enum Screened {
     /// Nothing to do: no such field, one Go takes, or a head split over
     /// reads.
     Passed,
@@ -49,7 +49,7 @@ pub enum Screened {
 
 /// Looks at a request head at the start of `bytes`, as read, and renames
 /// its `Transfer-Encoding` fields where Go would refuse or ignore them.
-pub fn screen_head(bytes: &mut [u8]) -> Screened {
+pub(crate) fn screen_head(bytes: &mut [u8]) -> Screened {
     let Some(end) = bytes.windows(4).position(|four| four == b"\r\n\r\n") else {
         return Screened::Passed;
     };
@@ -106,7 +106,7 @@ fn line_spans(head: &[u8]) -> Vec<(usize, usize)> {
 }
 
 /// Go's answer to a transfer encoding it does not take, word for word.
-pub fn not_implemented() -> Response<Body> {
+pub(crate) fn not_implemented() -> Response<Body> {
     let mut answer = Response::new(Body::from("Unsupported transfer encoding"));
     *answer.status_mut() = StatusCode::NOT_IMPLEMENTED;
     let headers = answer.headers_mut();

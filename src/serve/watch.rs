@@ -32,64 +32,64 @@ use crate::settings::knobs::{ClientLifetime, Knobs, Side};
 
 /// What `/watch` answers.
 #[derive(Debug, Clone, Serialize)]
-pub struct Watch {
+pub(crate) struct Watch {
     /// The role this server plays, decided at each poll (see [`role`]).
-    pub role: Side,
+    pub(crate) role: Side,
     /// The role, and what follows from it for the page, in words.
-    pub whoami: String,
+    pub(crate) whoami: String,
     /// This server's clock, in milliseconds since the Unix epoch: the
     /// chart's "now".
-    pub now_ms: u64,
-    pub this: Figures,
+    pub(crate) now_ms: u64,
+    pub(crate) this: Figures,
     /// Server 1, seen from server 2; `None` on server 1.
-    pub server1: Option<Server1View>,
+    pub(crate) server1: Option<Server1View>,
     /// The registry's entries that the settings of both servers put in
     /// effect; the leak itself when none.
-    pub in_effect: Vec<Entry>,
+    pub(crate) in_effect: Vec<Entry>,
     /// What they amount to: the settings' prediction, not what was seen.
-    pub amounts_to: Expectation,
+    pub(crate) amounts_to: Expectation,
     /// The same in words.
-    pub amounts_to_words: &'static str,
+    pub(crate) amounts_to_words: &'static str,
     /// What the counts showed over server 2's last requests, read from
     /// both servers' histories; `None` on server 1, or before enough
     /// requests.
-    pub seen: Option<Seen>,
+    pub(crate) seen: Option<Seen>,
     /// The registry's settings, for the page's switches.
-    pub switchable: Vec<Switchable>,
+    pub(crate) switchable: Vec<Switchable>,
     /// Set when this server's retainer cannot see connections close: what
     /// that means for the prediction.
-    pub blind: Option<&'static str>,
+    pub(crate) blind: Option<&'static str>,
 }
 
 /// One registry entry's setting, as a switch on the page.
 #[derive(Debug, Clone, Serialize)]
-pub struct Switchable {
-    pub name: &'static str,
-    pub side: Side,
-    pub setting: &'static str,
+pub(crate) struct Switchable {
+    pub(crate) name: &'static str,
+    pub(crate) side: Side,
+    pub(crate) setting: &'static str,
     /// The entry's value: the fix.
-    pub value: &'static str,
+    pub(crate) value: &'static str,
     /// The value it has when not given.
-    pub default: &'static str,
+    pub(crate) default: &'static str,
     /// Its value on its server now, as spelled there; `None` when that
     /// server's settings are unknown.
-    pub now: Option<String>,
+    pub(crate) now: Option<String>,
     /// Whether the entry's value is in effect on its server now, compared
     /// as a value (`1000ms` is `1s`); `None` when that server's figures
     /// cannot be had.
-    pub on: Option<bool>,
+    pub(crate) on: Option<bool>,
 }
 
 /// One entry of the registry, as the page shows it.
 #[derive(Debug, Clone, Serialize)]
-pub struct Entry {
-    pub name: &'static str,
-    pub label: String,
-    pub go: &'static str,
-    pub rust: &'static str,
-    pub expectation: Expectation,
+pub(crate) struct Entry {
+    pub(crate) name: &'static str,
+    pub(crate) label: String,
+    pub(crate) go: &'static str,
+    pub(crate) rust: &'static str,
+    pub(crate) expectation: Expectation,
     /// The expectation in words.
-    pub words: &'static str,
+    pub(crate) words: &'static str,
 }
 
 impl From<&Scenario> for Entry {
@@ -107,7 +107,7 @@ impl From<&Scenario> for Entry {
 }
 
 /// This server's figures now, with its history's samples after `since`.
-pub fn figures_of(state: &AppState, since: Option<u64>) -> Figures {
+pub(crate) fn figures_of(state: &AppState, since: Option<u64>) -> Figures {
     Figures {
         instance: state.forwarder.instance().to_owned(),
         knobs: state.live.current().given.clone(),
@@ -149,7 +149,7 @@ impl Sides<'_> {
 /// This server's figures, server 1's, and what the settings amount to.
 /// `local` is the address the asking connection came to: this server's own
 /// socket.
-pub async fn watch(state: &AppState, local: SocketAddr, since: Since) -> Watch {
+pub(crate) async fn watch(state: &AppState, local: SocketAddr, since: Since) -> Watch {
     let this = figures_of(state, since.since);
     // Server 1 is fetched unless it is this very server: a page shows what
     // a server can do, whatever one request made it look like.
@@ -239,7 +239,7 @@ fn seen(state: &AppState) -> Option<Seen> {
 }
 
 /// `GET /metrics`: every metric, for a scrape.
-pub async fn get_metrics(
+pub(crate) async fn get_metrics(
     State(metrics): State<Arc<Metrics>>,
     State(forwarder): State<Arc<Forwarder>>,
 ) -> Response {
@@ -254,13 +254,13 @@ pub async fn get_metrics(
 
 /// `GET /figures`: this server's figures, as JSON, with its history's
 /// samples after `?since=`.
-pub async fn get_figures(State(state): State<AppState>, since: Since) -> Json<Figures> {
+pub(crate) async fn get_figures(State(state): State<AppState>, since: Since) -> Json<Figures> {
     Json(figures_of(&state, since.since))
 }
 
 /// `GET /watch`: this server's figures, server 1's, and what the settings
 /// amount to.
-pub async fn get_watch(
+pub(crate) async fn get_watch(
     State(state): State<AppState>,
     Extension(ends): Extension<Ends>,
     since: Since,

@@ -8,10 +8,10 @@ use rustls::pki_types::pem::PemObject;
 
 /// Certificates read from `UPSTREAM_CA_FILE`.
 #[derive(Debug, Clone)]
-pub struct ExtraRoots(pub Vec<CertificateDer<'static>>);
+pub(crate) struct ExtraRoots(pub Vec<CertificateDer<'static>>);
 
 /// Reads a PEM file of one or more certificates.
-pub fn read_roots(path: &str) -> Result<ExtraRoots, String> {
+pub(crate) fn read_roots(path: &str) -> Result<ExtraRoots, String> {
     let certificates = CertificateDer::pem_file_iter(Path::new(path))
         .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
         .map_err(|err| format!("cannot read certificates from {path:?}: {err}"))?;

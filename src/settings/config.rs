@@ -39,7 +39,7 @@ pub struct Config {
         default_value = "http://localhost:8080/hello",
         value_parser = parse_upstream_url
     )]
-    pub upstream_url: Url,
+    pub(crate) upstream_url: Url,
 
     /// A PEM file of certificates to trust for an https UPSTREAM_URL,
     /// besides the system's.
@@ -50,11 +50,11 @@ pub struct Config {
         value_name = "UPSTREAM_CA_FILE",
         value_parser = crate::settings::ca_file::read_roots
     )]
-    pub upstream_ca_file: Option<crate::settings::ca_file::ExtraRoots>,
+    pub(crate) upstream_ca_file: Option<crate::settings::ca_file::ExtraRoots>,
 
     /// The knobs that cause the leak or stop it.
     #[command(flatten)]
-    pub knobs: Knobs,
+    pub(crate) knobs: Knobs,
 
     /// Who may switch a setting at runtime (PUT /settings): loopback (peers
     /// on this machine), off (nobody) or any (any peer, for a lab network).
@@ -65,7 +65,7 @@ pub struct Config {
         default_value = "loopback",
         value_parser = parse_switch_policy
     )]
-    pub switch_policy: SwitchPolicy,
+    pub(crate) switch_policy: SwitchPolicy,
 
     /// Host names this server answers its settings, figures and dashboard
     /// under, besides loopback names and addresses and the address it was
@@ -79,7 +79,7 @@ pub struct Config {
         default_value = "",
         value_parser = parse_extra_hosts
     )]
-    pub extra_hosts: ExtraHosts,
+    pub(crate) extra_hosts: ExtraHosts,
 
     /// How the retainer learns that a held client's connection closed:
     /// sock_diag (the kernel's socket diagnostics, falling back to
@@ -93,7 +93,7 @@ pub struct Config {
         default_value = "sock_diag",
         value_parser = parse_check_connections
     )]
-    pub connection_check: CheckWith,
+    pub(crate) connection_check: CheckWith,
 
     /// How long a shutdown lets requests in flight finish, in Go syntax.
     #[arg(
@@ -103,7 +103,7 @@ pub struct Config {
         default_value = "10s",
         value_parser = parse_duration
     )]
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
 
     /// What to log, as a tracing filter (e.g. info, debug,
     /// hyper_util::client::legacy::pool=trace).
@@ -119,17 +119,17 @@ pub struct Config {
 
 /// The `EXTRA_HOSTS` setting: host names, lower-cased, without ports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExtraHosts(pub Vec<String>);
+pub(crate) struct ExtraHosts(pub Vec<String>);
 
 /// The most names `EXTRA_HOSTS` takes: a server has a few names, and each
 /// is compared with every request's `Host`.
-pub const MOST_EXTRA_HOSTS: usize = 64;
+pub(crate) const MOST_EXTRA_HOSTS: usize = 64;
 
 /// Reads `EXTRA_HOSTS`: names separated by commas, each a DNS name or an IP
 /// address, no port. The `Host` rule compares names as written, so a
 /// trailing dot (a second spelling of a name) is refused, and so is the
 /// unspecified address, which names no host.
-pub fn parse_extra_hosts(text: &str) -> Result<ExtraHosts, String> {
+pub(crate) fn parse_extra_hosts(text: &str) -> Result<ExtraHosts, String> {
     let names: Vec<&str> = text
         .split(',')
         .map(str::trim)
@@ -193,7 +193,7 @@ fn extra_host(name: &str) -> Result<String, String> {
 
 /// Whose switches are accepted: the `SWITCHES` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SwitchPolicy {
+pub(crate) enum SwitchPolicy {
     Loopback,
     Off,
     Any,
@@ -210,7 +210,7 @@ impl fmt::Display for SwitchPolicy {
 }
 
 /// Reads `SWITCHES`: `loopback`, `off` or `any`.
-pub fn parse_switch_policy(text: &str) -> Result<SwitchPolicy, String> {
+pub(crate) fn parse_switch_policy(text: &str) -> Result<SwitchPolicy, String> {
     match text {
         "loopback" => Ok(SwitchPolicy::Loopback),
         "off" => Ok(SwitchPolicy::Off),
@@ -223,7 +223,7 @@ pub fn parse_switch_policy(text: &str) -> Result<SwitchPolicy, String> {
 
 /// How the retainer asks whether a connection is open: `CONNECTION_CHECK`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckWith {
+pub(crate) enum CheckWith {
     SockDiag,
     Proc,
     None,
@@ -244,12 +244,12 @@ fn parse_check_connections(text: &str) -> Result<CheckWith, String> {
 /// variable first, then what was wrong with the value and what is
 /// accepted, as its parser says (which names the value, any password
 /// hidden).
-pub fn bad_setting(env: &str, reason: &str) -> String {
+pub(crate) fn bad_setting(env: &str, reason: &str) -> String {
     format!("{env}: {reason}")
 }
 
 /// clap's error on one line. A bad value of a setting, from its env var or
-/// its flag, reads as [`bad_setting`] says, with the flag after it; any
+/// its flag, reads as `bad_setting` says, with the flag after it; any
 /// other error as clap words it.
 pub fn one_line(err: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};

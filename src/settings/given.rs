@@ -17,12 +17,12 @@ pub struct Given(Vec<(String, String)>);
 const NOT_REPEATED: &str = "EXTRA_HOSTS";
 
 impl Given {
-    pub fn new(settings: Vec<(String, String)>) -> Given {
+    pub(crate) fn new(settings: Vec<(String, String)>) -> Given {
         Given(settings)
     }
 
     /// How `knob` was spelled, when given.
-    pub fn knob(&self, knob: Knob) -> Option<&str> {
+    pub(crate) fn knob(&self, knob: Knob) -> Option<&str> {
         self.0
             .iter()
             .find(|(env, _)| env == knob.env())
@@ -30,7 +30,7 @@ impl Given {
     }
 
     /// The settings no switch changes, by env var, but `EXTRA_HOSTS`.
-    pub fn fixed(&self) -> BTreeMap<String, String> {
+    pub(crate) fn fixed(&self) -> BTreeMap<String, String> {
         self.0
             .iter()
             .filter(|(env, _)| Knob::named(env).is_none() && env != NOT_REPEATED)

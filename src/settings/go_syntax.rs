@@ -31,7 +31,7 @@ const DURATION_HELP: &str =
 /// `<number><unit>` parts or a bare `0`. Negative durations are refused:
 /// no setting here gives them a meaning; a negative zero (`-0`, `-0s`) is
 /// zero, as Go reads it.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("invalid duration {text:?}: {DURATION_HELP}");
     let (negative, mut rest) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -73,7 +73,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Go's zero duration means "no limit".
-pub fn zero_means_none(duration: Duration) -> Option<Duration> {
+pub(crate) fn zero_means_none(duration: Duration) -> Option<Duration> {
     (!duration.is_zero()).then_some(duration)
 }
 
@@ -96,7 +96,7 @@ fn scaled(whole: &str, fraction: &str, unit_nanos: u128) -> Option<u128> {
 }
 
 /// Reads a boolean exactly as Go's `strconv.ParseBool` does.
-pub fn parse_bool(text: &str) -> Result<bool, String> {
+pub(crate) fn parse_bool(text: &str) -> Result<bool, String> {
     match text {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
@@ -108,7 +108,7 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
 
 /// Reads a whole number exactly as Go's `strconv.Atoi` does on a 64-bit
 /// machine: an optional sign, then decimal digits, leading zeros allowed.
-pub fn parse_int(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_int(text: &str) -> Result<i64, String> {
     use std::num::IntErrorKind;
     text.parse().map_err(|err: std::num::ParseIntError| match err.kind() {
         IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => {

@@ -23,7 +23,7 @@
 //! `ReadTimeout` never closes an idle connection. hyper's server is given
 //! no timer here, so it has no timeout of its own either; the server's
 //! knobs are deadlines this program keeps itself (see
-//! [`crate::serve::inbound`]).
+//! `crate::serve::inbound`).
 
 use std::fmt;
 use std::time::Duration;
@@ -51,7 +51,7 @@ macro_rules! knobs {
             $(, clap($($clap:tt)*))?;
     )*) => {
         /// The knobs in effect on one server. Both roles read the same
-        /// ones; each knob acts in the role named by [`Knob::side`].
+        /// ones; each knob acts in the role named by `Knob::side`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
         pub struct Knobs {
             $(
@@ -106,7 +106,7 @@ macro_rules! knobs {
 
             /// The server it acts on: the client's knobs on server 2, the
             /// server's on server 1.
-            pub fn side(self) -> Side {
+            pub(crate) fn side(self) -> Side {
                 match self {
                     $(Knob::$variant => Side::$side,)*
                 }
@@ -224,7 +224,7 @@ impl Knobs {
     /// How long an inbound connection may wait idle for its next request,
     /// as Go's `Server.idleTimeout` reads it: `SERVER_IDLE_TIMEOUT`, or
     /// `SERVER_READ_TIMEOUT` when that is 0; 0 for no limit.
-    pub fn server_idle_wait(&self) -> Duration {
+    pub(crate) fn server_idle_wait(&self) -> Duration {
         match self.server_idle_timeout {
             Duration::ZERO => self.server_read_timeout,
             idle => idle,
@@ -246,7 +246,7 @@ impl Knobs {
     /// The knobs a list of `VAR=value` settings gives, for tests that
     /// write settings as a person types them.
     #[cfg(test)]
-    pub fn from_settings(settings: &[&str]) -> Knobs {
+    pub(crate) fn from_settings(settings: &[&str]) -> Knobs {
         Knobs::spelled(settings.iter().filter_map(|given| {
             let (env, value) = given.split_once('=')?;
             Some((Knob::named(env)?, value))
@@ -276,7 +276,7 @@ impl fmt::Display for Side {
 
 impl Knob {
     /// The knob whose env var is `env`.
-    pub fn named(env: &str) -> Option<Knob> {
+    pub(crate) fn named(env: &str) -> Option<Knob> {
         Knob::ALL.iter().copied().find(|knob| knob.env() == env)
     }
 }
@@ -320,7 +320,7 @@ impl IdleConnsPerHost {
     /// value: 0 is Go's default of 2, a negative value none (Go's
     /// `tryPutIdleConn` refuses every idle connection then), a positive one
     /// that many.
-    pub fn kept(self) -> usize {
+    pub(crate) fn kept(self) -> usize {
         match self.0 {
             0 => GO_DEFAULT_IDLE_CONNS_PER_HOST,
             negative if negative < 0 => 0,

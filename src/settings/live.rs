@@ -19,23 +19,23 @@ use crate::settings::knobs::{Knob, Knobs};
 
 /// The knobs in effect, and how each was spelled when given.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Current {
-    pub knobs: Knobs,
+pub(crate) struct Current {
+    pub(crate) knobs: Knobs,
     /// Each knob's value as given (empty when not given).
-    pub given: BTreeMap<Knob, String>,
+    pub(crate) given: BTreeMap<Knob, String>,
 }
 
 /// One knob's change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub knob: Knob,
-    pub old: String,
-    pub new: String,
+pub(crate) struct Change {
+    pub(crate) knob: Knob,
+    pub(crate) old: String,
+    pub(crate) new: String,
 }
 
 /// The knobs of one server, switchable.
 #[derive(Debug)]
-pub struct Live {
+pub(crate) struct Live {
     current: ArcSwap<Current>,
     /// Held while a switch is made, so that two switches do not lose one.
     switching: Mutex<()>,
@@ -44,7 +44,7 @@ pub struct Live {
 impl Live {
     /// The knobs a server started with; `settings` are its settings as
     /// given, from which each knob's spelling is kept.
-    pub fn new(knobs: Knobs, settings: &Given) -> Live {
+    pub(crate) fn new(knobs: Knobs, settings: &Given) -> Live {
         let given = Knob::ALL
             .iter()
             .map(|&knob| (knob, settings.knob(knob).unwrap_or_default().to_owned()))
@@ -56,12 +56,12 @@ impl Live {
     }
 
     /// The knobs in effect now.
-    pub fn knobs(&self) -> Knobs {
+    pub(crate) fn knobs(&self) -> Knobs {
         self.current.load().knobs
     }
 
     /// The knobs in effect now, with their spellings.
-    pub fn current(&self) -> Arc<Current> {
+    pub(crate) fn current(&self) -> Arc<Current> {
         self.current.load_full()
     }
 
@@ -69,7 +69,7 @@ impl Live {
     /// variable or a bad value leaves every knob as it was, and says which
     /// in one line. On success, the changes made (values that already meant
     /// what is in effect are left out), in the order given.
-    pub fn apply(&self, changes: &[(String, String)]) -> Result<Vec<Change>, String> {
+    pub(crate) fn apply(&self, changes: &[(String, String)]) -> Result<Vec<Change>, String> {
         let _one_at_a_time = self
             .switching
             .lock()
@@ -81,7 +81,7 @@ impl Live {
 
     /// Whether `changes` would be accepted, checked as [`Live::apply`]
     /// checks them, changing nothing.
-    pub fn check(&self, changes: &[(String, String)]) -> Result<(), String> {
+    pub(crate) fn check(&self, changes: &[(String, String)]) -> Result<(), String> {
         self.switched(changes).map(|_| ())
     }
 

@@ -3,21 +3,20 @@
 //! - [`config`]: every setting, from env vars or flags, checked at start.
 //! - [`given`]: the settings as given at start, each by its env var.
 //! - [`knobs`]: the settings that cause the leak or stop it, typed.
-//! - [`live`]: the knobs in effect now, switchable at runtime.
-//! - [`go_syntax`]: Go's spelling of durations, booleans and whole numbers.
-//! - [`bind_address`]: Go's `:PORT` listen addresses.
-//! - [`redact`]: passwords in URLs, replaced wherever they would show.
+//! - `live`: the knobs in effect now, switchable at runtime.
+//! - `go_syntax`: Go's spelling of durations, booleans and whole numbers.
+//! - `bind_address`: Go's `:PORT` listen addresses.
+//! - `redact`: passwords in URLs, replaced wherever they would show.
 //! - `ca_file` (with the `tls` feature): `UPSTREAM_CA_FILE`'s certificates.
 
-pub mod bind_address;
+pub(crate) mod bind_address;
 #[cfg(feature = "tls")]
-pub mod ca_file;
+pub(crate) mod ca_file;
 pub mod config;
 pub mod given;
-pub mod go_syntax;
+pub(crate) mod go_syntax;
 pub mod knobs;
-pub mod live;
-pub mod redact;
+pub(crate) mod live;
+pub(crate) mod redact;
 
 pub use config::Config;
-pub use knobs::{ClientLifetime, Knob, Knobs, Side};

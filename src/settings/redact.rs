@@ -15,14 +15,14 @@ use reqwest::Url;
 const HIDDEN: &str = "redacted";
 
 /// `url` as it is shown: with any user information replaced.
-pub fn redacted(url: &Url) -> String {
+pub(crate) fn redacted(url: &Url) -> String {
     redacted_text(url.as_str()).into_owned()
 }
 
 /// `text` with the user information of the URL it is, if any, replaced:
 /// everything between the scheme's `://` (or the start, when there is no
 /// scheme) and the last `@` before the host ends.
-pub fn redacted_text(text: &str) -> Cow<'_, str> {
+pub(crate) fn redacted_text(text: &str) -> Cow<'_, str> {
     let start = text.find("://").map_or(0, |at| at + 3);
     let authority_end = text[start..]
         .find(['/', '?', '#'])
@@ -35,7 +35,7 @@ pub fn redacted_text(text: &str) -> Cow<'_, str> {
 
 /// `text` with the user information of every URL in it replaced: for
 /// messages that quote a value, such as clap's errors.
-pub fn redacted_words(text: &str) -> String {
+pub(crate) fn redacted_words(text: &str) -> String {
     text.split(' ')
         .map(|word| {
             let quoted = word.trim_matches(|c| matches!(c, '\'' | '"' | ',' | ';' | '(' | ')'));
