@@ -38,13 +38,15 @@ fn module_of(relative: &Path) -> String {
     parts.join("::")
 }
 
-/// The text of a file without its `#[cfg(test)]` modules (private or
-/// public) and comments.
+/// The text of a file without its `#[cfg(test)]` modules (whatever their
+/// visibility) and comments.
 fn code_of(text: &str) -> String {
-    let code = ["#[cfg(test)]\nmod ", "#[cfg(test)]\npub mod "]
+    let code = ["mod ", "pub mod ", "pub(crate) mod "]
         .iter()
         .fold(text, |code, test_module| {
-            code.split(test_module).next().unwrap_or_default()
+            code.split(&format!("#[cfg(test)]\n{test_module}"))
+                .next()
+                .unwrap_or_default()
         });
     code.lines()
         .map(|line| line.split("//").next().unwrap_or_default())
