@@ -4,7 +4,11 @@
 //!
 //! The messages are built and parsed by `netlink-packet-sock-diag`;
 //! `tcp_info.rs` reads each connection's `tcp_info` at whatever length the
-//! kernel gives it.
+//! kernel gives it. The retainer's own check (`observe/sockets.rs`) writes
+//! its messages byte by byte instead: it sends thousands of exact lookups
+//! a sweep, where the library costs 1.08x to 1.30x (`cargo bench --bench
+//! socket_lookup`), while a dump here is one request whose answer, with
+//! its many attributes, is the library's to parse.
 
 use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
