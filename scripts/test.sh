@@ -34,6 +34,11 @@ promtool test rules prometheus/alerts_test.yml
 promtool check rules prometheus/any_service.yml
 promtool test rules prometheus/any_service_test.yml
 
+# Most tests wait, on servers, browsers and clocks, far more than they
+# compute: the whole suite takes about 40 s of CPU. So they run 16 at a
+# time, not one per core, unless RUST_TEST_THREADS says otherwise.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-16}"
+
 # The release profile: the demo's build (cargo run --release -- demo)
 # serves the tests too, and the walkthrough's servers after them.
 cargo test --release "$@"
