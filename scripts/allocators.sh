@@ -42,13 +42,13 @@ statics = {
     "system": "",
 }
 main = open(f"{dir}/src/main.rs").read()
-block = re.compile(r"#\[cfg\(not\(target_env = \"msvc\"\)\)\]\n#\[global_allocator\]\nstatic ALLOCATOR[^\n]*\n")
+block = re.compile(r"#\[cfg\([^\n]*\)\]\n#\[global_allocator\]\nstatic ALLOCATOR[^\n]*\n")
 assert block.search(main), "src/main.rs names no allocator"
 wanted = statics[allocator]
 main = block.sub(f'#[cfg(not(target_env = "msvc"))]\n#[global_allocator]\n{wanted}\n' if wanted else "", main)
 open(f"{dir}/src/main.rs", "w").write(main)
 manifest = open(f"{dir}/Cargo.toml").read()
-manifest = re.sub(r"(?m)^(tikv-jemallocator|mimalloc) = .*\n", "", manifest)
+manifest = re.sub(r"(?m)^(tikv-jemallocator|mimalloc|default|jemalloc) = .*\n", "", manifest)
 manifest = manifest[: manifest.index("[profile.release]")]
 manifest += "[profile.release]\n" + "\n".join(profile.split(";")) + "\n"
 open(f"{dir}/Cargo.toml", "w").write(manifest)

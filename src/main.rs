@@ -11,8 +11,8 @@
 /// (hyper's start at 8 KB), and per leaked request glibc's malloc kept
 /// 19.8 KB on server 2 and 11.9 KB on server 1, mimalloc 34.9 and 18.9,
 /// jemalloc 17.5 and 8.9. Its C build costs about 90 s of a build from
-/// nothing.
-#[cfg(not(target_env = "msvc"))]
+/// nothing, which checks that run nothing skip (the `jemalloc` feature).
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
