@@ -30,8 +30,8 @@ load() {
 }
 
 # The floor: the same /hello on the same stack with nothing else.
-cargo build --release --quiet --example bare_hello
-target/release/examples/bare_hello 127.0.0.1:0 >"$work/bare.address" &
+cargo build --release --quiet --example layers
+target/release/examples/layers bare 127.0.0.1:0 >"$work/bare.address" &
 pids+=("$!")
 bare=$(address_in "$work/bare.address")
 

@@ -28,7 +28,7 @@ use crate::serve::transfer_encoding;
 use crate::settings::live::Live;
 
 /// The routes, as hyper calls them.
-pub(crate) type Routes = TowerToHyperService<axum::Router>;
+pub type Routes = TowerToHyperService<axum::Router>;
 
 /// The count of requests being answered now.
 #[derive(Debug, Clone, Default)]
@@ -58,7 +58,7 @@ impl Drop for Entered {
 
 /// The routes of one connection, wrapped.
 #[derive(Clone)]
-pub(crate) struct Wrapped {
+pub struct Wrapped {
     pub(crate) routes: Routes,
     pub(crate) ends: Ends,
     pub(crate) in_flight: InFlight,

@@ -152,7 +152,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A connection's socket, watched between requests.
 #[derive(Debug)]
-pub(crate) struct InboundSocket<IO> {
+pub struct InboundSocket<IO> {
     io: IO,
     id: u64,
     wait: Arc<Wait>,

@@ -33,7 +33,7 @@ const MOST_READ: usize = 256 * 1024;
 /// A request's body as the route gets it: when the route drops it before
 /// its end, it goes back to the [`Leftover`] it came from.
 #[derive(Debug)]
-pub(crate) struct Tracked<B> {
+pub struct Tracked<B> {
     body: Option<B>,
     /// Whether the route asked for any of it: hyper sends `100 Continue`
     /// at the first ask.

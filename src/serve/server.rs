@@ -23,7 +23,7 @@ use crate::observe::metrics::Metrics;
 use crate::observe::tasks::alive_tasks_in;
 use crate::roles::forward::Forwarder;
 use crate::serve::in_flight::{InFlight, Routes, Wrapped};
-use crate::serve::inbound::Inbound;
+use crate::serve::inbound::{Inbound, InboundSocket};
 use crate::serve::router::app;
 use crate::serve::server1_client::Server1Client;
 use crate::serve::state::AppState;
@@ -75,13 +75,43 @@ pub fn listen(config: &Config) -> Result<TcpListener, StartError> {
 /// One server, both roles, built from its configuration and ready to
 /// serve on a listener.
 pub struct Server {
-    routes: Routes,
-    live: Arc<Live>,
+    serving: Serving,
     metrics: Arc<Metrics>,
     forwarder: Arc<Forwarder>,
+    grace: Duration,
+}
+
+/// What every inbound connection is served with: the routes, the
+/// connection's deadlines, the count of requests in flight, and the knobs
+/// every answer reads.
+#[derive(Clone)]
+pub struct Serving {
+    routes: Routes,
     inbound: Arc<Inbound>,
     in_flight: InFlight,
-    grace: Duration,
+    live: Arc<Live>,
+}
+
+impl Serving {
+    /// The routes alone, as hyper calls them: what `examples/layers.rs`
+    /// measures without the connection's wrapper.
+    pub fn routes(&self) -> Routes {
+        self.routes.clone()
+    }
+
+    /// One connection, `io` with the ends `ends`: its socket, which keeps
+    /// this server's deadlines, and its routes, wrapped.
+    pub fn connection<IO>(&self, io: IO, ends: Ends) -> (InboundSocket<IO>, Wrapped) {
+        let socket = self.inbound.wrap(io);
+        let service = Wrapped {
+            routes: self.routes.clone(),
+            ends,
+            in_flight: self.in_flight.clone(),
+            live: self.live.clone(),
+            head_read: socket.head_read(),
+        };
+        (socket, service)
+    }
 }
 
 impl Server {
@@ -115,14 +145,21 @@ impl Server {
             inbound: inbound.clone(),
         };
         Ok(Server {
-            routes: TowerToHyperService::new(app(state)),
-            live,
-            in_flight: InFlight::default(),
+            serving: Serving {
+                routes: TowerToHyperService::new(app(state)),
+                inbound,
+                in_flight: InFlight::default(),
+                live,
+            },
             metrics,
             forwarder,
-            inbound,
             grace: config.shutdown_grace,
         })
+    }
+
+    /// What its connections are served with.
+    pub fn serving(&self) -> &Serving {
+        &self.serving
     }
 
     /// Serves on an already bound `listener` until a future made by
@@ -135,19 +172,18 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Fn() -> F,
     ) -> Stopped {
+        let in_flight = self.serving.in_flight.clone();
         let listener = Listener {
             listener,
             http: http_builder(),
             metrics: self.metrics,
-            inbound: self.inbound,
-            in_flight: self.in_flight.clone(),
-            live: self.live,
+            serving: self.serving,
             connections: GracefulShutdown::new(),
             trouble: AcceptTrouble::default(),
         };
-        let connections = listener.run(self.routes, shutdown()).await;
+        let connections = listener.run(shutdown()).await;
         self.forwarder.release_clients();
-        drain(connections, &self.in_flight, self.grace, shutdown()).await
+        drain(connections, &in_flight, self.grace, shutdown()).await
     }
 }
 
@@ -177,10 +213,7 @@ struct Listener {
     listener: TcpListener,
     http: http1::Builder,
     metrics: Arc<Metrics>,
-    /// Each connection's waits between requests.
-    inbound: Arc<Inbound>,
-    in_flight: InFlight,
-    live: Arc<Live>,
+    serving: Serving,
     /// Every connection, so that the shutdown can wait for them.
     connections: GracefulShutdown,
     trouble: AcceptTrouble,
@@ -189,7 +222,7 @@ struct Listener {
 impl Listener {
     /// Accepts until `stop` completes; then hands over the connections
     /// still open. Dropping the listener stops accepting.
-    async fn run(mut self, routes: Routes, stop: impl Future<Output = ()>) -> GracefulShutdown {
+    async fn run(mut self, stop: impl Future<Output = ()>) -> GracefulShutdown {
         tokio::pin!(stop);
         loop {
             let accepted = tokio::select! {
@@ -200,7 +233,7 @@ impl Listener {
                 Ok((stream, remote)) => {
                     self.trouble.recovered();
                     let local = stream.local_addr().unwrap_or(remote);
-                    self.serve(stream, routes.clone(), Ends { local, remote });
+                    self.serve(stream, Ends { local, remote });
                 }
                 Err(err) => {
                     self.trouble.failed(&err);
@@ -211,16 +244,9 @@ impl Listener {
     }
 
     /// Serves one connection on a task of its own.
-    fn serve(&self, stream: tokio::net::TcpStream, routes: Routes, ends: Ends) {
+    fn serve(&self, stream: tokio::net::TcpStream, ends: Ends) {
         let open = self.metrics.connection_opened();
-        let stream = self.inbound.wrap(stream);
-        let service = Wrapped {
-            routes,
-            ends,
-            in_flight: self.in_flight.clone(),
-            live: self.live.clone(),
-            head_read: stream.head_read(),
-        };
+        let (stream, service) = self.serving.connection(stream, ends);
         let connection = self.http.serve_connection(TokioIo::new(stream), service);
         let connection = self.connections.watch(connection);
         tokio::spawn(async move {
