@@ -30,7 +30,6 @@ use reqwest_connection_leak::serve::shutdown::shutdown_signal;
 use reqwest_connection_leak::settings::Config;
 use reqwest_connection_leak::settings::config::{misspelled_settings, one_line};
 use reqwest_connection_leak::settings::given::Given;
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -98,10 +97,10 @@ async fn main() -> ExitCode {
 /// Logs to standard error from a thread of its own, which never makes a
 /// request wait (see `observe::log`); the returned guard writes out what is
 /// queued when it is dropped, at exit.
-fn init_tracing(config: &Config) -> WorkerGuard {
+fn init_tracing(config: &Config) -> log::Guard {
     let (writer, guard) = log::writer();
     let lines = tracing_subscriber::fmt::layer()
-        .with_writer(writer)
+        .with_writer(move || writer.clone())
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(EnvFilter::new(&config.log_filter));
     let subscriber = tracing_subscriber::registry().with(lines);

@@ -13,45 +13,146 @@
 //! demo's subject.
 
 use std::io::{self, Write};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
-
-/// Lines waiting for the log's thread at most. Each place costs its share
-/// of memory from the start (tracing-appender's default, 128,000, cost
-/// 3 MiB of resident memory).
+/// Lines waiting for the log's thread at most: about half a megabyte of
+/// the usual lines.
 const QUEUE_LINES: usize = 4096;
 
-/// The process's count of dropped lines, once the log is set up.
-static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+/// How long the thread, woken by a first line, lets more gather before it
+/// writes them all: at most a few hundred wake-ups a second, however many
+/// lines come, where a wake-up per line costs a busy server about a
+/// twentieth of its answers (`scripts/layers.sh`).
+const GATHER: Duration = Duration::from_millis(2);
 
-/// The writer for the process's log, and the guard that writes out what is
-/// queued when it is dropped, at exit (for up to about a second).
-pub fn writer() -> (NonBlocking, WorkerGuard) {
-    let counter: Arc<OnceLock<ErrorCounter>> = Arc::new(OnceLock::new());
-    let known = counter.clone();
-    let reporting = Reporting {
-        // The thread writes a queue's worth in one go, and flushes each
-        // time the queue runs dry: one system call for many lines.
-        inner: io::BufWriter::new(io::stderr()),
-        dropped: Box::new(move || known.get().map_or(0, ErrorCounter::dropped_lines)),
-        reported: 0,
-    };
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(QUEUE_LINES)
-        .finish(reporting);
-    let _ = counter.set(writer.error_counter());
-    let _ = DROPPED.set(writer.error_counter());
-    (writer, guard)
-}
+/// How long the process waits at exit for what is queued to be written.
+const AT_EXIT: Duration = Duration::from_secs(1);
+
+/// Lines dropped so far, in this process, because the reader was stuck.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Lines dropped so far because the reader was stuck; 0 where the log is
 /// not this module's (a test's process).
 pub(crate) fn dropped_lines() -> u64 {
-    DROPPED
-        .get()
-        .map_or(0, |counter| counter.dropped_lines() as u64)
+    DROPPED.load(Ordering::Relaxed)
+}
+
+/// The lines handed over and not yet written.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    lines: usize,
+    /// The thread waits for a first line, and must be woken.
+    asleep: bool,
+    /// The process is ending: write what is here, then stop.
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: Mutex<Pending>,
+    woken: Condvar,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What the log's lines are written to: a queue the log's thread empties.
+/// Each `write` is one whole line, as the log formats it.
+#[derive(Clone)]
+pub struct Writer(Arc<Queue>);
+
+impl Write for Writer {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        let mut pending = self.0.lock();
+        if pending.lines >= QUEUE_LINES {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+            return Ok(line.len());
+        }
+        pending.bytes.extend_from_slice(line);
+        pending.lines += 1;
+        if pending.asleep {
+            pending.asleep = false;
+            self.0.woken.notify_one();
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes out what is queued when dropped, at exit, for up to [`AT_EXIT`].
+pub struct Guard {
+    queue: Arc<Queue>,
+    done: mpsc::Receiver<()>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.queue.lock().closed = true;
+        self.queue.woken.notify_one();
+        let _ = self.done.recv_timeout(AT_EXIT);
+    }
+}
+
+/// The writer for the process's log, and the guard that writes out what is
+/// queued when it is dropped, at exit.
+pub fn writer() -> (Writer, Guard) {
+    let queue = Arc::new(Queue::default());
+    let (finished, done) = mpsc::channel();
+    let reporting = Reporting {
+        inner: io::stderr(),
+        dropped: Box::new(dropped_lines),
+        reported: 0,
+    };
+    let emptied = queue.clone();
+    // Without the thread, nothing empties the queue: it fills, and every
+    // line after is dropped and counted.
+    let _ = std::thread::Builder::new()
+        .name("log".to_owned())
+        .spawn(move || {
+            write_out(&emptied, reporting);
+            let _ = finished.send(());
+        });
+    (Writer(queue.clone()), Guard { queue, done })
+}
+
+/// The log's thread: sleeps until a first line comes, lets more gather
+/// for [`GATHER`], then writes them all in one go, until the process ends.
+fn write_out(queue: &Queue, mut out: Reporting<impl Write>) {
+    let mut batch = Vec::new();
+    loop {
+        let mut pending = queue.lock();
+        while pending.lines == 0 && !pending.closed {
+            pending.asleep = true;
+            pending = queue
+                .woken
+                .wait(pending)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if pending.lines == 0 {
+            return;
+        }
+        if !pending.closed {
+            drop(pending);
+            std::thread::sleep(GATHER);
+            pending = queue.lock();
+        }
+        std::mem::swap(&mut batch, &mut pending.bytes);
+        pending.lines = 0;
+        drop(pending);
+        // A reader that went away loses the lines; the server goes on.
+        let _ = out.write_all(&batch).and_then(|()| out.flush());
+        batch.clear();
+    }
 }
 
 /// Standard error, as the log's thread writes it: before the first line
@@ -59,9 +160,9 @@ pub(crate) fn dropped_lines() -> u64 {
 struct Reporting<W> {
     inner: W,
     /// How many lines were dropped so far.
-    dropped: Box<dyn Fn() -> usize + Send>,
+    dropped: Box<dyn Fn() -> u64 + Send>,
     /// How many dropped lines were already reported.
-    reported: usize,
+    reported: u64,
 }
 
 impl<W: Write> Write for Reporting<W> {
@@ -86,11 +187,59 @@ impl<W: Write> Write for Reporting<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn lines_gathered_are_written_in_order_and_all_of_them_at_exit() {
+        let queue = Arc::new(Queue::default());
+        let mut writer = Writer(queue.clone());
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let out = Reporting {
+            inner: Shared(written.clone()),
+            dropped: Box::new(|| 0),
+            reported: 0,
+        };
+        let emptied = queue.clone();
+        let thread = std::thread::spawn(move || write_out(&emptied, out));
+        for line in 0..100 {
+            writer
+                .write_all(format!("line {line}\n").as_bytes())
+                .unwrap();
+        }
+        queue.lock().closed = true;
+        queue.woken.notify_one();
+        thread.join().expect("the log's thread ends once closed");
+        let expected: String = (0..100).map(|line| format!("line {line}\n")).collect();
+        assert_eq!(String::from_utf8_lossy(&written.lock().unwrap()), expected);
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_the_lines_after() {
+        let mut writer = Writer(Arc::new(Queue::default()));
+        let before = dropped_lines();
+        for _ in 0..QUEUE_LINES + 3 {
+            writer.write_all(b"a line\n").unwrap();
+        }
+        assert_eq!(writer.0.lock().lines, QUEUE_LINES);
+        assert!(dropped_lines() >= before + 3);
+    }
+
+    /// A writer the test reads back.
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
 
     #[test]
     fn dropped_lines_are_reported_once_before_the_next_line() {
-        let dropped = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicU64::new(0));
         let count = dropped.clone();
         let mut reporting = Reporting {
             inner: Vec::new(),
