@@ -252,6 +252,9 @@ fn no_credential_is_logged_shown_in_help_or_served() {
             assert!(shown.contains("redacted@"), "{path}: {shown}");
             assert!(!shown.contains("secret"), "{path}: {shown}");
         }
+        // The log's thread writes its lines a moment after they are made.
+        let started = || server2.log().join("\n").contains("UPSTREAM_URL=");
+        eventually(Duration::from_secs(3), started);
         let log = server2.log().join("\n");
         assert!(log.contains("UPSTREAM_URL=http://redacted@"), "{log}");
         assert!(!log.contains("secret"), "{log}");
