@@ -4,7 +4,7 @@
 //! exporter closes what a client leaves half-sent, and each refusal is one
 //! line of ours.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::thread;
@@ -271,7 +271,7 @@ fn the_exporter_closes_connections_that_never_send_a_head() {
             .expect("a read timeout");
         let mut byte = [0u8; 512];
         // Closed (0) or answered with an error: either way not held.
-        let read = stream.read(&mut byte).expect("closed before 30 s");
+        let read = crate::common::read_some(stream, &mut byte).expect("closed before 30 s");
         assert!(
             read == 0 || byte.starts_with(b"HTTP/1.1 408"),
             "{read} bytes"

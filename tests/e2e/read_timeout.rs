@@ -133,7 +133,7 @@ fn answer_on(stream: &mut TcpStream) -> String {
     let mut answer = Vec::new();
     let mut byte = [0; 1];
     while !answer.ends_with(b"}") {
-        let read = stream.read(&mut byte).expect("an answer");
+        let read = crate::common::read_some(stream, &mut byte).expect("an answer");
         assert_eq!(
             read,
             1,

@@ -3,7 +3,7 @@
 //! browser sends, and what the relay to server 1 sends and passes back;
 //! and what watching costs server 1.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
@@ -23,7 +23,7 @@ fn answer_to_head(address: SocketAddr, head: &str) -> String {
     let mut buffer = [0u8; 4096];
     // The answer is complete once its JSON body has closed.
     while !String::from_utf8_lossy(&answer).ends_with('}') {
-        match stream.read(&mut buffer) {
+        match crate::common::read_some(&mut stream, &mut buffer) {
             Ok(0) | Err(_) => break,
             Ok(read) => answer.extend_from_slice(&buffer[..read]),
         }
@@ -174,7 +174,7 @@ fn one_settings_answer(answer: &'static str) -> (SocketAddr, thread::JoinHandle<
         let mut request = Vec::new();
         let mut buffer = [0u8; 4096];
         loop {
-            let read = stream.read(&mut buffer).expect("read");
+            let read = crate::common::read_some(&mut stream, &mut buffer).expect("read");
             request.extend_from_slice(&buffer[..read]);
             let text = String::from_utf8_lossy(&request).into_owned();
             if let Some((head, body)) = text.split_once("\r\n\r\n") {

@@ -16,6 +16,18 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Reads what has come, again when a signal cut the read short: a socket
+/// with a read timeout is not restarted after a signal, and the test
+/// process gets one (`SIGCHLD`) each time any test's child exits.
+pub fn read_some(stream: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match stream.read(buffer) {
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            read => return read,
+        }
+    }
+}
+
 pub use in_process::{InProcess, InProcessPair, serve, serve_pair, serve_server2_for};
 use reqwest_connection_leak::observe::metrics::samples;
 // The demo's counts: the tests hold the servers to the rule it reports.
@@ -196,7 +208,7 @@ pub fn send(
                 return answer;
             }
         }
-        match stream.read(&mut buffer).expect("read answer") {
+        match read_some(&mut stream, &mut buffer).expect("read answer") {
             0 => break,
             read => raw.extend_from_slice(&buffer[..read]),
         }
