@@ -4,7 +4,11 @@
 #
 #   scripts/bench.sh [SECONDS]    seconds of load per row, default 5
 #
-# Needs wrk (Debian: apt-get install wrk) and curl.
+# With GO_ORIGINAL set to the Go original's binary (built by
+# ../shared/reference/build-go-original.sh), the memory a leaked request
+# holds is measured on its pair too, in the same run; it listens on 8080
+# and 9090, which must be free. Needs wrk (Debian: apt-get install wrk)
+# and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -106,18 +110,41 @@ echo
 echo "DISABLE_KEEP_ALIVES=true server 2 RSS across its load: $((rss_before_no_keep_alives / 1024)) MiB -> $((rss_after_no_keep_alives / 1024)) MiB"
 
 # Memory: a fresh leaking pair, one request to warm it, then $leaks more.
+declare -A base_of
+# leak URL PID...: one request to warm the pair, each PID's RSS then, and
+# $leaks more requests.
+leak() {
+    local url=$1
+    curl -sf "$url" >/dev/null
+    for pid in "${@:2}"; do base_of[$pid]=$(rss_kib "$pid"); done
+    for _ in $(seq "$leaks"); do curl -sf "$url" >/dev/null; done
+}
+# kb_per_leak PID: the RSS added per leaked request since leak began.
+kb_per_leak() {
+    awk -v before="${base_of[$1]}" -v after="$(rss_kib "$1")" -v n="$leaks" \
+        'BEGIN {printf "%.1f KB", (after - before) * 1024 / n / 1000}'
+}
+mib() { awk -v kib="$1" 'BEGIN {printf "%.1f MiB", kib / 1024}'; }
 start_pair
-curl -sf "http://$server2/forward" >/dev/null
-base2=$(rss_kib "$server2_pid")
-base1=$(rss_kib "$server1_pid")
-for _ in $(seq "$leaks"); do curl -sf "http://$server2/forward" >/dev/null; done
-after2=$(rss_kib "$server2_pid")
-after1=$(rss_kib "$server1_pid")
+leak "http://$server2/forward" "$server2_pid" "$server1_pid"
 echo
 echo "| memory | server 2 | server 1 |"
 echo "|---|---|---|"
-echo "| baseline RSS | $((base2 / 1024)).$(((base2 % 1024) * 10 / 1024)) MiB | $((base1 / 1024)).$(((base1 % 1024) * 10 / 1024)) MiB |"
-echo "| RSS added per leaked request ($leaks requests) | $(((after2 - base2) * 1024 / leaks / 1000)).$((((after2 - base2) * 1024 / leaks) % 1000 / 100)) KB | $(((after1 - base1) * 1024 / leaks / 1000)).$((((after1 - base1) * 1024 / leaks) % 1000 / 100)) KB |"
-
-echo
-cargo bench --quiet --bench client_build 2>/dev/null | grep 'client build'
+echo "| baseline RSS | $(mib "${base_of[$server2_pid]}") | $(mib "${base_of[$server1_pid]}") |"
+echo "| RSS added per leaked request ($leaks requests) | $(kb_per_leak "$server2_pid") | $(kb_per_leak "$server1_pid") |"
+if [ -n "${GO_ORIGINAL:-}" ]; then
+    # Its /forward calls localhost:8080, so its server 1 must listen there.
+    BIND_ADDRESS=:8080 "$GO_ORIGINAL" >/dev/null 2>&1 &
+    go1=$!
+    pids+=("$go1")
+    BIND_ADDRESS=:9090 "$GO_ORIGINAL" >/dev/null 2>&1 &
+    go2=$!
+    pids+=("$go2")
+    for _ in $(seq 100); do
+        curl -sf http://127.0.0.1:9090/hello >/dev/null && break
+        sleep 0.05
+    done
+    leak http://127.0.0.1:9090/forward "$go2" "$go1"
+    echo "| the Go original, same run: baseline RSS | $(mib "${base_of[$go2]}") | $(mib "${base_of[$go1]}") |"
+    echo "| the Go original, same run: RSS added per leaked request | $(kb_per_leak "$go2") | $(kb_per_leak "$go1") |"
+fi
