@@ -17,6 +17,12 @@
 //! Run with: `cargo run --release --example layers -- bare 127.0.0.1:0`;
 //! it prints the address it listens on.
 
+/// The server's allocator, so that every layer, the floor's too, runs on
+/// what the server runs on.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 

@@ -3,9 +3,11 @@
 # from the bare floor, each layer a row, every row as a share of the floor,
 # all in one run on one machine.
 #
-#   scripts/layers.sh [SECONDS]    seconds of load per row, default 5
+#   scripts/layers.sh [SECONDS] [ROUNDS]    default 5 s a row, 6 rounds
 #
-# The rows take turns, twice, and their shares use the sums. The first
+# The rows take turns, ROUNDS times, and each row's rate is its median
+# round: this machine is shared, and one 5 s round of a row can be a sixth
+# off its others. The first
 # three are examples/layers.rs; the last three the server itself. With
 # GO_ORIGINAL set to the Go original's binary (built by
 # ../shared/reference/build-go-original.sh), a last row measures it too,
@@ -15,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-5}
+rounds=${2:-6}
 # shellcheck source=scripts/lib/servers.sh
 source scripts/lib/servers.sh
 require wrk
@@ -64,19 +67,24 @@ if [ -n "${GO_ORIGINAL:-}" ]; then
     addresses+=("127.0.0.1:$port")
 fi
 
-declare -A total
-for _ in 1 2; do
+declare -A rates
+for _ in $(seq "$rounds"); do
     for i in "${!labels[@]}"; do
         rate=$(wrk -t2 -c32 -d"${seconds}s" "http://${addresses[$i]}/hello" |
             awk '/^Requests\/sec:/ {printf "%.0f", $2}')
-        total[$i]=$(( ${total[$i]:-0} + rate ))
+        rates[$i]="${rates[$i]:-} $rate"
     done
+done
+declare -A total
+for i in "${!labels[@]}"; do
+    total[$i]=$(tr ' ' '\n' <<<"${rates[$i]}" | sed '/^$/d' | sort -n |
+        awk '{rate[NR] = $1} END {print rate[int((NR + 1) / 2)]}')
 done
 
 echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-echo "Load: wrk -t2 -c32, ${seconds} s per row, twice in turns; requests/s summed over both"
+echo "Load: wrk -t2 -c32, ${seconds} s per row, $rounds rounds in turns; each row's median round"
 echo
-echo "| layer | requests/s (2 rounds) | of the floor | of the row above |"
+echo "| layer | requests/s | of the floor | of the row above |"
 echo "|---|---|---|---|"
 for i in "${!labels[@]}"; do
     above=${total[$(( i > 0 ? i - 1 : 0 ))]}
