@@ -150,6 +150,16 @@ fn rows_under<'a>(text: &'a str, heading: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The first ```` ```text ```` block of `text`'s section headed `heading`:
+/// a table as a script prints it.
+fn text_block_under<'a>(text: &'a str, heading: &str) -> &'a str {
+    text.split_once(&format!("\n{heading}\n"))
+        .and_then(|(_, rest)| rest.split_once("```text\n"))
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .map(|(table, _)| table)
+        .unwrap_or_else(|| panic!("no text block under {heading:?}"))
+}
+
 #[test]
 fn the_readmes_settings_table_has_every_setting_and_each_knobs_default() {
     let readme = read(&root().join("README.md"));
@@ -211,12 +221,7 @@ fn the_operators_table_of_what_a_switch_acts_on_has_every_knob_in_order() {
 #[test]
 fn the_operators_switches_table_has_every_entry_that_sets_something() {
     let guide = read(&root().join("docs/operators.md"));
-    let table = guide
-        .split_once("\n## Switching a fix on a running pair\n")
-        .and_then(|(_, rest)| rest.split_once("```text\n"))
-        .and_then(|(_, rest)| rest.split_once("\n```"))
-        .map(|(table, _)| table)
-        .expect("scripts/switches.sh's table under Switching a fix on a running pair");
+    let table = text_block_under(&guide, "## Switching a fix on a running pair");
     let rows: Vec<&str> = table.lines().skip(1).collect();
     let entries: Vec<String> = ALL
         .iter()
@@ -232,12 +237,7 @@ fn the_operators_switches_table_has_every_entry_that_sets_something() {
 #[test]
 fn the_readmes_demo_table_has_every_entry_with_its_verdict() {
     let readme = read(&root().join("README.md"));
-    let table = readme
-        .split_once("\n## One command\n")
-        .and_then(|(_, rest)| rest.split_once("```text\n"))
-        .and_then(|(_, rest)| rest.split_once("\n```"))
-        .map(|(table, _)| table)
-        .expect("the demo's table under One command");
+    let table = text_block_under(&readme, "## One command");
     let rows: Vec<&str> = table.lines().skip(1).collect();
     assert_eq!(rows.len(), ALL.len(), "{table}");
     for (row, scenario) in rows.iter().zip(ALL) {
