@@ -198,33 +198,25 @@ const METRICS: [(&str, &str, Read); 10] = [
 
 /// The rows as OpenMetrics text.
 pub(crate) fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
-    let labels = |row: &Row| RowLabels {
-        pid: row.pid.to_string(),
-        direction: row.direction.to_owned(),
-        peer: row.peer.clone(),
-    };
     let mut registry = Registry::default();
     for (name, help, read) in METRICS {
         match read {
             Read::Gauge(read) => {
-                let family = Family::<RowLabels, Gauge>::default();
-                for row in rows {
-                    family.get_or_create(&labels(row)).set(read(row));
-                }
+                let family = filled(rows, |gauge: &Gauge, row| {
+                    gauge.set(read(row));
+                });
                 registry.register(name, help, family);
             }
             Read::Seconds(read) => {
-                let family = Family::<RowLabels, Gauge<f64, AtomicU64>>::default();
-                for row in rows {
-                    family.get_or_create(&labels(row)).set(read(row));
-                }
+                let family = filled(rows, |gauge: &Gauge<f64, AtomicU64>, row| {
+                    gauge.set(read(row));
+                });
                 registry.register(name, help, family);
             }
             Read::Counter(read) => {
-                let family = Family::<RowLabels, Counter>::default();
-                for row in rows {
-                    family.get_or_create(&labels(row)).inc_by(read(row));
-                }
+                let family = filled(rows, |counter: &Counter, row| {
+                    counter.inc_by(read(row));
+                });
                 registry.register(name, help, family);
             }
         }
@@ -232,6 +224,21 @@ pub(crate) fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)
+}
+
+/// One metric's family: a series per row, labelled by its process,
+/// direction and peer, each `set` from its row.
+fn filled<M: Default>(rows: &[Row], set: impl Fn(&M, &Row)) -> Family<RowLabels, M> {
+    let family = Family::<RowLabels, M>::default();
+    for row in rows {
+        let labels = RowLabels {
+            pid: row.pid.to_string(),
+            direction: row.direction.to_owned(),
+            peer: row.peer.clone(),
+        };
+        set(&family.get_or_create(&labels), row);
+    }
+    family
 }
 
 #[cfg(test)]
