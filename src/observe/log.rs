@@ -89,7 +89,7 @@ impl Write for Writer {
     }
 }
 
-/// Writes out what is queued when dropped, at exit, for up to [`AT_EXIT`].
+/// Writes out what is queued when dropped, at exit, for up to a second.
 pub struct Guard {
     queue: Arc<Queue>,
     done: mpsc::Receiver<()>,
