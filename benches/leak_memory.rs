@@ -116,9 +116,17 @@ fn main() {
             answer.bytes().await.expect("its body");
         }
     });
-    // The connections' tasks settle into their idle wait.
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let called = live();
+    // The connections' tasks settle into their idle wait: the count stops
+    // changing (for two seconds at most).
+    let mut called = live();
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let now = live();
+        if now == called {
+            break;
+        }
+        called = now;
+    }
     let per = |bytes: usize| bytes as f64 / CLIENTS as f64 / 1000.0;
     for (what, from, to) in [
         ("a client built and held", &before, &built),

@@ -32,10 +32,17 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use reqwest_connection_leak::cli::Cli;
 use reqwest_connection_leak::observe::ends::Ends;
-use reqwest_connection_leak::serve::server::Server;
+use reqwest_connection_leak::serve::server::{Server, Serving};
 use tokio::net::TcpListener;
 
 const USAGE: &str = "usage: layers bare|routes|wrapped ADDRESS, e.g. layers bare 127.0.0.1:0";
+
+/// The layer served, read once from the command line.
+enum Layer {
+    Bare,
+    Routes(Serving),
+    Wrapped(Serving),
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,31 +51,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err(USAGE.into());
     };
     let address: SocketAddr = address.parse()?;
-    let serving = match layer.as_str() {
-        "bare" => None,
-        "routes" | "wrapped" => Some(server()?.serving().clone()),
+    let layer = match layer.as_str() {
+        "bare" => Layer::Bare,
+        "routes" => Layer::Routes(server()?.serving().clone()),
+        "wrapped" => Layer::Wrapped(server()?.serving().clone()),
         other => return Err(format!("{other:?} is not a layer; {USAGE}").into()),
     };
     let listener = TcpListener::bind(address).await?;
     println!("{}", listener.local_addr()?);
+    let http = http1::Builder::new();
     loop {
         let (stream, remote) = listener.accept().await?;
-        let ends = Ends {
-            local: stream.local_addr()?,
-            remote,
-        };
-        let http = http1::Builder::new();
-        match (&serving, layer.as_str()) {
-            (Some(serving), "wrapped") => {
-                let (socket, service) = serving.connection(stream, ends);
-                tokio::spawn(http.serve_connection(TokioIo::new(socket), service));
+        match &layer {
+            Layer::Bare => {
+                tokio::spawn(http.serve_connection(TokioIo::new(stream), service_fn(hello)));
             }
-            (Some(serving), _) => {
+            Layer::Routes(serving) => {
                 let routes = serving.routes();
                 tokio::spawn(http.serve_connection(TokioIo::new(stream), routes));
             }
-            (None, _) => {
-                tokio::spawn(http.serve_connection(TokioIo::new(stream), service_fn(hello)));
+            Layer::Wrapped(serving) => {
+                let ends = Ends {
+                    local: stream.local_addr()?,
+                    remote,
+                };
+                let (socket, service) = serving.connection(stream, ends);
+                tokio::spawn(http.serve_connection(TokioIo::new(socket), service));
             }
         }
     }

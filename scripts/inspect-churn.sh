@@ -11,28 +11,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 clients=${1:-20000}
-cargo build --release --quiet
-binary=target/release/reqwest-connection-leak
-work=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+# shellcheck source=scripts/lib/servers.sh
+source scripts/lib/servers.sh
+require python3 curl
 
 python3 tests/programs/http_server.py 127.0.0.1 >"$work/server" &
 pids+=($!)
-until [ -s "$work/server" ]; do sleep 0.1; done
-read -r _ server port <"$work/server"
+read -r _ server port <<<"$(address_in "$work/server")"
 "$binary" inspect --metrics 127.0.0.1:0 --json "$server" >/dev/null 2>"$work/inspect" &
 inspect=$!
 pids+=($inspect)
-until [ -s "$work/inspect" ]; do sleep 0.1; done
-metrics=$(sed -n 's/^inspect: serving \/metrics on //p' "$work/inspect")
+metrics=$(address_in "$work/inspect" | sed -n 's/^inspect: serving \/metrics on //p')
 
 python3 tests/programs/waiting_clients.py churn 127.0.0.1 "$port" --count "$clients" >"$work/churn" &
-pids+=($!)
+churn=$!
+pids+=($churn)
 
 figures() {
     local rss bytes series
-    rss=$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$inspect/status")
+    rss=$(awk -v kib="$(rss_kib "$inspect")" 'BEGIN {print kib / 1024}')
     curl -s "http://$metrics/metrics" >"$work/scrape"
     bytes=$(wc -c <"$work/scrape")
     series=$(grep -vc '^#' "$work/scrape" || true)
@@ -48,7 +45,8 @@ scrapes() {
 }
 
 started=$SECONDS
-while ! grep -q '^left' "$work/churn"; do
+# Until the churn says it is over, or is gone without saying so.
+while ! grep -q '^left' "$work/churn" && kill -0 "$churn" 2>/dev/null; do
     scrapes
     figures "churning, $((SECONDS - started)) s"
 done
