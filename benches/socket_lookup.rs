@@ -7,17 +7,14 @@
 //! look at `/proc/net/tcp{,6}` (`observe::proc_net`, by procfs), for scale.
 //! Run with `cargo bench --bench socket_lookup`.
 
-#[cfg(target_os = "linux")]
 fn main() {
+    #[cfg(linux_view)]
     linux::main();
-}
-
-#[cfg(not(target_os = "linux"))]
-fn main() {
+    #[cfg(not(linux_view))]
     println!("socket_lookup: the kernel's socket diagnostics are Linux only");
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod linux {
     use std::net::{IpAddr, TcpListener, TcpStream};
     use std::time::{Duration, Instant};

@@ -178,28 +178,29 @@ fn forward_log(name: &str, stderr: Option<ChildStderr>) -> Arc<Mutex<Vec<String>
 
 /// On Linux, the child gets SIGKILL when the thread that started it ends,
 /// however this process ends: a killed demo leaves no server behind.
-#[cfg(target_os = "linux")]
-fn die_with_this_thread(command: &mut Command) {
-    use rustix::process::{Signal, getppid, set_parent_process_death_signal};
-    use std::os::unix::process::CommandExt;
-    let parent = rustix::process::getpid();
-    // SAFETY: between fork and exec the closure only makes system calls,
-    // which are safe there, and allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            set_parent_process_death_signal(Some(Signal::KILL))?;
-            // The parent may have ended before the signal was asked for.
-            if getppid() != Some(parent) {
-                return Err(io::Error::other("the parent ended"));
-            }
-            Ok(())
-        });
-    }
-}
-
 /// Elsewhere, the child is only killed when its [`Server`] is dropped.
-#[cfg(not(target_os = "linux"))]
-fn die_with_this_thread(_command: &mut Command) {}
+fn die_with_this_thread(command: &mut Command) {
+    #[cfg(linux_view)]
+    {
+        use rustix::process::{Signal, getppid, set_parent_process_death_signal};
+        use std::os::unix::process::CommandExt;
+        let parent = rustix::process::getpid();
+        // SAFETY: between fork and exec the closure only makes system
+        // calls, which are safe there, and allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                set_parent_process_death_signal(Some(Signal::KILL))?;
+                // The parent may have ended before the signal was asked for.
+                if getppid() != Some(parent) {
+                    return Err(io::Error::other("the parent ended"));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(linux_view))]
+    let _ = command;
+}
 
 /// `env` with a free loopback port as `BIND_ADDRESS`; a later entry wins.
 fn on_a_free_port<'a>(env: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {

@@ -1,6 +1,6 @@
 //! Why `inspect` stopped short, and the exit status each reason gives.
 
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 use super::target;
 
 /// Why `inspect` stopped short.
@@ -8,7 +8,7 @@ use super::target;
 pub enum InspectError {
     #[error("inspect needs Linux: it reads the kernel's socket diagnostics and /proc")]
     NotLinux,
-    #[cfg(target_os = "linux")]
+    #[cfg(linux_view)]
     #[error("{0}")]
     Target(#[from] target::TargetError),
     #[error(

@@ -17,25 +17,25 @@
 
 pub(crate) mod args;
 mod error;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod exporter;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod fold;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod peer;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod process_watch;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod report;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod sampler;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod socket_dump;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod target;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod tcp_info;
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 mod verdict;
 
 use args::InspectArgs;
@@ -50,16 +50,23 @@ pub enum Found {
     NoLeak,
 }
 
-/// Watches the processes as `args` say.
-#[cfg(not(target_os = "linux"))]
-pub(crate) async fn run(_args: &InspectArgs) -> Result<Found, InspectError> {
-    Err(InspectError::NotLinux)
+/// Watches the processes as `args` say, and says whether a row leaks at
+/// the end; elsewhere than on Linux, says that it cannot.
+pub async fn run(args: &InspectArgs) -> Result<Found, InspectError> {
+    #[cfg(linux_view)]
+    {
+        watch(args).await
+    }
+    #[cfg(not(linux_view))]
+    {
+        let _ = args;
+        Err(InspectError::NotLinux)
+    }
 }
 
-/// Watches the processes as `args` say, and says whether a row leaks at
-/// the end.
-#[cfg(target_os = "linux")]
-pub async fn run(args: &InspectArgs) -> Result<Found, InspectError> {
+/// The watch itself, on Linux.
+#[cfg(linux_view)]
+async fn watch(args: &InspectArgs) -> Result<Found, InspectError> {
     use report::Report;
     use sampler::Sampler;
     use verdict::{RowVerdict, Rule};
@@ -98,7 +105,7 @@ pub async fn run(args: &InspectArgs) -> Result<Found, InspectError> {
 /// Samples every `--interval` and prints each, until the watch is over:
 /// `--once`, the end of `--for`, every process gone, or the reader gone.
 /// Returns the last sample's summary (with `--all`).
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 async fn sample_until_over(
     args: &InspectArgs,
     sampler: &mut sampler::Sampler,
@@ -137,14 +144,14 @@ async fn sample_until_over(
 
 /// The samples' clock: every `--interval`, and once more at the end of
 /// `--for`, however long the interval.
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 struct Clock {
     started: std::time::Instant,
     ticker: tokio::time::Interval,
     deadline: Option<tokio::time::Instant>,
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 impl Clock {
     fn start(interval: std::time::Duration, watch_for: Option<std::time::Duration>) -> Clock {
         let started = std::time::Instant::now();

@@ -25,9 +25,12 @@ impl ConnectionCheck {
         match how {
             CheckWith::SockDiag => match SocketDiag::open() {
                 Ok(diag) => Ok(ConnectionCheck::SockDiag(diag)),
-                Err(err) => {
-                    tracing::warn!(%err, "socket diagnostics cannot be asked; reading /proc/net/tcp instead, slower");
-                    open_proc_net()
+                Err(diag_err) => {
+                    // Said once, by the caller, where neither answers.
+                    let check = open_proc_net()
+                        .map_err(|err| io::Error::other(format!("{diag_err}; {err}")))?;
+                    tracing::warn!(%diag_err, "socket diagnostics cannot be asked; reading /proc/net/tcp instead, slower");
+                    Ok(check)
                 }
             },
             CheckWith::Proc => open_proc_net(),

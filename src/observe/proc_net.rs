@@ -16,8 +16,23 @@ use crate::observe::ends::Ends;
 /// tables are read by procfs: it cost 1.00-1.21x of this module's own
 /// reader over 10,000 held connections (`cargo bench --bench
 /// socket_lookup`), within the 1.2x that a kept library is worth.
-#[cfg(target_os = "linux")]
 pub fn held(connections: &[Ends]) -> io::Result<Vec<bool>> {
+    #[cfg(linux_view)]
+    {
+        read_tables(connections)
+    }
+    #[cfg(not(linux_view))]
+    {
+        let _ = connections;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "/proc/net/tcp is Linux's",
+        ))
+    }
+}
+
+#[cfg(linux_view)]
+fn read_tables(connections: &[Ends]) -> io::Result<Vec<bool>> {
     use std::collections::HashSet;
     let mut entries = procfs::net::tcp().map_err(io::Error::other)?;
     match procfs::net::tcp6() {
@@ -45,23 +60,14 @@ pub fn held(connections: &[Ends]) -> io::Result<Vec<bool>> {
         .collect())
 }
 
-/// The tables are Linux's.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn held(_connections: &[Ends]) -> io::Result<Vec<bool>> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "/proc/net/tcp is Linux only",
-    ))
-}
-
 /// An IPv4 address written as IPv6 (`::ffff:127.0.0.1`) as IPv4, so that
 /// either table's spelling of a connection matches.
-#[cfg(target_os = "linux")]
+#[cfg(linux_view)]
 fn canonical(address: std::net::SocketAddr) -> std::net::SocketAddr {
     std::net::SocketAddr::new(address.ip().to_canonical(), address.port())
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, linux_view))]
 mod tests {
     use super::*;
     use std::net::{TcpListener, TcpStream};

@@ -86,6 +86,12 @@ impl SocketDiag {
     /// TCP diagnostics) is found out here rather than read as "every
     /// connection is closed".
     pub fn open() -> io::Result<SocketDiag> {
+        if !cfg!(linux_view) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "socket diagnostics are Linux's",
+            ));
+        }
         let netlink = Socket::new(
             Domain::from(AF_NETLINK),
             Type::DGRAM,
@@ -189,7 +195,7 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, linux_view))]
 mod tests {
     use super::*;
 

@@ -19,9 +19,11 @@
 //! tokio task, for the same reason Go's collector is not a goroutine:
 //! watching must not change the task count. It asks the kernel's socket
 //! diagnostics, or where they cannot be asked its `/proc/net/tcp` tables
-//! ([`crate::observe::connection_check`]). Where neither can be read (not
-//! Linux, or `CONNECTION_CHECK=none`), the retainer is blind: a held client
-//! stays until shutdown, and `forward_retainer_blind` says so.
+//! ([`crate::observe::connection_check`]), opened once when the server
+//! starts. Where neither can be read (not Linux, or
+//! `CONNECTION_CHECK=none`), the retainer is blind: a held client stays
+//! until shutdown, the log says so once at start, and
+//! `forward_retainer_blind` says so for as long as the server runs.
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,7 +32,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::Client;
 
-use crate::failure::is_out_of_descriptors;
 use prometheus_client::metrics::gauge::Gauge;
 
 use crate::observe::connection_check::ConnectionCheck;
@@ -46,10 +47,6 @@ const SWEEP_EVERY: Duration = Duration::from_millis(500);
 /// Holds per-request clients while their connections are open.
 #[derive(Debug, Clone)]
 pub(crate) struct Retainer {
-    /// How it asks whether a connection is open.
-    how: CheckWith,
-    /// 1 once it cannot ask.
-    blind: Gauge,
     held: Arc<Mutex<Held>>,
 }
 
@@ -62,6 +59,9 @@ struct Held {
     cleared: u64,
     /// Whether the thread that lets clients go is running.
     sweeping: bool,
+    /// How it asks whether a connection is open, while no thread has it;
+    /// `None` for good where it cannot ask.
+    check: Option<ConnectionCheck>,
 }
 
 /// One held client.
@@ -75,12 +75,22 @@ struct Kept {
 
 impl Retainer {
     /// A retainer that holds nothing yet, and asks `how`; `blind` goes to
-    /// 1 if it cannot.
+    /// 1, and the log says why, if it cannot.
     pub(crate) fn new(how: CheckWith, blind: Gauge) -> Self {
+        let check = ConnectionCheck::open(how)
+            .inspect_err(|err| {
+                blind.set(1);
+                tracing::warn!(
+                    %err,
+                    "cannot see connections close: as server 2, every client held stays until shutdown"
+                );
+            })
+            .ok();
         Retainer {
-            how,
-            blind,
-            held: Arc::default(),
+            held: Arc::new(Mutex::new(Held {
+                check,
+                ..Held::default()
+            })),
         }
     }
 
@@ -102,8 +112,15 @@ impl Retainer {
             _client: client,
             ends,
         });
-        if !held.sweeping {
-            held.sweeping = self.start_sweeping();
+        if !held.sweeping
+            && let Some(check) = held.check.take()
+        {
+            held.sweeping = true;
+            // A thread that cannot start takes the check with it: every
+            // client stays until shutdown.
+            if let Err(err) = self.start_sweeping(check) {
+                tracing::warn!(%err, "cannot start the retainer's thread; clients stay held");
+            }
         }
     }
 
@@ -122,58 +139,41 @@ impl Retainer {
         self.lock().clients.len()
     }
 
-    /// Starts the thread that lets clients go; whether it started.
-    fn start_sweeping(&self) -> bool {
+    /// Starts the thread that lets clients go, with `check`.
+    fn start_sweeping(&self, check: ConnectionCheck) -> io::Result<()> {
         let retainer = self.clone();
-        let started = thread::Builder::new()
+        thread::Builder::new()
             .name("retainer".to_owned())
-            .spawn(move || retainer.sweep());
-        if let Err(err) = &started {
-            tracing::warn!(%err, "cannot start the retainer's thread; clients stay held");
-        }
-        started.is_ok()
+            .spawn(move || retainer.sweep(check))
+            .map(drop)
     }
 
     /// The thread's work: every [`SWEEP_EVERY`], drops the clients whose
     /// connection no process holds any more; ends when no client is left,
-    /// or when the kernel cannot be asked.
-    fn sweep(self) {
-        let mut check = match ConnectionCheck::open(self.how) {
-            Ok(check) => check,
-            Err(err) => return self.cannot_open(&err),
-        };
+    /// or when the kernel cannot be asked this time (out of descriptors,
+    /// at the leak's end, passes), and hands the check back for the next
+    /// client to start the thread again.
+    fn sweep(self, mut check: ConnectionCheck) {
         loop {
             thread::sleep(SWEEP_EVERY);
-            match self.release_closed(&mut check) {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(err) => {
-                    self.lock().sweeping = false;
-                    tracing::warn!(%err, "cannot see connections close; held clients stay held");
-                    return;
-                }
+            let swept = self.release_closed(&mut check);
+            // Decided in the same lock in which a handed-over client looks
+            // at `sweeping`: one handed over after this starts a thread of
+            // its own.
+            let mut held = self.lock();
+            if let Err(err) = &swept {
+                tracing::warn!(%err, "cannot see connections close; held clients stay held");
+            }
+            if swept.is_err() || held.clients.is_empty() {
+                held.sweeping = false;
+                held.check = Some(check);
+                return;
             }
         }
     }
 
-    /// The check could not start. Out of descriptors is the leak's end, and
-    /// passes: the next client handed over starts the thread again.
-    /// Anything else will not pass, so the thread is not started again.
-    fn cannot_open(&self, err: &io::Error) {
-        if is_out_of_descriptors(err) {
-            self.lock().sweeping = false;
-        } else {
-            self.blind.set(1);
-        }
-        tracing::warn!(
-            %err,
-            "cannot see connections close: every held client stays until shutdown"
-        );
-    }
-
-    /// Drops the clients whose connection has closed; whether any client is
-    /// still held (and so whether the sweep goes on).
-    fn release_closed(&self, check: &mut ConnectionCheck) -> io::Result<bool> {
+    /// Drops the clients whose connection has closed.
+    fn release_closed(&self, check: &mut ConnectionCheck) -> io::Result<()> {
         let started = Instant::now();
         let (asked, cleared) = {
             let held = self.lock();
@@ -189,9 +189,6 @@ impl Retainer {
             } else {
                 Vec::new()
             };
-            // In the same lock as the count: a client handed over after it
-            // starts a new sweep.
-            held.sweeping = !held.clients.is_empty();
             (released, held.clients.len())
         };
         let released_count = released.len();
@@ -204,7 +201,7 @@ impl Retainer {
             took = ?started.elapsed(),
             "swept"
         );
-        Ok(still_held > 0)
+        Ok(())
     }
 
     /// A std mutex, not tokio's: it is never held across an `.await`, and

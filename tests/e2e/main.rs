@@ -7,6 +7,9 @@
 //! package's binary (`common::spawn`) where the process is the subject:
 //! signals, exit statuses, descriptor limits, the process's own figures,
 //! the demo, and the retainer against real sockets.
+//!
+//! The modules marked `cfg(linux_view)` need Linux's socket diagnostics or
+//! `/proc`: the build a Mac gets (`portable`) leaves them out.
 
 mod common;
 
@@ -14,16 +17,21 @@ mod config;
 mod dashboard;
 mod demo;
 mod docs;
+#[cfg(linux_view)]
 mod inspect;
+#[cfg(linux_view)]
 mod inspect_cases;
+#[cfg(linux_view)]
 mod inspect_host;
 mod layout;
 mod metrics;
+mod portable;
 mod prometheus;
 mod read_timeout;
 mod registry;
 mod reliability;
 mod resilience;
+#[cfg(linux_view)]
 mod retainer;
 mod switch_surface;
 mod switches;

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::common::{BINARY, Pair, PairExt, exchange_raw, first_line, start_pair};
+use crate::common::{BINARY, Pair, PairExt, exchange_raw, first_line, on_linux, start_pair};
 use serde_json::Value;
 
 /// The rule's window needs 20 requests and two scrapes of each; a minute
@@ -324,6 +324,10 @@ fn start_exporter(pids: &[u32]) -> Exporter {
 
 #[test]
 fn the_rule_on_connections_used_once_finds_the_leak_that_inspect_watches() {
+    let test = "the_rule_on_connections_used_once_finds_the_leak_that_inspect_watches";
+    if !on_linux(test, "inspect") {
+        return;
+    }
     let leaking = start_pair(&[], &[]);
     let fixed = start_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
     let exporter = start_exporter(&[leaking.server2.pid(), fixed.server2.pid()]);

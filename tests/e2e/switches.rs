@@ -13,8 +13,8 @@ use reqwest_connection_leak::settings::knobs::Side;
 use serde_json::json;
 
 use crate::common::{
-    Counts, PairExt, ServerExt, check_each, eventually, get, launcher, put_json, sample, scrape,
-    send, serve, serve_pair,
+    Counts, PairExt, ServerExt, check_each, eventually, get, launcher, on_linux, put_json, sample,
+    scrape, send, serve, serve_pair,
 };
 
 /// Leaking requests before the switch, and requests after it.
@@ -29,6 +29,12 @@ const RECLAIMED_WITHIN: Duration = Duration::from_secs(4);
 
 #[test]
 fn every_switch_acts_on_a_leaking_pair_as_go_would() {
+    if !on_linux(
+        "every_switch_acts_on_a_leaking_pair_as_go_would",
+        "the retainer's sight of connections closing",
+    ) {
+        return;
+    }
     check_each(
         ALL.iter().filter(|scenario| scenario.setting.is_some()),
         check,

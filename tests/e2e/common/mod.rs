@@ -428,6 +428,16 @@ pub fn check_each<'a>(
     assert!(failures.is_empty(), "failed: {failures:?} (see above)");
 }
 
+/// Whether this build has Linux's view (`cfg(linux_view)`); where it does
+/// not, the build a Mac gets, says on standard error that `test` skips
+/// because it needs `what`.
+pub fn on_linux(test: &str, what: &str) -> bool {
+    if !cfg!(linux_view) {
+        eprintln!("skipped {test}: it needs {what}, which only Linux has");
+    }
+    cfg!(linux_view)
+}
+
 /// Whether the tests run as root: `/proc/self` belongs to the effective
 /// user.
 pub fn is_root() -> bool {
