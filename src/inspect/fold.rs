@@ -1,7 +1,10 @@
 //! A process's rows, bounded: past [`MAX_ROWS`] peers, the rest fold into
-//! one row per direction and port, so that a server with 20,000 callers,
-//! or a client of as many hosts, makes a table, a JSON sample and a set of
-//! metric series of bounded size.
+//! one row per direction and port, and past [`MAX_FOLDED_PORTS`] ports in a
+//! direction into one row for every other port, so that a server with
+//! 20,000 callers, a client of as many hosts or ports, or a process holding
+//! thousands of accepted sockets makes a table, a JSON sample and a set of
+//! metric series of bounded size: at most `MAX_ROWS + 2 * (MAX_FOLDED_PORTS
+//! + 1)` rows a process, whatever its connections.
 //!
 //! Each row's verdict is the rule's, made before folding (so a leak over
 //! many peers is found first, `verdict.rs`). The rows kept are the leaking
@@ -16,6 +19,11 @@ use super::verdict::RowVerdict;
 
 /// Rows kept apart per process, beyond which the rest fold.
 pub(crate) const MAX_ROWS: usize = 100;
+
+/// Folded rows of one port each, per direction, beyond which the rest
+/// fold into one: a server listens on a few ports and a client calls a
+/// few services, so eight keeps every real one apart.
+pub(crate) const MAX_FOLDED_PORTS: usize = 8;
 
 /// `rows`, with those past [`MAX_ROWS`] folded; the kept ones in their
 /// order, the folded ones after.
@@ -41,7 +49,11 @@ pub(crate) fn fold(rows: Vec<Row>) -> Vec<Row> {
             out.push(row);
             continue;
         }
-        let peer = folded_peer(&row);
+        let mut peer = folded_peer(&row, false);
+        let ports_now = folded.keys().filter(|(way, _)| *way == row.direction).count();
+        if !folded.contains_key(&(row.direction, peer.clone())) && ports_now >= MAX_FOLDED_PORTS {
+            peer = folded_peer(&row, true);
+        }
         match folded.entry((row.direction, peer.clone())) {
             std::collections::btree_map::Entry::Vacant(entry) => {
                 entry.insert(Row { peer, ..row });
@@ -54,14 +66,16 @@ pub(crate) fn fold(rows: Vec<Row>) -> Vec<Row> {
 }
 
 /// The folded row's peer: `*:PORT` for calls out to that port, `:PORT from
-/// *` for those that came in on it.
-fn folded_peer(row: &Row) -> String {
-    match row.direction {
-        "in" => {
+/// *` for those that came in on it; with `any_port`, `*:*` and `:* from *`.
+fn folded_peer(row: &Row, any_port: bool) -> String {
+    match (row.direction, any_port) {
+        ("in", true) => ":* from *".to_owned(),
+        ("in", false) => {
             let port = row.peer.split(' ').next().unwrap_or_default();
             format!("{port} from *")
         }
-        _ => {
+        (_, true) => "*:*".to_owned(),
+        (_, false) => {
             let port = row.peer.rsplit(':').next().unwrap_or_default();
             format!("*:{port}")
         }
@@ -125,6 +139,24 @@ mod tests {
         assert_eq!(rest.peer, ":8080 from *");
         assert_eq!(rest.open, 20_000 - 1 - (MAX_ROWS - 2));
         assert_eq!(rest.verdict, RowVerdict::Pool);
+    }
+
+    #[test]
+    fn past_the_ports_cap_every_other_port_folds_into_one_row() {
+        // A client of 5,000 ports, one connection each.
+        let rows: Vec<Row> = (0..5_000)
+            .map(|port| Row {
+                peer: format!("127.0.0.1:{}", 10_000 + port),
+                open: 1,
+                ..leaking_row()
+            })
+            .collect();
+        let folded = fold(rows);
+        assert_eq!(folded.len(), MAX_ROWS + MAX_FOLDED_PORTS + 1);
+        let rest = folded.iter().find(|row| row.peer == "*:*").expect("*:*");
+        assert_eq!(rest.open, 5_000 - MAX_ROWS - MAX_FOLDED_PORTS);
+        let total: usize = folded.iter().map(|row| row.open).sum();
+        assert_eq!(total, 5_000);
     }
 
     #[test]

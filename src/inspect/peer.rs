@@ -3,7 +3,7 @@
 //! came in on and the host they came from, so that many clients each
 //! keeping one connection do not add up to one row.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
@@ -45,40 +45,74 @@ pub(crate) struct Connection {
     pub(crate) traffic: Traffic,
 }
 
-/// The connections among `sockets` that the process holding `inodes`
-/// holds. One is inbound when the process listens on its local port, on
-/// its local address or on every address.
-pub(crate) fn connections_of(sockets: &[TcpSocket], inodes: &HashSet<u64>) -> Vec<Connection> {
-    let held: Vec<&TcpSocket> = sockets
-        .iter()
-        .filter(|socket| socket.inode != 0 && inodes.contains(&socket.inode))
-        .collect();
-    let listening: Vec<SocketAddr> = held
-        .iter()
-        .filter(|socket| socket.listening)
-        .map(|socket| socket.local)
-        .collect();
-    let accepted_on = |local: SocketAddr| {
-        listening.iter().any(|listener| {
-            listener.port() == local.port()
-                && (listener.ip().is_unspecified() || listener.ip() == local.ip())
-        })
-    };
-    held.iter()
-        .filter(|socket| !socket.listening)
-        .map(|socket| Connection {
-            inode: socket.inode,
-            peer: if accepted_on(socket.local) {
-                Peer::From {
-                    port: socket.local.port(),
-                    host: socket.remote.ip(),
+/// One namespace's TCP sockets at one sample: its connections by inode,
+/// and where its listeners listen.
+///
+/// Which way a connection goes is the namespace's to say, not its
+/// holder's: a connection whose local address and port a listener of the
+/// namespace listens on was accepted there, whichever process holds it now
+/// (a worker it was handed to, a child forked for it as sshd, PostgreSQL
+/// and inetd do, or a process that inherited it). Judged by the holder's
+/// own listeners, each such connection read as a call out to its client's
+/// port, a row per client. An outbound connection shares its local port
+/// with a listener only if both were bound to it on purpose
+/// (`SO_REUSEADDR` before `connect`), which a client per request does not.
+#[derive(Debug, Default)]
+pub(crate) struct Namespace {
+    connections: HashMap<u64, TcpSocket>,
+    /// Listening on one address and port.
+    listening: HashSet<SocketAddr>,
+    /// Listening on a port on every address (`0.0.0.0`, `[::]`).
+    listening_everywhere: HashSet<u16>,
+}
+
+impl Namespace {
+    /// Indexes one dump of the namespace's sockets.
+    pub(crate) fn of(sockets: Vec<TcpSocket>) -> Namespace {
+        let mut namespace = Namespace::default();
+        for socket in sockets {
+            if socket.listening {
+                if socket.local.ip().is_unspecified() {
+                    namespace.listening_everywhere.insert(socket.local.port());
+                } else {
+                    namespace.listening.insert(socket.local);
                 }
-            } else {
-                Peer::To(socket.remote)
-            },
-            traffic: socket.traffic,
-        })
-        .collect()
+            } else if socket.inode != 0 {
+                namespace.connections.insert(socket.inode, socket);
+            }
+        }
+        namespace
+    }
+
+    /// Whether a listener of the namespace listens on `local`.
+    fn accepts_on(&self, local: SocketAddr) -> bool {
+        self.listening_everywhere.contains(&local.port()) || self.listening.contains(&local)
+    }
+
+    /// The connections a process holding `inodes` holds: a look-up each,
+    /// so a sample costs what the host's descriptors do, not their product
+    /// with its sockets.
+    pub(crate) fn connections_of(&self, inodes: &HashSet<u64>) -> Vec<Connection> {
+        let mut held: Vec<Connection> = inodes
+            .iter()
+            .filter_map(|inode| self.connections.get(inode))
+            .map(|socket| Connection {
+                inode: socket.inode,
+                peer: if self.accepts_on(socket.local) {
+                    Peer::From {
+                        port: socket.local.port(),
+                        host: socket.remote.ip(),
+                    }
+                } else {
+                    Peer::To(socket.remote)
+                },
+                traffic: socket.traffic,
+            })
+            .collect();
+        // In one order, whatever order the set keeps.
+        held.sort_unstable_by_key(|connection| connection.inode);
+        held
+    }
 }
 
 #[cfg(test)]
@@ -96,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn a_connection_on_a_port_the_process_listens_on_is_inbound() {
+    fn a_connection_on_a_port_its_namespace_listens_on_is_inbound_whoever_holds_the_listener() {
         let sockets = [
             socket(1, "[::]:8080", "[::]:0", true),
             socket(2, "127.0.0.1:8080", "127.0.0.1:50000", false),
@@ -104,7 +138,8 @@ mod tests {
             // Another process's socket.
             socket(4, "127.0.0.1:50002", "127.0.0.1:8080", false),
         ];
-        let peers: Vec<(u64, String)> = connections_of(&sockets, &HashSet::from([1, 2, 3]))
+        let peers: Vec<(u64, String)> = Namespace::of(sockets.to_vec())
+            .connections_of(&HashSet::from([2, 3]))
             .into_iter()
             .map(|connection| (connection.inode, connection.peer.to_string()))
             .collect();
@@ -123,7 +158,7 @@ mod tests {
             socket(1, "127.0.0.2:8080", "0.0.0.0:0", true),
             socket(2, "127.0.0.1:8080", "127.0.0.1:9999", false),
         ];
-        let connections = connections_of(&sockets, &HashSet::from([1, 2]));
+        let connections = Namespace::of(sockets.to_vec()).connections_of(&HashSet::from([1, 2]));
         assert_eq!(connections[0].peer.direction(), "out");
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::error::InspectError;
 use super::fold::fold;
-use super::peer::connections_of;
+use super::peer::Namespace;
 use super::process_watch::{ProcessWatch, Row};
 use super::socket_dump::SocketDump;
 use super::target::{Target, TargetError};
@@ -151,10 +151,10 @@ impl Sampler {
                         .dumps
                         .get_mut(&target.namespace)
                         .expect("a channel to every namespace");
-                    entry.insert(dump.dump().map_err(InspectError::Dump)?)
+                    entry.insert(Namespace::of(dump.dump().map_err(InspectError::Dump)?))
                 }
             };
-            let connections = connections_of(namespace_sockets, &inodes);
+            let connections = namespace_sockets.connections_of(&inodes);
             seen.processes += 1;
             seen.connections += connections.len();
             let watch = self

@@ -23,6 +23,8 @@ mod inspect;
 mod inspect_cases;
 #[cfg(linux_view)]
 mod inspect_host;
+#[cfg(linux_view)]
+mod inspect_real_host;
 mod layout;
 mod metrics;
 mod portable;
