@@ -50,7 +50,10 @@ pub(crate) fn fold(rows: Vec<Row>) -> Vec<Row> {
             continue;
         }
         let mut peer = folded_peer(&row, false);
-        let ports_now = folded.keys().filter(|(way, _)| *way == row.direction).count();
+        let ports_now = folded
+            .keys()
+            .filter(|(way, _)| *way == row.direction)
+            .count();
         if !folded.contains_key(&(row.direction, peer.clone())) && ports_now >= MAX_FOLDED_PORTS {
             peer = folded_peer(&row, true);
         }

@@ -9,7 +9,7 @@
 //! (`peer.rs`), and keeps what the watch saw between samples (`process_watch.rs`)
 //! for the rule that names what each row is doing (`verdict.rs`); past a
 //! hundred peers a process's rows fold (`fold.rs`). The rows are printed
-//! (`report.rs`) and, with `--metrics`, served on `/metrics`
+//! (`report.rs`, each process's name as `name.rs` makes it safe to show) and, with `--metrics`, served on `/metrics`
 //! (`exporter.rs`); why it stops short is `error.rs`; what it takes on
 //! the command line is `args`.
 //!
@@ -21,6 +21,8 @@ mod error;
 mod exporter;
 #[cfg(linux_view)]
 mod fold;
+#[cfg(linux_view)]
+mod name;
 #[cfg(linux_view)]
 mod peer;
 #[cfg(linux_view)]

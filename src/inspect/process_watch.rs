@@ -94,10 +94,10 @@ struct Followed {
 }
 
 impl ProcessWatch {
-    pub(crate) fn new(pid: i32, command: &str, forget: Duration) -> ProcessWatch {
+    pub(crate) fn new(pid: i32, forget: Duration) -> ProcessWatch {
         ProcessWatch {
             pid,
-            command: command.to_owned(),
+            command: String::new(),
             forget,
             rows: BTreeMap::new(),
             last_sample: None,
@@ -105,9 +105,11 @@ impl ProcessWatch {
     }
 
     /// Takes one sample of the process's connections, `watched` after the
-    /// watch began, and returns its rows in order.
+    /// watch began, and returns its rows in order, named `command` as the
+    /// process is named now.
     pub(crate) fn sample(
         &mut self,
+        command: &str,
         connections: &[Connection],
         watched: Duration,
         rule: &Rule,
@@ -120,6 +122,9 @@ impl ProcessWatch {
             self.rows.entry(*peer).or_default();
         }
         let last_sample = self.last_sample.replace(watched);
+        if self.command != command {
+            command.clone_into(&mut self.command);
+        }
         let process = (self.pid, self.command.as_str());
         let (mut rows, piles): (Vec<Row>, Vec<Pile>) = self
             .rows
@@ -360,11 +365,11 @@ pub(crate) mod tests {
 
     #[test]
     fn opened_gone_and_growth_are_counted_between_samples() {
-        let mut watch = ProcessWatch::new(7, "test", FORGET);
+        let mut watch = ProcessWatch::new(7, FORGET);
         let first: Vec<Connection> = (1..=3)
             .map(|i| to_server1(i, 9_000 + i * 1000, 1))
             .collect();
-        let rows = watch.sample(&first, Duration::ZERO, &RULE);
+        let rows = watch.sample("test", &first, Duration::ZERO, &RULE);
         assert_eq!((rows[0].open, rows[0].idle_used_once), (3, 3));
         assert_eq!(rows[0].verdict, RowVerdict::Watching);
 
@@ -373,7 +378,7 @@ pub(crate) mod tests {
             .map(|i| to_server1(i, 39_000 + i * 1000, 1))
             .chain((4..=9).map(|i| to_server1(i, 6_000 + i * 1000, 1)))
             .collect();
-        let rows = watch.sample(&second, Duration::from_secs(30), &RULE);
+        let rows = watch.sample("test", &second, Duration::from_secs(30), &RULE);
         let row = &rows[0];
         assert_eq!((row.open, row.opened, row.gone), (8, 6, 1));
         assert_eq!(row.peer, "127.0.0.1:8080");
@@ -389,12 +394,12 @@ pub(crate) mod tests {
 
     #[test]
     fn a_reused_pool_never_counts_towards_a_leak() {
-        let mut watch = ProcessWatch::new(7, "test", FORGET);
+        let mut watch = ProcessWatch::new(7, FORGET);
         let pool: Vec<Connection> = (1..=64)
             .map(|i| to_server1(i, 60_000 + i * 100, 5000))
             .collect();
-        watch.sample(&[], Duration::ZERO, &RULE);
-        let rows = watch.sample(&pool, Duration::from_secs(10), &RULE);
+        watch.sample("test", &[], Duration::ZERO, &RULE);
+        let rows = watch.sample("test", &pool, Duration::from_secs(10), &RULE);
         assert_eq!((rows[0].idle, rows[0].idle_used_once), (64, 0));
         assert_eq!(rows[0].verdict, RowVerdict::Pool);
         assert_eq!(rows[0].oldest_idle_seconds, 66.4);
@@ -402,30 +407,30 @@ pub(crate) mod tests {
 
     #[test]
     fn a_connection_used_again_after_it_was_seen_idle_is_reused() {
-        let mut watch = ProcessWatch::new(7, "test", FORGET);
+        let mut watch = ProcessWatch::new(7, FORGET);
         let idle: Vec<Connection> = (1..=30)
             .map(|i| to_server1(i, 10_000 + i * 100, 1))
             .collect();
-        let rows = watch.sample(&idle, Duration::ZERO, &RULE);
+        let rows = watch.sample("test", &idle, Duration::ZERO, &RULE);
         assert_eq!(
             rows[0].verdict,
             RowVerdict::Leaks,
             "30 idle, used once, over 3 s"
         );
         let used_again: Vec<Connection> = (1..=30).map(|i| to_server1(i, 10, 2)).collect();
-        let rows = watch.sample(&used_again, Duration::from_secs(1), &RULE);
+        let rows = watch.sample("test", &used_again, Duration::from_secs(1), &RULE);
         assert_eq!(rows[0].reused, 30);
         let idle_again: Vec<Connection> = (1..=30)
             .map(|i| to_server1(i, 10_000 + i * 100, 2))
             .collect();
-        let rows = watch.sample(&idle_again, Duration::from_secs(11), &RULE);
+        let rows = watch.sample("test", &idle_again, Duration::from_secs(11), &RULE);
         assert_eq!((rows[0].idle, rows[0].idle_used_once), (30, 0));
         assert_eq!(rows[0].verdict, RowVerdict::Pool);
     }
 
     #[test]
     fn a_leak_over_many_hosts_reads_leaks_on_each_row_and_one_per_host_does_not() {
-        let mut watch = ProcessWatch::new(7, "test", FORGET);
+        let mut watch = ProcessWatch::new(7, FORGET);
         let mut inode = 0;
         let mut spread = |per_host: u64| -> Vec<Connection> {
             (1..=30)
@@ -437,15 +442,15 @@ pub(crate) mod tests {
                 })
                 .collect()
         };
-        let rows = watch.sample(&spread(4), Duration::ZERO, &RULE);
+        let rows = watch.sample("test", &spread(4), Duration::ZERO, &RULE);
         assert_eq!(rows.len(), 30);
         assert!(
             rows.iter()
                 .all(|row| row.verdict == RowVerdict::Leaks && row.across_peers)
         );
 
-        let mut healthy = ProcessWatch::new(7, "test", FORGET);
-        let rows = healthy.sample(&spread(1), Duration::ZERO, &RULE);
+        let mut healthy = ProcessWatch::new(7, FORGET);
+        let rows = healthy.sample("test", &spread(1), Duration::ZERO, &RULE);
         assert!(rows.iter().all(|row| row.verdict == RowVerdict::Watching));
 
         // The same four each, come in from 30 hosts: a server's callers.
@@ -464,15 +469,15 @@ pub(crate) mod tests {
                 }
             })
             .collect();
-        let mut server = ProcessWatch::new(7, "test", FORGET);
-        let rows = server.sample(&inbound, Duration::ZERO, &RULE);
+        let mut server = ProcessWatch::new(7, FORGET);
+        let rows = server.sample("test", &inbound, Duration::ZERO, &RULE);
         assert_eq!(rows.len(), 30);
         assert!(rows.iter().all(|row| row.verdict == RowVerdict::Watching));
     }
 
     #[test]
     fn a_burst_is_timed_by_its_requests_not_by_answers_that_trickled_back() {
-        let mut watch = ProcessWatch::new(7, "test", FORGET);
+        let mut watch = ProcessWatch::new(7, FORGET);
         let burst: Vec<Connection> = (1..=50)
             .map(|i| Connection {
                 traffic: Traffic {
@@ -483,23 +488,27 @@ pub(crate) mod tests {
                 ..to_server1(i, 0, 1)
             })
             .collect();
-        let rows = watch.sample(&burst, Duration::ZERO, &RULE);
+        let rows = watch.sample("test", &burst, Duration::ZERO, &RULE);
         assert_eq!((rows[0].idle_used_once, rows[0].used_once_burst), (50, 50));
         assert_eq!(rows[0].verdict, RowVerdict::Watching);
     }
 
     #[test]
     fn a_row_whose_connections_all_went_stays_with_none_open_until_forgotten() {
-        let mut watch = ProcessWatch::new(7, "test", FORGET);
-        watch.sample(&[to_server1(1, 0, 1)], Duration::ZERO, &RULE);
-        let rows = watch.sample(&[], Duration::from_secs(6), &RULE);
+        let mut watch = ProcessWatch::new(7, FORGET);
+        watch.sample("test", &[to_server1(1, 0, 1)], Duration::ZERO, &RULE);
+        let rows = watch.sample("test", &[], Duration::from_secs(6), &RULE);
         assert_eq!((rows[0].open, rows[0].gone), (0, 1));
         assert_eq!(rows[0].verdict, RowVerdict::Closing);
-        let rows = watch.sample(&[], Duration::from_secs(66), &RULE);
+        let rows = watch.sample("test", &[], Duration::from_secs(66), &RULE);
         assert_eq!(
             rows[0].gone, 1,
             "its last reading, a minute after it closed"
         );
-        assert!(watch.sample(&[], Duration::from_secs(67), &RULE).is_empty());
+        assert!(
+            watch
+                .sample("test", &[], Duration::from_secs(67), &RULE)
+                .is_empty()
+        );
     }
 }

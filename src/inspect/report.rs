@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 
 use serde::Serialize;
 
+use super::name::printable;
 use super::process_watch::Row;
 use super::sampler::Coverage;
 use super::verdict::RowVerdict;
@@ -100,7 +101,7 @@ pub(crate) fn table(rows: &[Row]) -> String {
         .map(|row| {
             [
                 row.pid.to_string(),
-                row.command.clone(),
+                printable(&row.command),
                 row.direction.to_owned(),
                 row.peer.clone(),
                 row.open.to_string(),

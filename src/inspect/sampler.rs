@@ -93,16 +93,7 @@ impl Sampler {
 
     /// A channel to `target`'s namespace, once per namespace.
     fn join(&mut self, target: &Target) -> std::io::Result<()> {
-        if self.dumps.contains_key(&target.namespace) {
-            return Ok(());
-        }
-        let dump = if target.namespace == self.own_namespace {
-            SocketDump::here()?
-        } else {
-            SocketDump::in_namespace(&target.namespace_path)?
-        };
-        self.dumps.insert(target.namespace, dump);
-        Ok(())
+        join(&mut self.dumps, self.own_namespace, target)
     }
 
     /// Whether any process is still watched (`--all` always is).
@@ -123,12 +114,26 @@ impl Sampler {
         }
         // One dump of the kernel's sockets per namespace, when first needed.
         let mut sockets = HashMap::new();
-        for target in self.targets.values() {
+        for target in self.targets.values_mut() {
             let pid = target.pid;
-            let read = match (target.socket_inodes(), target.check_alive()) {
+            // Its descriptors first: a process that exits meanwhile shows
+            // an empty folder, which its state then explains.
+            let read = match (target.socket_inodes(), target.refresh()) {
                 (_, Err(gone)) if gone.is_gone() => Err(gone),
+                (Ok(_), Err(err)) => Err(err),
                 (read, _) => read,
             };
+            // A process that moved to another namespace is read there.
+            let read = read.and_then(|inodes| {
+                join(&mut self.dumps, self.own_namespace, target)
+                    .map(|()| inodes)
+                    .map_err(|err| {
+                        TargetError::Unreadable(
+                            pid,
+                            format!("joining its network namespace: {err}"),
+                        )
+                    })
+            });
             let inodes = match read {
                 Ok(inodes) => inodes,
                 Err(err) if err.is_gone() => {
@@ -160,8 +165,8 @@ impl Sampler {
             let watch = self
                 .watches
                 .entry(pid)
-                .or_insert_with(|| ProcessWatch::new(pid, &target.command, self.forget));
-            let rows = fold(watch.sample(&connections, watched, &self.rule));
+                .or_insert_with(|| ProcessWatch::new(pid, self.forget));
+            let rows = fold(watch.sample(&target.command, &connections, watched, &self.rule));
             seen.rows.extend(rows.iter().cloned());
             self.last_rows.insert(pid, rows);
         }
@@ -230,4 +235,23 @@ impl Sampler {
             *seen.unreadable.entry(why.to_owned()).or_default() += 1;
         }
     }
+}
+
+/// A channel to `target`'s namespace in `dumps`, opened once per
+/// namespace: this process's own, or one joined (which needs root).
+fn join(
+    dumps: &mut HashMap<u64, SocketDump>,
+    own_namespace: u64,
+    target: &Target,
+) -> std::io::Result<()> {
+    if dumps.contains_key(&target.namespace) {
+        return Ok(());
+    }
+    let dump = if target.namespace == own_namespace {
+        SocketDump::here()?
+    } else {
+        SocketDump::in_namespace(&target.namespace_path)?
+    };
+    dumps.insert(target.namespace, dump);
+    Ok(())
 }

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
-use procfs::ProcError;
-use procfs::process::{FDTarget, Process};
+use procfs::process::{FDTarget, Stat};
+use procfs::{FromRead, ProcError};
 use rustix::fs::{Dir, Mode, OFlags};
 use rustix::io::Errno;
 
@@ -45,13 +45,18 @@ impl TargetError {
     }
 }
 
-/// One process and its network namespace.
+/// One process and its network namespace, as they are at the last
+/// reading. No descriptor is held open for it, so a host with more
+/// processes than this one may open descriptors is read whole.
 #[derive(Debug)]
 pub(crate) struct Target {
     pub(crate) pid: i32,
-    /// Its command's name (`/proc/PID/comm`).
+    /// When it started, in clock ticks after boot: the same PID with
+    /// another start is another process.
+    started: u64,
+    /// Its command's name (`/proc/PID/comm`), read lossily: whatever bytes
+    /// the process set for itself (`name.rs` says how it is shown).
     pub(crate) command: String,
-    process: Process,
     /// The namespace's inode: processes with the same one see the same
     /// sockets.
     pub(crate) namespace: u64,
@@ -60,45 +65,60 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// Opens `/proc/PID` and checks that its descriptors can be read
+    /// Finds the process and checks that its descriptors can be read
     /// (before its namespace, whose refusal would read less plainly).
     pub(crate) fn open(pid: i32) -> Result<Target, TargetError> {
-        let process = Process::new(pid).map_err(|err| target_error(pid, err))?;
+        let stat = read_stat(pid)?;
         let mut target = Target {
             pid,
+            started: stat.starttime,
             command: String::new(),
-            process,
             namespace: 0,
             namespace_path: PathBuf::from(format!("/proc/{pid}/ns/net")),
         };
         target.check_alive()?;
         target.descriptors()?;
+        target.refresh()?;
+        Ok(target)
+    }
+
+    /// Reads again what a process may change about itself while watched:
+    /// its network namespace (`setns`, as `ip netns exec`, `nsenter` and a
+    /// container runtime's exec do) and its name (`exec`, `prctl`); and
+    /// whether it still runs.
+    pub(crate) fn refresh(&mut self) -> Result<(), TargetError> {
+        self.check_alive()?;
         // The link reads "net:[INODE]"; procfs's own reading of it takes a
         // refusal for a bug of its own, so it is read here.
-        let link = rustix::fs::readlink(&target.namespace_path, Vec::new())
-            .map_err(|err| target.namespace_error(err))?;
-        target.namespace = link
+        let link = rustix::fs::readlink(&self.namespace_path, Vec::new())
+            .map_err(|err| self.namespace_error(err))?;
+        self.namespace = link
             .to_string_lossy()
             .strip_prefix("net:[")
             .and_then(|rest| rest.strip_suffix(']'))
             .and_then(|inode| inode.parse().ok())
-            .ok_or_else(|| TargetError::Unreadable(pid, format!("network namespace {link:?}")))?;
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        target.command = comm.trim_end().to_owned();
-        Ok(target)
+            .ok_or_else(|| {
+                TargetError::Unreadable(self.pid, format!("network namespace {link:?}"))
+            })?;
+        let comm = std::fs::read(format!("/proc/{}/comm", self.pid)).unwrap_or_default();
+        let name = comm.strip_suffix(b"\n").unwrap_or(&comm);
+        self.command = String::from_utf8_lossy(name).into_owned();
+        Ok(())
     }
 
     /// Whether the process still runs: a zombie, whose `/proc` entry stays
-    /// empty until its parent reaps it, is gone too; a failure to read its
-    /// state (EMFILE) is no sign either way.
+    /// empty until its parent reaps it, is gone too, and so is one whose
+    /// PID came back with another process; a failure to read its state
+    /// (EMFILE) is no sign either way.
     pub(crate) fn check_alive(&self) -> Result<(), TargetError> {
-        match self.process.stat() {
-            Ok(stat) if stat.state == 'Z' => Err(TargetError::Zombie {
+        let stat = read_stat(self.pid)?;
+        match stat.state {
+            _ if stat.starttime != self.started => Err(TargetError::NoSuchProcess(self.pid)),
+            'Z' => Err(TargetError::Zombie {
                 pid: self.pid,
                 parent: stat.ppid,
             }),
-            Ok(_) => Ok(()),
-            Err(err) => Err(target_error(self.pid, err)),
+            _ => Ok(()),
         }
     }
 
@@ -159,6 +179,11 @@ impl Target {
     }
 }
 
+/// `/proc/PID/stat`, opened, read and closed.
+fn read_stat(pid: i32) -> Result<Stat, TargetError> {
+    Stat::from_file(format!("/proc/{pid}/stat")).map_err(|err| target_error(pid, err))
+}
+
 fn target_error(pid: i32, err: ProcError) -> TargetError {
     match err {
         ProcError::NotFound(_) => TargetError::NoSuchProcess(pid),
@@ -190,7 +215,7 @@ mod tests {
     fn its_command_is_read() {
         let target = Target::open(std::process::id() as i32).unwrap();
         let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
-        assert_eq!(target.command, comm.trim_end());
+        assert_eq!(target.command, comm.strip_suffix('\n').unwrap());
         assert_ne!(target.namespace, 0);
     }
 

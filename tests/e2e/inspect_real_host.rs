@@ -6,7 +6,9 @@
 
 use serde_json::Value;
 
-use crate::common::inspect_run::run_inspect;
+use crate::common::inspect_run::{Running, Watch, run_inspect};
+use crate::common::is_root;
+use crate::common::netns::Namespace;
 use crate::common::program::{Program, here, python};
 
 /// A server of `mode` (`hand` or `fork`) with `count` connections, and the
@@ -47,4 +49,95 @@ fn accepted_sockets_held_without_the_listener_are_inbound_one_row_per_caller_hos
         let open: u64 = rows.iter().filter_map(|row| row["open"].as_u64()).sum();
         assert_eq!(open, count as u64, "{mode}");
     }
+}
+
+/// A process named by the bytes `name`, holding one connection to itself.
+fn named(name: &[u8], then: &[&str]) -> Program {
+    let name = hex(name);
+    let args: Vec<&str> = std::iter::once(name.as_str())
+        .chain(then.iter().copied())
+        .collect();
+    python(here(), "tests/programs/changing_process.py", &args)
+}
+
+#[test]
+fn a_name_chosen_to_fool_a_terminal_is_shown_as_ps_shows_it() {
+    let posing = named(b"\r    1  systemd", &[]);
+    let wiping = named(b"\x1b[2J\x1b[Hx\x1b]0;t\x07", &[]);
+    let reversing = named("\u{202E}dlrow".as_bytes(), &[]);
+    let not_utf8 = named(b"ab\xff\xfecd", &[]);
+    let pids = [posing.pid, wiping.pid, reversing.pid, not_utf8.pid];
+    let output = std::process::Command::new(crate::common::BINARY)
+        .args(["inspect", "--once"])
+        .args(pids.map(|pid| pid.to_string()))
+        .output()
+        .expect("run inspect");
+    let table = String::from_utf8(output.stdout).expect("the table is UTF-8");
+    let raw: Vec<char> = table
+        .chars()
+        .filter(|c| *c != '\n' && (c.is_control() || ('\u{202A}'..='\u{202E}').contains(c)))
+        .collect();
+    assert!(raw.is_empty(), "{raw:?} in\n{table}");
+    let row_of = |pid: u32| {
+        table
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{pid} ")))
+            .unwrap_or_else(|| panic!("no row for {pid}:\n{table}"))
+            .to_owned()
+    };
+    assert!(row_of(posing.pid).contains("?    1  systemd"), "{table}");
+    assert!(row_of(wiping.pid).contains("?[2J?[Hx?]0;t?"), "{table}");
+    assert!(row_of(reversing.pid).contains("?dlrow"), "{table}");
+    assert!(
+        row_of(not_utf8.pid).contains("ab\u{FFFD}\u{FFFD}cd"),
+        "{table}"
+    );
+    // JSON escapes what it carries, the name whole.
+    let watch = run_inspect(&[posing.pid], &["--once"]);
+    let row = Watch::rows(watch.last(), posing.pid).next().expect("a row");
+    assert_eq!(row["command"], "\r    1  systemd");
+}
+
+#[test]
+fn a_process_that_changes_namespace_and_name_is_followed_within_a_sample() {
+    if !is_root() {
+        eprintln!("skipped: joining a network namespace needs root");
+        return;
+    }
+    let Some(namespace) = Namespace::new("setns") else {
+        return;
+    };
+    let path = format!("/run/netns/{}", namespace.name);
+    let mut process = named(b"before", &[&hex(b"after"), &path, "25"]);
+    let running = Running::start(
+        std::process::Command::new(crate::common::BINARY),
+        &["--interval", "200ms", &process.pid.to_string()],
+    );
+    let open_as = |sample: &Value, command: &str| -> u64 {
+        Watch::rows(sample, process.pid)
+            .filter(|row| row["command"] == command)
+            .filter_map(|row| row["open"].as_u64())
+            .sum()
+    };
+    // Its first connection, both ends, where it started.
+    running.until("the first connection", |sample| {
+        open_as(sample, "before") == 2
+    });
+    let signalled = std::process::Command::new("kill")
+        .args(["-USR1", &process.pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(signalled.success());
+    process.line_starting("moved");
+    // Both ends of each of the 25, in the namespace it moved to; the
+    // first connection stays where it was made, unseen from there.
+    running.until(
+        "25 connections in the new namespace, under the new name",
+        |sample| open_as(sample, "after") == 50,
+    );
+    process.end();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
