@@ -24,13 +24,15 @@ pub enum InspectError {
     },
     #[error("the kernel's socket dump failed: {0}")]
     Dump(std::io::Error),
+    #[error("cannot start the thread that writes the samples: {0}")]
+    Output(std::io::Error),
 }
 
 impl InspectError {
     /// 2 for what was asked (as with a bad flag), 1 for what failed later.
     pub fn exit_code(&self) -> u8 {
         match self {
-            InspectError::Dump(_) => 1,
+            InspectError::Dump(_) | InspectError::Output(_) => 1,
             _ => 2,
         }
     }

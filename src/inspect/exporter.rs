@@ -2,7 +2,11 @@
 //! the OpenMetrics text format, so that `inspect` can run beside a service
 //! as an exporter and the rules of `prometheus/any_service.yml` can watch
 //! it. Each row's series carry its `pid`, `direction` (`out` or `in`) and
-//! `peer`; a process that exits takes its series with it.
+//! `peer`; a process that exits takes its series with it. Beside them, how
+//! fresh they are: `inspect_last_sample_timestamp_seconds`, the Unix time of
+//! the sample they come from, and `inspect_output_dropped_total`, the
+//! samples standard output could not take (`output.rs`). A scraper that
+//! asks for OpenMetrics gets it; any other, Prometheus's text format.
 //!
 //! A sidecar must stay up and small whoever connects: a client has
 //! [`HEADER_READ_TIMEOUT`] to send each request's head (Go's
@@ -13,11 +17,11 @@
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper::server::conn::http1;
@@ -35,11 +39,22 @@ use tokio::sync::Semaphore;
 use super::error::InspectError;
 use super::process_watch::Row;
 use super::verdict::RowVerdict;
-use crate::observe::metrics::CONTENT_TYPE_OPENMETRICS;
+use crate::observe::metrics::negotiated;
 use crate::settings::bind_address::BindAddress;
 
-/// The rows of the latest sample, shared with the server.
-pub(crate) type Latest = Arc<Mutex<Vec<Row>>>;
+/// The latest sample, shared with the server.
+pub(crate) type Latest = Arc<Mutex<Snapshot>>;
+
+/// What the exporter serves.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Snapshot {
+    /// The latest sample's rows.
+    pub(crate) rows: Vec<Row>,
+    /// When it was taken; `None` before the first.
+    pub(crate) sampled_at: Option<SystemTime>,
+    /// Samples dropped so far because standard output was not read.
+    pub(crate) output_dropped: u64,
+}
 
 /// Time to send a request's head, from the connection's opening or the
 /// answer before: ample for a scraper, short for a connection left open.
@@ -105,7 +120,7 @@ fn serve(listener: TcpListener, latest: Latest) {
     });
 }
 
-async fn metrics(State(exporter): State<Exporter>) -> Response {
+async fn metrics(State(exporter): State<Exporter>, headers: HeaderMap) -> Response {
     let Ok(_permit) = exporter.in_flight.try_acquire() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -114,18 +129,19 @@ async fn metrics(State(exporter): State<Exporter>) -> Response {
         )
             .into_response();
     };
-    let rows = exporter
+    let snapshot = exporter
         .latest
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    match render(&rows) {
-        Ok(text) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)],
-            text,
-        )
-            .into_response(),
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok());
+    match render(&snapshot) {
+        Ok(text) => {
+            let (content_type, text) = negotiated(text, accept);
+            (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], text).into_response()
+        }
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -196,8 +212,9 @@ const METRICS: [(&str, &str, Read); 10] = [
     ),
 ];
 
-/// The rows as OpenMetrics text.
-pub(crate) fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
+/// The snapshot as OpenMetrics text.
+pub(crate) fn render(snapshot: &Snapshot) -> Result<String, std::fmt::Error> {
+    let rows = &snapshot.rows;
     let mut registry = Registry::default();
     for (name, help, read) in METRICS {
         match read {
@@ -221,6 +238,26 @@ pub(crate) fn render(rows: &[Row]) -> Result<String, std::fmt::Error> {
             }
         }
     }
+    if let Some(sampled_at) = snapshot.sampled_at {
+        let seconds = sampled_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let gauge = Gauge::<f64, AtomicU64>::default();
+        gauge.set(seconds);
+        registry.register(
+            "inspect_last_sample_timestamp_seconds",
+            "Unix time of the sample the other series come from",
+            gauge,
+        );
+    }
+    let dropped = Counter::<u64>::default();
+    dropped.inc_by(snapshot.output_dropped);
+    registry.register(
+        "inspect_output_dropped",
+        "Samples not written to standard output because nothing read it",
+        dropped,
+    );
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)
@@ -259,17 +296,21 @@ mod tests {
             .acquire_many_owned(MAX_REQUESTS_IN_FLIGHT as u32)
             .await
             .unwrap();
-        let refused = metrics(State(exporter.clone())).await;
+        let refused = metrics(State(exporter.clone()), HeaderMap::new()).await;
         assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
         drop(held);
-        let answered = metrics(State(exporter)).await;
+        let answered = metrics(State(exporter), HeaderMap::new()).await;
         assert_eq!(answered.status(), StatusCode::OK);
     }
 
     #[test]
     fn each_row_is_a_labelled_series_of_every_metric() {
-        let row = leaking_row();
-        let scraped = samples(&render(&[row]).unwrap());
+        let snapshot = Snapshot {
+            rows: vec![leaking_row()],
+            sampled_at: Some(SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_250)),
+            output_dropped: 3,
+        };
+        let scraped = samples(&render(&snapshot).unwrap());
         let labels = r#"{pid="4242",direction="out",peer="127.0.0.1:8080"}"#;
         let value = |name: &str| scraped[&format!("{name}{labels}")];
         assert_eq!(value("inspect_connections_open"), 400.0);
@@ -282,5 +323,27 @@ mod tests {
         assert_eq!(value("inspect_connections_opened_total"), 3.0);
         assert_eq!(value("inspect_connections_gone_total"), 2.0);
         assert_eq!(value("inspect_leaking"), 1.0);
+        assert_eq!(
+            scraped["inspect_last_sample_timestamp_seconds"],
+            1_700_000_000.25
+        );
+        assert_eq!(scraped["inspect_output_dropped_total"], 3.0);
+    }
+
+    #[test]
+    fn a_scraper_that_does_not_ask_for_openmetrics_gets_the_text_format() {
+        let snapshot = Snapshot {
+            rows: vec![leaking_row()],
+            ..Snapshot::default()
+        };
+        let openmetrics = render(&snapshot).unwrap();
+        let (kind, text) = negotiated(openmetrics.clone(), Some("*/*"));
+        assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
+        assert!(text.contains("# TYPE inspect_connections_opened_total counter\n"));
+        assert!(text.contains("# HELP inspect_connections_opened_total "));
+        assert!(!text.contains("# EOF"));
+        assert_eq!(samples(&text), samples(&openmetrics));
+        let asked = "application/openmetrics-text;version=1.0.0,text/plain;q=0.5";
+        assert_eq!(negotiated(openmetrics.clone(), Some(asked)).1, openmetrics);
     }
 }

@@ -3,15 +3,18 @@
 //! to it.
 //!
 //! Each sample (`sampler.rs`) lists the TCP sockets each process's
-//! descriptors hold (`target.rs`, from `/proc`), finds them in one dump of
-//! the kernel's sockets per network namespace with what each connection
-//! has carried (`socket_dump.rs`, `tcp_info.rs`), groups them by peer
-//! (`peer.rs`), and keeps what the watch saw between samples (`process_watch.rs`)
-//! for the rule that names what each row is doing (`verdict.rs`); past a
-//! hundred peers a process's rows fold (`fold.rs`). The rows are printed
-//! (`report.rs`, each process's name as `name.rs` makes it safe to show) and, with `--metrics`, served on `/metrics`
-//! (`exporter.rs`); why it stops short is `error.rs`; what it takes on
-//! the command line is `args`.
+//! descriptors hold (`target.rs`, from `/proc`, the process's namespace
+//! and name read again each time), finds them in one dump of the kernel's
+//! sockets per network namespace with what each connection has carried
+//! (`socket_dump.rs`, `tcp_info.rs`), groups them by peer, inbound where
+//! the namespace listens (`peer.rs`), and keeps what the watch saw
+//! between samples (`process_watch.rs`) for the rule that names what each
+//! row is doing (`verdict.rs`); past a hundred peers a process's rows
+//! fold (`fold.rs`). The rows are written to standard output by a thread
+//! of their own (`output.rs`), as a table whose names are safe to show
+//! (`name.rs`) or as JSON (`report.rs`), and, with `--metrics`, served on
+//! `/metrics` (`exporter.rs`); why it stops short is `error.rs`; what it
+//! takes on the command line is `args`.
 //!
 //! Linux only: the kernel's socket diagnostics and `/proc` are its view.
 
@@ -23,6 +26,8 @@ mod exporter;
 mod fold;
 #[cfg(linux_view)]
 mod name;
+#[cfg(linux_view)]
+mod output;
 #[cfg(linux_view)]
 mod peer;
 #[cfg(linux_view)]
@@ -90,12 +95,10 @@ async fn watch(args: &InspectArgs) -> Result<Found, InspectError> {
         exporter::start(address, latest.clone())?;
     }
     let report = Report::for_args(args.json, args.once || args.watch_for.is_some(), args.all);
-    let summary = sample_until_over(args, &mut sampler, &latest, &report).await?;
+    let mut output = output::Output::start().map_err(InspectError::Output)?;
+    let summary = sample_until_over(args, &mut sampler, &latest, &report, &mut output).await?;
     let last: Vec<process_watch::Row> = sampler.last_rows().values().flatten().cloned().collect();
-    let _ = std::io::Write::write_all(
-        &mut std::io::stdout().lock(),
-        report.end(&last, summary.as_ref()).as_bytes(),
-    );
+    output.finish(report.end(&last, summary.as_ref()));
     Ok(
         match last.iter().any(|row| row.verdict == RowVerdict::Leaks) {
             true => Found::Leak,
@@ -104,26 +107,29 @@ async fn watch(args: &InspectArgs) -> Result<Found, InspectError> {
     )
 }
 
-/// Samples every `--interval` and prints each, until the watch is over:
-/// `--once`, the end of `--for`, every process gone, or the reader gone.
-/// Returns the last sample's summary (with `--all`).
+/// Samples every `--interval` and hands each to `output`, until the watch
+/// is over: `--once`, the end of `--for`, every process gone, or the
+/// reader gone. Returns the last sample's summary (with `--all`).
 #[cfg(linux_view)]
 async fn sample_until_over(
     args: &InspectArgs,
     sampler: &mut sampler::Sampler,
     latest: &exporter::Latest,
     report: &report::Report,
+    output: &mut output::Output,
 ) -> Result<Option<report::Summary>, InspectError> {
-    use std::io::Write;
     use std::sync::PoisonError;
 
-    let mut stdout = std::io::stdout().lock();
     let mut ended_lines: Vec<String> = Vec::new();
     let mut clock = Clock::start(args.interval, args.watch_for);
     loop {
         let watched = clock.tick().await;
         let coverage = sampler.sample(watched)?;
-        *latest.lock().unwrap_or_else(PoisonError::into_inner) = coverage.rows.clone();
+        *latest.lock().unwrap_or_else(PoisonError::into_inner) = exporter::Snapshot {
+            rows: coverage.rows.clone(),
+            sampled_at: Some(std::time::SystemTime::now()),
+            output_dropped: output.dropped(),
+        };
         ended_lines.extend(coverage.ended.iter().map(|pid| report::ended_line(*pid)));
         let summary = args.all.then(|| report::Summary::of(&coverage));
         let line = report::Line {
@@ -132,12 +138,8 @@ async fn sample_until_over(
             ended: &coverage.ended,
             summary: summary.as_ref(),
         };
-        let text = report.sample(&line, &ended_lines);
         // A reader that went away (`| head`) ends the watch.
-        let reader_gone = stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-            .is_err();
+        let reader_gone = !output.send(report.sample(&line, &ended_lines));
         if reader_gone || args.once || clock.is_over() || !sampler.is_watching() {
             return Ok(summary);
         }

@@ -4,12 +4,17 @@
 //! name after the watch found them, names chosen to fool a terminal, and a
 //! sidecar whose output nobody reads.
 
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::time::Duration;
+
+use reqwest_connection_leak::observe::metrics::samples;
 use serde_json::Value;
 
 use crate::common::inspect_run::{Running, Watch, run_inspect};
-use crate::common::is_root;
 use crate::common::netns::Namespace;
 use crate::common::program::{Program, here, python};
+use crate::common::{eventually, first_line, is_root};
 
 /// A server of `mode` (`hand` or `fork`) with `count` connections, and the
 /// PIDs that hold its accepted sockets.
@@ -140,4 +145,73 @@ fn a_process_that_changes_namespace_and_name_is_followed_within_a_sample() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// `GET /metrics` from `address` as `curl` asks it: (body, whether
+/// `promtool check metrics` passed it, and what it said).
+fn scrape_checked(address: &str) -> (String, bool, String) {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect to /metrics");
+    stream
+        .write_all(
+            b"GET /metrics HTTP/1.1\r\nHost: inspect\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        )
+        .expect("ask");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool: scripts/test.sh installs it");
+    promtool
+        .stdin
+        .take()
+        .expect("its input")
+        .write_all(body.as_bytes())
+        .expect("hand it the scrape");
+    let checked = promtool.wait_with_output().expect("promtool ran");
+    let said = String::from_utf8_lossy(&checked.stdout).into_owned()
+        + &String::from_utf8_lossy(&checked.stderr);
+    (body.to_owned(), checked.status.success(), said)
+}
+
+#[test]
+fn a_sidecar_whose_output_nobody_reads_keeps_sampling_and_says_how_fresh() {
+    // Standard output a pipe that is never read: it fills within a few
+    // samples of every process of the machine.
+    let mut inspect = std::process::Command::new(crate::common::BINARY)
+        .args(["inspect", "--all", "--json", "--interval", "50ms"])
+        .args(["--metrics", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start inspect");
+    let said = first_line(inspect.stderr.take().expect("its log"));
+    let address = said
+        .strip_prefix("inspect: serving /metrics on ")
+        .unwrap_or_else(|| panic!("inspect said {said:?}"))
+        .to_owned();
+    let figure = |body: &str, name: &str| samples(body).get(name).copied().unwrap_or(0.0);
+    let mut last = (String::new(), true, String::new());
+    let stuck = eventually(Duration::from_secs(60), || {
+        last = scrape_checked(&address);
+        figure(&last.0, "inspect_output_dropped_total") > 0.0
+    });
+    assert!(stuck, "no sample dropped: {}", last.0);
+    assert!(last.1, "promtool check metrics: {}\n{}", last.2, last.0);
+    let then = figure(&last.0, "inspect_last_sample_timestamp_seconds");
+    let fresh = eventually(Duration::from_secs(30), || {
+        last = scrape_checked(&address);
+        figure(&last.0, "inspect_last_sample_timestamp_seconds") > then + 0.2
+    });
+    assert!(fresh, "the samples stopped with the output: {}", last.0);
+    assert!(last.1, "promtool check metrics: {}\n{}", last.2, last.0);
+    let _ = inspect.kill();
+    let _ = inspect.wait();
 }
