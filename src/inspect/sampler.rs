@@ -116,13 +116,7 @@ impl Sampler {
         let mut sockets = HashMap::new();
         for target in self.targets.values_mut() {
             let pid = target.pid;
-            // Its descriptors first: a process that exits meanwhile shows
-            // an empty folder, which its state then explains.
-            let read = match (target.socket_inodes(), target.refresh()) {
-                (_, Err(gone)) if gone.is_gone() => Err(gone),
-                (Ok(_), Err(err)) => Err(err),
-                (read, _) => read,
-            };
+            let read = target.read();
             // A process that moved to another namespace is read there.
             let read = read.and_then(|inodes| {
                 join(&mut self.dumps, self.own_namespace, target)

@@ -54,40 +54,67 @@ pub(crate) struct Target {
     /// When it started, in clock ticks after boot: the same PID with
     /// another start is another process.
     started: u64,
-    /// Its command's name (`/proc/PID/comm`), read lossily: whatever bytes
-    /// the process set for itself (`name.rs` says how it is shown).
+    /// Its command's name (`comm`, from `/proc/PID/stat`), read lossily:
+    /// whatever bytes the process set for itself (`name.rs` says how it is
+    /// shown).
     pub(crate) command: String,
     /// The namespace's inode: processes with the same one see the same
     /// sockets.
     pub(crate) namespace: u64,
     /// `/proc/PID/ns/net`, which a thread can join.
     pub(crate) namespace_path: PathBuf,
+    /// Its sockets as read when it was opened, for its first sample:
+    /// reading them is how opening checks that its descriptors can be read.
+    first_inodes: Option<HashSet<u64>>,
 }
 
 impl Target {
-    /// Finds the process and checks that its descriptors can be read
-    /// (before its namespace, whose refusal would read less plainly).
+    /// Finds the process and reads its descriptors' sockets (before its
+    /// namespace, whose refusal would read less plainly), its namespace
+    /// and its name: each once.
     pub(crate) fn open(pid: i32) -> Result<Target, TargetError> {
         let stat = read_stat(pid)?;
+        if stat.state == 'Z' {
+            return Err(TargetError::Zombie {
+                pid,
+                parent: stat.ppid,
+            });
+        }
         let mut target = Target {
             pid,
             started: stat.starttime,
-            command: String::new(),
+            command: stat.comm,
             namespace: 0,
             namespace_path: PathBuf::from(format!("/proc/{pid}/ns/net")),
+            first_inodes: None,
         };
-        target.check_alive()?;
-        target.descriptors()?;
-        target.refresh()?;
+        target.first_inodes = Some(target.socket_inodes()?);
+        target.read_namespace()?;
         Ok(target)
     }
 
-    /// Reads again what a process may change about itself while watched:
-    /// its network namespace (`setns`, as `ip netns exec`, `nsenter` and a
-    /// container runtime's exec do) and its name (`exec`, `prctl`); and
-    /// whether it still runs.
-    pub(crate) fn refresh(&mut self) -> Result<(), TargetError> {
-        self.check_alive()?;
+    /// The sockets its descriptors hold now, having checked that it still
+    /// runs and read again what a process may change about itself while
+    /// watched: its network namespace (`setns`, as `ip netns exec`,
+    /// `nsenter` and a container runtime's exec do) and its name (`exec`,
+    /// `prctl`). Its first sample takes what opening read.
+    pub(crate) fn read(&mut self) -> Result<HashSet<u64>, TargetError> {
+        if let Some(inodes) = self.first_inodes.take() {
+            return Ok(inodes);
+        }
+        // Its descriptors first: a process that exits meanwhile shows an
+        // empty folder, which its state then explains.
+        let inodes = match (self.socket_inodes(), self.read_state()) {
+            (_, Err(gone)) if gone.is_gone() => return Err(gone),
+            (Ok(_), Err(err)) | (Err(err), _) => return Err(err),
+            (Ok(inodes), Ok(())) => inodes,
+        };
+        self.read_namespace()?;
+        Ok(inodes)
+    }
+
+    /// Its network namespace, as it is now.
+    fn read_namespace(&mut self) -> Result<(), TargetError> {
         // The link reads "net:[INODE]"; procfs's own reading of it takes a
         // refusal for a bug of its own, so it is read here.
         let link = rustix::fs::readlink(&self.namespace_path, Vec::new())
@@ -100,17 +127,15 @@ impl Target {
             .ok_or_else(|| {
                 TargetError::Unreadable(self.pid, format!("network namespace {link:?}"))
             })?;
-        let comm = std::fs::read(format!("/proc/{}/comm", self.pid)).unwrap_or_default();
-        let name = comm.strip_suffix(b"\n").unwrap_or(&comm);
-        self.command = String::from_utf8_lossy(name).into_owned();
         Ok(())
     }
 
-    /// Whether the process still runs: a zombie, whose `/proc` entry stays
-    /// empty until its parent reaps it, is gone too, and so is one whose
-    /// PID came back with another process; a failure to read its state
-    /// (EMFILE) is no sign either way.
-    pub(crate) fn check_alive(&self) -> Result<(), TargetError> {
+    /// Whether the process still runs, and its name now (`/proc/PID/stat`
+    /// holds it, as `comm` does): a zombie, whose `/proc` entry stays empty
+    /// until its parent reaps it, is gone too, and so is one whose PID came
+    /// back with another process; a failure to read its state (EMFILE) is
+    /// no sign either way.
+    fn read_state(&mut self) -> Result<(), TargetError> {
         let stat = read_stat(self.pid)?;
         match stat.state {
             _ if stat.starttime != self.started => Err(TargetError::NoSuchProcess(self.pid)),
@@ -118,7 +143,10 @@ impl Target {
                 pid: self.pid,
                 parent: stat.ppid,
             }),
-            _ => Ok(()),
+            _ => {
+                self.command = stat.comm;
+                Ok(())
+            }
         }
     }
 
@@ -132,23 +160,33 @@ impl Target {
     /// The inodes of the sockets its descriptors hold now.
     ///
     /// One `readlinkat` a descriptor, each link read by procfs's
-    /// `FDTarget`. (procfs's own `Process::fd` also opens and stats each
-    /// descriptor, four system calls where one does: 10,000 descriptors
-    /// took about 150 ms of CPU that way, 60 ms this way.)
+    /// `FDTarget`, and no more: the folder is read through the descriptor
+    /// that opened it, and `.` and `..` are not asked about. (procfs's own
+    /// `Process::fd` also opens and stats each descriptor, four system
+    /// calls where one does: 10,000 descriptors took about 150 ms of CPU
+    /// that way, 60 ms this way.)
     pub(crate) fn socket_inodes(&self) -> Result<HashSet<u64>, TargetError> {
-        let folder = self.descriptors()?;
-        let mut inodes = HashSet::new();
-        let entries = Dir::read_from(&folder).map_err(|err| self.unreadable(err))?;
-        for entry in entries {
+        let mut folder = Dir::new(self.descriptors()?).map_err(|err| self.unreadable(err))?;
+        let mut names = Vec::new();
+        while let Some(entry) = folder.read() {
             let entry = entry.map_err(|err| self.unreadable(err))?;
-            // "." and "..", and a descriptor closed while the folder is
-            // read, are simply not sockets.
-            let Ok(link) = rustix::fs::readlinkat(&folder, entry.file_name(), Vec::new()) else {
+            if !entry.file_name().to_bytes().starts_with(b".") {
+                names.push(entry.file_name().to_owned());
+            }
+        }
+        let folder = folder.fd().map_err(|err| self.unreadable(err))?;
+        let mut inodes = HashSet::new();
+        let mut link = Vec::new();
+        for name in names {
+            // A descriptor closed while the folder is read is no socket.
+            let Ok(read) = rustix::fs::readlinkat(folder, &name, link) else {
+                link = Vec::new();
                 continue;
             };
-            if let Ok(FDTarget::Socket(inode)) = link.to_string_lossy().parse() {
+            if let Ok(FDTarget::Socket(inode)) = read.to_string_lossy().parse() {
                 inodes.insert(inode);
             }
+            link = read.into_bytes();
         }
         Ok(inodes)
     }
@@ -180,8 +218,42 @@ impl Target {
 }
 
 /// `/proc/PID/stat`, opened, read and closed.
+/// `/proc/PID/stat`, opened, read whole into a buffer and closed: no
+/// `stat` of the file first, as reading a file to its end would make.
 fn read_stat(pid: i32) -> Result<Stat, TargetError> {
-    Stat::from_file(format!("/proc/{pid}/stat")).map_err(|err| target_error(pid, err))
+    let file = rustix::fs::open(
+        format!("/proc/{pid}/stat"),
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|err| stat_error(pid, err))?;
+    // A line of 52 numbers and a name of at most 15 bytes.
+    let mut line = [0u8; 2048];
+    let mut read = 0;
+    while read < line.len() {
+        match rustix::io::read(&file, &mut line[read..]) {
+            Ok(0) => break,
+            Ok(more) => read += more,
+            Err(Errno::INTR) => {}
+            Err(err) => {
+                return Err(target_error(
+                    pid,
+                    ProcError::from(std::io::Error::from(err)),
+                ));
+            }
+        }
+    }
+    Stat::from_read(&line[..read]).map_err(|err| target_error(pid, err))
+}
+
+/// Why `/proc/PID/stat` could not be read: ESRCH when the process ended
+/// between the file's opening and its reading.
+fn stat_error(pid: i32, err: Errno) -> TargetError {
+    match err {
+        Errno::NOENT | Errno::SRCH => TargetError::NoSuchProcess(pid),
+        Errno::ACCESS | Errno::PERM => TargetError::NotAllowed(pid),
+        _ => TargetError::Unreadable(pid, std::io::Error::from(err).to_string()),
+    }
 }
 
 fn target_error(pid: i32, err: ProcError) -> TargetError {

@@ -215,3 +215,35 @@ fn a_sidecar_whose_output_nobody_reads_keeps_sampling_and_says_how_fresh() {
     let _ = inspect.kill();
     let _ = inspect.wait();
 }
+
+#[test]
+fn a_host_with_more_processes_than_descriptors_is_read_whole() {
+    // 120 holders, under a limit of 48 descriptors: none is held per
+    // process watched.
+    let (server, holders) = handed("fork", 120);
+    let output = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 48 && exec \"$0\" inspect --all --once --json",
+        ])
+        .arg(crate::common::BINARY)
+        .output()
+        .expect("run inspect");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let sample: Value = text
+        .lines()
+        .next()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no sample: {text}"));
+    let inbound = format!(":{} from 127.0.0.1", server.port);
+    let unseen: Vec<u32> = holders
+        .iter()
+        .copied()
+        .filter(|pid| !Watch::rows(&sample, *pid).any(|row| row["peer"] == inbound.as_str()))
+        .collect();
+    assert!(
+        unseen.is_empty(),
+        "{} holders unseen: {unseen:?}",
+        unseen.len()
+    );
+}
