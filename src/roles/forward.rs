@@ -65,21 +65,27 @@ impl Forwarder {
             metrics,
             hop: Hop::default(),
         };
-        forwarder.follow_lifetime()?;
+        forwarder.renew_shared()?;
         Ok(forwarder)
     }
 
-    /// Builds the shared client when `CLIENT_LIFETIME` is `process` and
-    /// there is none, and drops it when it is not: at start, and after each
-    /// switch. Clients the retainer holds stay held.
-    pub(crate) fn follow_lifetime(&self) -> reqwest::Result<()> {
+    /// Builds the shared client anew from the knobs now when
+    /// `CLIENT_LIFETIME` is `process`, and drops it when it is not: at
+    /// start, and after a switch of any knob of the client's
+    /// ([`crate::settings::on_switch::OnSwitch::RenewSharedClient`]). The
+    /// client it replaces goes when the last request using it ends, which
+    /// closes its idle connection. Clients the retainer holds stay held.
+    pub(crate) fn renew_shared(&self) -> reqwest::Result<()> {
         let knobs = self.live.knobs();
         match knobs.client_lifetime {
-            ClientLifetime::Process if self.shared.load().is_none() => {
-                let client = ClientSettings::from(&knobs).build()?;
-                self.shared.store(Some(Arc::new(client)));
-            }
-            ClientLifetime::Process => {}
+            ClientLifetime::Process => match ClientSettings::from(&knobs).build() {
+                Ok(client) => self.shared.store(Some(Arc::new(client))),
+                // Each request then builds its own, with the knobs now.
+                Err(err) => {
+                    self.shared.store(None);
+                    return Err(err);
+                }
+            },
             ClientLifetime::Connection | ClientLifetime::Request => self.shared.store(None),
         }
         Ok(())

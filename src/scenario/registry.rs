@@ -112,7 +112,8 @@ pub const ALL: &[Scenario] = &[
         setting: on(Knob::ClientLifetime, "process"),
         go: "The idiomatic Go fix: one http.Client, built once and shared.",
         rust: "One reqwest::Client, built at start and shared: its pool reuses one \
-               connection.",
+               connection. A switch of a client knob builds it anew, and the old one, \
+               dropped, closes its idle connection.",
     },
     Scenario {
         name: "server-idle-timeout",

@@ -8,7 +8,7 @@
 //! waiting connection the idle timeout it read when its wait began, and
 //! `SERVER_KEEP_ALIVES=false` closes the connections waiting now.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Json;
@@ -23,24 +23,32 @@ use crate::serve::access::{BODY_LIMIT, MayRelay, MaySwitch};
 use crate::serve::leftover::ReadTimedOut;
 use crate::serve::refusal::Refusal;
 use crate::serve::state::AppState;
-use crate::settings::knobs::Knob;
-use crate::settings::live::{Change, Live};
+use crate::settings::knobs::{Knob, OnSwitch};
+use crate::settings::live::Live;
 
 /// Makes `changes`, all or nothing, then logs, counts and keeps each, and
-/// does what follows from them at once: the shared client built or
-/// dropped, the connections waiting now closed.
-fn make(state: &AppState, changes: &[(String, String)]) -> Result<(), String> {
+/// does at once what each knob's row says a switch of it does
+/// ([`OnSwitch`]), each effect once. The handlers only parse, guard and
+/// answer.
+fn apply(state: &AppState, changes: &[(String, String)]) -> Result<(), String> {
     let made = state.live.apply(changes)?;
     state.switch_log.record(&made);
-    let switched = |knob: Knob| made.iter().any(|change: &Change| change.knob == knob);
-    if switched(Knob::ClientLifetime)
-        && let Err(err) = state.forwarder.follow_lifetime()
-    {
-        tracing::warn!(%err, "cannot build the shared client; each request builds one");
-    }
-    if switched(Knob::ServerKeepAlives) && !state.live.knobs().server_keep_alives {
-        let closed = state.inbound.close_waiting();
-        tracing::info!(closed, "closed the connections waiting for a next request");
+    let effects: BTreeSet<OnSwitch> = made.iter().map(|change| change.knob.on_switch()).collect();
+    for effect in effects {
+        match effect {
+            OnSwitch::Nothing => {}
+            OnSwitch::RenewSharedClient => {
+                if let Err(err) = state.forwarder.renew_shared() {
+                    tracing::warn!(%err, "cannot build the shared client; each request builds one");
+                }
+            }
+            OnSwitch::CloseWaitingIfOff => {
+                if !state.live.knobs().server_keep_alives {
+                    let closed = state.inbound.close_waiting();
+                    tracing::info!(closed, "closed the connections waiting for a next request");
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -58,7 +66,7 @@ pub(crate) async fn put_settings(
 ) -> Response {
     let made = async {
         let changes = changes_in(&read_switch(body).await?)?;
-        make(&state, &changes).map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))
+        apply(&state, &changes).map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))
     };
     match made.await {
         Ok(()) => Json(state.live.current().given.clone()).into_response(),

@@ -31,12 +31,14 @@ use std::time::Duration;
 use clap::{ArgAction, Args, ValueEnum};
 
 use crate::settings::go_syntax::{parse_bool, parse_duration, parse_int};
+pub use crate::settings::on_switch::OnSwitch;
 
 /// Declares the knobs from one table: each row gives the knob's variant
 /// and field, its type and default (as `--help` shows it and as it is
 /// parsed), its env var, the server it acts on, its parser, what Go calls
 /// it, a value other than the default in two spellings Go reads alike (for
-/// the tests), `flag` with the value a bare `--flag` means, and any
+/// the tests), what a switch of it does at once ([`OnSwitch`]), `flag`
+/// with the value a bare `--flag` means, and any
 /// further clap attributes. [`Knobs`] (the command line's
 /// arguments and the values in effect), [`Knob`], [`Knob::ALL`] and every
 /// one of `Knob`'s answers follow from the row; what a knob does stays in
@@ -46,7 +48,7 @@ macro_rules! knobs {
         $(#[doc = $doc:literal])*
         $variant:ident $field:ident: $type:ty = $default:literal,
             env $env:literal, side $side:ident, parse $parse:path, go $go:literal,
-            spelled $spelled:literal as $also:literal
+            switched $switched:ident, spelled $spelled:literal as $also:literal
             $(, flag $flag:literal)?
             $(, clap($($clap:tt)*))?;
     )*) => {
@@ -112,6 +114,13 @@ macro_rules! knobs {
                 }
             }
 
+            /// What switching it on a running server does at once.
+            pub fn on_switch(self) -> OnSwitch {
+                match self {
+                    $(Knob::$variant => OnSwitch::$switched,)*
+                }
+            }
+
             /// What Go calls the field it stands for.
             pub fn go(self) -> &'static str {
                 match self {
@@ -146,7 +155,7 @@ knobs! {
     DisableKeepAlives disable_keep_alives: bool = "false",
         env "DISABLE_KEEP_ALIVES", side Server2, parse parse_bool,
         go "Transport.DisableKeepAlives",
-        spelled "true" as "T", flag "true";
+        switched RenewSharedClient, spelled "true" as "T", flag "true";
 
     /// A fix, Go's Transport.IdleConnTimeout, in Go syntax (1s, 500ms,
     /// 1m30s): how long an idle pooled connection may live. 0 means no
@@ -154,7 +163,7 @@ knobs! {
     IdleConnTimeout idle_conn_timeout: Duration = "0",
         env "IDLE_CONN_TIMEOUT", side Server2, parse parse_duration,
         go "Transport.IdleConnTimeout",
-        spelled "1s" as "1000ms";
+        switched RenewSharedClient, spelled "1s" as "1000ms";
 
     /// A fix when negative, Go's Transport.MaxIdleConnsPerHost, a whole
     /// number as Go reads it: 0 is Go's default of 2 idle connections per
@@ -163,14 +172,14 @@ knobs! {
     MaxIdleConnsPerHost max_idle_conns_per_host: IdleConnsPerHost = "0",
         env "MAX_IDLE_CONNS_PER_HOST", side Server2, parse parse_idle_conns_per_host,
         go "Transport.MaxIdleConnsPerHost",
-        spelled "-1" as "-01", clap(allow_negative_numbers = true);
+        switched RenewSharedClient, spelled "-1" as "-01", clap(allow_negative_numbers = true);
 
     /// A fix on server 1: /hello answers with `Connection: close`, so every
     /// client closes the connection after reading the answer.
     ConnectionClose connection_close: bool = "false",
         env "CONNECTION_CLOSE", side Server1, parse parse_bool,
         go "a handler's Connection: close header",
-        spelled "true" as "T", flag "true";
+        switched Nothing, spelled "true" as "T", flag "true";
 
     /// How long each /forward client lives: connection (as long as its
     /// connection is open, Go's lifetime: the leak), request (dropped when
@@ -178,7 +187,7 @@ knobs! {
     ClientLifetime client_lifetime: ClientLifetime = "connection",
         env "CLIENT_LIFETIME", side Server2, parse parse_client_lifetime,
         go "the garbage collector's reach",
-        spelled "process" as "process";
+        switched RenewSharedClient, spelled "process" as "process";
 
     /// A fix on server 1, Go's http.Server.IdleTimeout, in Go syntax: close
     /// a connection whose next request head has not arrived within this
@@ -190,7 +199,7 @@ knobs! {
     ServerIdleTimeout server_idle_timeout: Duration = "0",
         env "SERVER_IDLE_TIMEOUT", side Server1, parse parse_server_timeout,
         go "Server.IdleTimeout",
-        spelled "1s" as "1000ms";
+        switched Nothing, spelled "1s" as "1000ms";
 
     /// A fix on server 1, the opposite of Go's
     /// http.Server.SetKeepAlivesEnabled(false): false answers every request
@@ -199,7 +208,7 @@ knobs! {
     ServerKeepAlives server_keep_alives: bool = "true",
         env "SERVER_KEEP_ALIVES", side Server1, parse parse_bool,
         go "Server.SetKeepAlivesEnabled",
-        spelled "false" as "F", flag "true";
+        switched CloseWaitingIfOff, spelled "false" as "F", flag "true";
 
     /// A fix on server 1, Go's http.Server.ReadTimeout, in Go syntax: how
     /// long reading a request head may take, from its first byte (from the
@@ -210,14 +219,14 @@ knobs! {
     ServerReadTimeout server_read_timeout: Duration = "0",
         env "SERVER_READ_TIMEOUT", side Server1, parse parse_server_timeout,
         go "Server.ReadTimeout",
-        spelled "1s" as "1000ms";
+        switched Nothing, spelled "1s" as "1000ms";
 
     /// A total deadline for each upstream call, in Go syntax; past it
     /// /forward answers 504. 0 means none, like the Go original.
     RequestTimeout request_timeout: Duration = "0",
         env "REQUEST_TIMEOUT", side Server2, parse parse_duration,
         go "Client.Timeout",
-        spelled "1500ms" as "1.5s";
+        switched RenewSharedClient, spelled "1500ms" as "1.5s";
 }
 
 impl Knobs {

@@ -4,6 +4,7 @@
 //! - [`given`]: the settings as given at start, each by its env var.
 //! - [`knobs`]: the settings that cause the leak or stop it, typed.
 //! - `live`: the knobs in effect now, switchable at runtime.
+//! - [`on_switch`]: what switching each knob does at once.
 //! - `go_syntax`: Go's spelling of durations, booleans and whole numbers.
 //! - `bind_address`: Go's `:PORT` listen addresses.
 //! - `redact`: passwords in URLs, replaced wherever they would show.
@@ -17,6 +18,7 @@ pub mod given;
 pub(crate) mod go_syntax;
 pub mod knobs;
 pub(crate) mod live;
+pub mod on_switch;
 pub(crate) mod redact;
 
 pub use config::Config;

@@ -285,3 +285,32 @@ fn the_guides_table_of_what_inspect_was_tried_on_is_every_case_as_its_test_asser
         }
     }
 }
+
+#[test]
+fn the_recipe_names_every_word_of_a_knobs_row() {
+    // The row's words, from the macro's pattern: `env $env:literal, ...`.
+    let knobs = read(&root().join("src/settings/knobs.rs"));
+    let pattern = knobs
+        .split("macro_rules! knobs {")
+        .nth(1)
+        .and_then(|rest| rest.split(")*) => {").next())
+        .expect("the knobs! macro's pattern");
+    let words: Vec<&str> = pattern
+        .split_whitespace()
+        .filter(|word| word.chars().all(|c| c.is_ascii_lowercase()))
+        .filter(|word| !["as", "doc"].contains(word))
+        .collect();
+    assert!(words.contains(&"switched"), "{words:?}");
+    let contributing = read(&root().join("CONTRIBUTING.md"));
+    let step = contributing
+        .split("1. **The knob**")
+        .nth(1)
+        .and_then(|rest| rest.split("2. **").next())
+        .expect("the recipe's first step");
+    for word in words {
+        assert!(
+            step.contains(&format!("`{word}`")) || step.contains(&format!("`{word} ")),
+            "CONTRIBUTING's first step does not name `{word}`"
+        );
+    }
+}
