@@ -44,13 +44,15 @@ fn accepted_sockets_held_without_the_listener_are_inbound_one_row_per_caller_hos
             .iter()
             .collect();
         let inbound = format!(":{} from 127.0.0.1", server.port);
+        let first: Vec<&&Value> = rows.iter().take(3).collect();
         assert!(
             rows.iter()
                 .all(|row| row["direction"] == "in" && row["peer"] == inbound.as_str()),
-            "{mode}: {rows:?}"
+            "{mode}: {} rows, the first {first:?}",
+            rows.len()
         );
         // One row per holder, whatever the number of its callers' ports.
-        assert_eq!(rows.len(), holders.len(), "{mode}: {rows:?}");
+        assert_eq!(rows.len(), holders.len(), "{mode}: the first {first:?}");
         let open: u64 = rows.iter().filter_map(|row| row["open"].as_u64()).sum();
         assert_eq!(open, count as u64, "{mode}");
     }
