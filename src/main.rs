@@ -18,6 +18,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use reqwest_connection_leak::cli::{Cli, Command};
 use reqwest_connection_leak::demo::{self, DemoError};
@@ -33,11 +35,14 @@ use reqwest_connection_leak::settings::given::Given;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
-/// Bad configuration, as with clap's own usage errors.
+/// Bad configuration, as with clap's own usage errors, or a server that
+/// could not start with it (an address in use).
 const EXIT_BAD_CONFIG: u8 = 2;
-/// The server could not start, or its shutdown cut requests short, or a
-/// demo scenario misbehaved.
+/// A server's shutdown cut requests short, or a demo scenario misbehaved.
 const EXIT_FAILED: u8 = 1;
+
+/// How long an error's line at exit may wait for standard error.
+const SAY_WITHIN: Duration = Duration::from_millis(500);
 /// Stopped at once by a second signal, as a shell reports a Ctrl-C.
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -48,7 +53,7 @@ async fn main() -> ExitCode {
         // --help and --version are not errors.
         Err(err) if !err.use_stderr() => err.exit(),
         Err(err) => {
-            eprintln!("{}", one_line(&err));
+            let _ = say(one_line(&err));
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
@@ -69,7 +74,7 @@ async fn main() -> ExitCode {
             Ok(false) => ExitCode::from(EXIT_FAILED),
             Err(DemoError::Interrupted(signal)) => ExitCode::from(signal.exit_status()),
             Err(err) => {
-                eprintln!("demo: {}", cause_chain(&err));
+                let _ = say(format!("demo: {}", cause_chain(&err)));
                 ExitCode::from(EXIT_FAILED)
             }
         },
@@ -77,7 +82,7 @@ async fn main() -> ExitCode {
             Ok(Found::NoLeak) => ExitCode::SUCCESS,
             Ok(Found::Leak) => ExitCode::from(EXIT_FAILED),
             Err(err) => {
-                eprintln!("inspect: {err}");
+                let _ = say(format!("inspect: {err}"));
                 ExitCode::from(err.exit_code())
             }
         },
@@ -92,6 +97,18 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Writes `line` to standard error from a thread of its own, and waits
+/// for it at most [`SAY_WITHIN`]: an error at exit never waits on a reader
+/// that does not read (a full pipe), nor fails on one that cannot take it
+/// (`/dev/full`). Whether the line was written.
+fn say(line: String) -> bool {
+    let (said, done) = mpsc::channel();
+    let writer = std::thread::Builder::new().spawn(move || {
+        let _ = said.send(writeln!(std::io::stderr(), "{line}").is_ok());
+    });
+    writer.is_ok() && done.recv_timeout(SAY_WITHIN).unwrap_or(false)
 }
 
 /// Logs to standard error from a thread of its own, which never makes a
@@ -123,8 +140,12 @@ async fn serve(config: Config, settings: &Given) -> ExitCode {
     let (server, listener) = match started {
         Ok(started) => started,
         Err(err) => {
-            eprintln!("error: {}", cause_chain(&err));
-            return ExitCode::from(EXIT_FAILED);
+            // Where standard error takes no line, neither are the log's
+            // queued lines waited for: a failed start ends within a second.
+            if !say(format!("error: {}", cause_chain(&err))) {
+                std::process::exit(EXIT_BAD_CONFIG.into());
+            }
+            return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
     let address = listener

@@ -4,13 +4,14 @@
 //! shipper).
 //!
 //! A request's task only hands its line over to a queue. While the thread
-//! keeps up, nothing is lost. When the queue is full because the reader is
-//! stuck, a line is dropped and counted, never waited for: serving,
-//! `/metrics` and shutdown go on. `log_lines_dropped_total` in `/metrics`
-//! counts them, and once the writer can write again, it first writes one
-//! line saying how many. At exit, what is queued gets about a second to be
-//! written. The writer is a thread, not a task: the task count is the
-//! demo's subject.
+//! keeps up, nothing is lost. When the queue is full because the reader
+//! is stuck, a line is dropped and counted, never waited for: serving,
+//! `/metrics` and shutdown go on. A write that fails (a closed pipe, a
+//! full disk, a closed descriptor) loses its lines, counted too.
+//! `log_lines_dropped_total` in `/metrics` counts them all, and once the
+//! writer can write again, it first writes one line saying how many. At
+//! exit, what is queued gets about a second to be written. The writer is
+//! a thread, not a task: the task count is the demo's subject.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,11 +32,12 @@ const GATHER: Duration = Duration::from_millis(2);
 /// How long the process waits at exit for what is queued to be written.
 const AT_EXIT: Duration = Duration::from_secs(1);
 
-/// Lines dropped so far, in this process, because the reader was stuck.
+/// Lines lost so far, in this process: dropped while the reader was stuck,
+/// or in a write that failed.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
-/// Lines dropped so far because the reader was stuck; 0 where the log is
-/// not this module's (a test's process).
+/// Lines lost so far, dropped while the reader was stuck or in a write
+/// that failed; 0 where the log is not this module's (a test's process).
 pub(crate) fn dropped_lines() -> u64 {
     DROPPED.load(Ordering::Relaxed)
 }
@@ -147,10 +149,15 @@ fn write_out(queue: &Queue, mut out: Reporting<impl Write>) {
             pending = queue.lock();
         }
         std::mem::swap(&mut batch, &mut pending.bytes);
-        pending.lines = 0;
+        let lines = std::mem::take(&mut pending.lines);
         drop(pending);
-        // A reader that went away loses the lines; the server goes on.
-        let _ = out.write_all(&batch).and_then(|()| out.flush());
+        // A write that fails (a reader gone, a full disk, a closed
+        // descriptor) loses the batch, counted whole: some of its lines
+        // may have reached the reader before the failure. The server goes
+        // on.
+        if out.write_all(&batch).and_then(|()| out.flush()).is_err() {
+            DROPPED.fetch_add(lines as u64, Ordering::Relaxed);
+        }
         batch.clear();
     }
 }

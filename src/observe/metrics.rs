@@ -347,7 +347,7 @@ impl Collector for ProcessFigures {
         }
         let metric = encoder.encode_descriptor(
             "log_lines_dropped",
-            "Log lines dropped because the log's reader was not reading",
+            "Log lines lost: dropped while the log's reader was not reading, or in a write that failed",
             None,
             MetricType::Counter,
         )?;

@@ -9,13 +9,15 @@ use crate::roles::forward::answer_forward;
 use crate::roles::hello::hello;
 use crate::serve::access::named_host;
 use crate::serve::dashboard;
+use crate::serve::refusal::{method_not_allowed, no_route};
 use crate::serve::state::AppState;
 use crate::serve::switches::{get_settings, put_settings, put_upstream_settings};
 use crate::serve::watch::{get_figures, get_metrics, get_watch};
 
 /// `/hello` and `/forward`, any method; `GET /metrics`; the settings,
 /// `GET` and `PUT /settings` and `PUT /upstream/settings`; and for people,
-/// the dashboard at `GET /` with the figures it polls.
+/// the dashboard at `GET /` with the figures it polls. Any other method
+/// or path is refused in JSON, as every refusal is.
 ///
 /// The demo's own routes, and `/metrics`, answer any Host, as the Go
 /// original does; the settings, the figures and the dashboard only one
@@ -33,5 +35,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .route("/forward", any(answer_forward))
         .route("/metrics", get(get_metrics))
         .merge(for_this_server_only)
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(no_route)
         .with_state(state)
 }

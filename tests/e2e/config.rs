@@ -157,12 +157,12 @@ fn scenarios_lists_the_registry_for_scripts() {
 }
 
 #[test]
-fn a_port_in_use_exits_1_naming_the_address_and_how_to_pick_another() {
+fn a_port_in_use_exits_2_naming_the_address_and_how_to_pick_another() {
     let first = start_server("first", &[]);
     let taken = first.address.to_string();
     let output = run_with(&[("BIND_ADDRESS", &taken)]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&taken), "{stderr}");
     assert!(stderr.contains("in use"), "{stderr}");
     assert!(

@@ -35,6 +35,7 @@ mod reliability;
 mod resilience;
 #[cfg(linux_view)]
 mod retainer;
+mod stuck_stderr;
 mod switch_lifetimes;
 mod switch_surface;
 mod switches;

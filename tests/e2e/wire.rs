@@ -53,9 +53,31 @@ fn connection_close_is_said_by_hello_when_asked() {
 }
 
 #[test]
-fn unknown_paths_are_not_found() {
+fn an_unknown_path_and_a_method_a_route_does_not_take_are_refused_in_json() {
     let server = serve(&[]);
-    assert_eq!(get(server.address, "/nope").status, 404);
+    let unknown = get(server.address, "/nope");
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+    assert!(
+        unknown.json()["error"]
+            .as_str()
+            .is_some_and(|why| why.contains("/nope")),
+        "{unknown:?}"
+    );
+    for (method, path, allowed) in [
+        ("POST", "/settings", "GET,HEAD,PUT"),
+        ("DELETE", "/metrics", "GET,HEAD"),
+        ("GET", "/upstream/settings", "PUT"),
+    ] {
+        let answer = request(server.address, method, path);
+        assert_eq!(answer.status, 405, "{method} {path}: {answer:?}");
+        assert_eq!(answer.header("allow"), Some(allowed), "{method} {path}");
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        let why = answer.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(why.contains(method) && why.contains(path), "{why}");
+    }
 }
 
 #[test]
