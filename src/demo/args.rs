@@ -5,13 +5,15 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::scenario::Scenario;
+use crate::scenario::verdict::FEWEST_REQUESTS;
 
 /// What `demo` takes.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Sequential /forward requests per scenario (scripts/load.sh, the
-    /// walkthrough's curl loop, sends 400).
-    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    /// walkthrough's curl loop, sends 400); at least 5, the fewest a
+    /// scenario can be judged on.
+    #[arg(long, default_value_t = 400, value_parser = parse_requests)]
     pub(crate) requests: u32,
     /// Requests a second, a steady pace a person can follow on the chart
     /// (a curl loop's own pace depends on the machine). 0 sends each
@@ -31,4 +33,18 @@ pub struct DemoArgs {
     /// by default.
     #[arg(long = "scenario", value_name = "NAME", value_parser = Scenario::named)]
     pub(crate) scenarios: Vec<&'static Scenario>,
+}
+
+/// `--requests`: a whole number from [`FEWEST_REQUESTS`] to a million.
+fn parse_requests(text: &str) -> Result<u32, String> {
+    let fewest = FEWEST_REQUESTS as u32;
+    match text.parse::<u32>() {
+        Ok(requests) if (fewest..=1_000_000).contains(&requests) => Ok(requests),
+        Ok(requests) if requests < fewest => Err(format!(
+            "{requests} requests cannot show a leak: a scenario is judged on at least {fewest}"
+        )),
+        _ => Err(format!(
+            "expected a whole number of requests from {fewest} to 1000000"
+        )),
+    }
 }

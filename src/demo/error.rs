@@ -41,10 +41,4 @@ pub enum DemoError {
     Report(#[source] serde_json::Error),
     #[error("interrupted by {0:?}")]
     Interrupted(Signal),
-    #[error("scenario {scenario}")]
-    InScenario {
-        scenario: String,
-        #[source]
-        source: Box<DemoError>,
-    },
 }

@@ -20,7 +20,7 @@ pub(crate) mod table;
 
 use std::io::Write;
 
-use futures_util::future::try_join_all;
+use futures_util::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::demo::args::DemoArgs;
@@ -60,31 +60,39 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
     let launcher = Launcher::new(executable, log_filter());
 
     // Every recording runs on this task, so that every child is started
-    // from this thread (see `record`).
+    // from this thread (see `record`). A scenario that fails keeps the
+    // others going: its row says so.
     let bars = MultiProgress::new();
     let recordings = scenarios.into_iter().map(|scenario| {
         let progress = bars.add(progress_bar(scenario, pace.requests));
         let (launcher, client) = (&launcher, &client);
         async move {
-            let run = record(launcher, scenario, pace, client, &progress)
-                .await
-                .map_err(|source| DemoError::InScenario {
-                    scenario: scenario.label(),
-                    source: Box::new(source),
-                })?;
-            progress.finish_with_message(run.recording.verdict().to_string());
-            Ok::<_, DemoError>(run)
+            let recorded = record(launcher, scenario, pace, client, &progress).await;
+            progress.finish_with_message(match &recorded {
+                Ok(run) => run.recording.verdict().to_string(),
+                Err(_) => "failed".to_owned(),
+            });
+            recorded.map_err(|err| Failed { scenario, err })
         }
     });
-    let runs = tokio::select! {
-        runs = try_join_all(recordings) => runs?,
+    let outcomes = tokio::select! {
+        outcomes = join_all(recordings) => outcomes,
         // Dropping the recordings kills every child.
         signal = signals.next() => return Err(DemoError::Interrupted(signal)),
     };
+    let (runs, failed): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
+    let runs: Vec<record::Run> = runs.into_iter().filter_map(Result::ok).collect();
+    let failed: Vec<Failed> = failed.into_iter().filter_map(Result::err).collect();
 
     chart::draw(&chart.path, &runs, pace)?;
-    report(args, &runs, &chart, pace)?;
-    Ok(all_behaved(&runs))
+    report(args, &runs, &failed, &chart, pace)?;
+    Ok(all_behaved(&runs, &failed))
+}
+
+/// A scenario that could not be recorded, and why.
+pub(crate) struct Failed {
+    pub(crate) scenario: &'static Scenario,
+    pub(crate) err: DemoError,
 }
 
 /// What the servers log: their warnings. Where no server can see its
@@ -102,10 +110,12 @@ fn log_filter() -> &'static str {
     "warn,reqwest_connection_leak::roles::retainer=error"
 }
 
-/// Prints the table (or the JSON document) with where the chart is.
+/// Prints the table (or the JSON document) with where the chart is: every
+/// scenario recorded, and a row for each that failed.
 fn report(
     args: &DemoArgs,
     runs: &[record::Run],
+    failed: &[Failed],
     chart: &ClaimedChart,
     pace: Pace,
 ) -> Result<(), DemoError> {
@@ -114,7 +124,7 @@ fn report(
     } else {
         format!(
             "{}chart: {}",
-            table::render(runs, pace.requests),
+            table::render(runs, failed, pace.requests),
             chart.path.display()
         )
     };
@@ -124,10 +134,17 @@ fn report(
     Ok(())
 }
 
-/// Whether every scenario behaved as the registry expects; each that did
-/// not is said on standard error.
-fn all_behaved(runs: &[record::Run]) -> bool {
-    let mut all_met = true;
+/// Whether every scenario was recorded and behaved as the registry
+/// expects; each that did not is said on standard error.
+fn all_behaved(runs: &[record::Run], failed: &[Failed]) -> bool {
+    let mut all_met = failed.is_empty();
+    for Failed { scenario, err } in failed {
+        eprintln!(
+            "scenario {} failed: {}",
+            scenario.label(),
+            crate::failure::cause_chain(err)
+        );
+    }
     for run in runs {
         let verdict = run.recording.verdict();
         if !run.scenario.expectation().met_by(verdict) {

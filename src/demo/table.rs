@@ -1,9 +1,13 @@
-//! The demo's comparison table, one row per scenario.
+//! The demo's comparison table, one row per scenario: a verdict other than
+//! the one its entry promises says which it expected, and a scenario that
+//! could not be recorded has a row that says so.
 
+use crate::demo::Failed;
 use crate::demo::record::Run;
+use crate::scenario::verdict::{Expectation, Verdict};
 
 /// The table as text, columns aligned.
-pub(crate) fn render(runs: &[Run], requests: usize) -> String {
+pub(crate) fn render(runs: &[Run], failed: &[Failed], requests: usize) -> String {
     let header = [
         "scenario".to_owned(),
         format!("after {requests} (s2 / s1)"),
@@ -35,10 +39,21 @@ pub(crate) fn render(runs: &[Run], requests: usize) -> String {
                         "{} / {}",
                         server1_connections.after_requests, server1_connections.after_idle
                     ),
-                    recording.verdict().to_string(),
+                    verdict_cell(scenario.expectation(), recording.verdict()),
                 ]
             },
         )
+        .chain(failed.iter().map(|Failed { scenario, .. }| {
+            let none = || "-".to_owned();
+            [
+                scenario.label(),
+                none(),
+                none(),
+                none(),
+                none(),
+                "failed (why: below)".to_owned(),
+            ]
+        }))
         .collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|column| {
@@ -60,4 +75,13 @@ pub(crate) fn render(runs: &[Run], requests: usize) -> String {
             cells.join("  ").trim_end().to_owned() + "\n"
         })
         .collect()
+}
+
+/// The verdict, and the one expected where they differ.
+fn verdict_cell(expected: Expectation, verdict: Verdict) -> String {
+    if expected.met_by(verdict) {
+        verdict.to_string()
+    } else {
+        format!("{verdict} (expected {expected})")
+    }
 }

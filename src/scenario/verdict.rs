@@ -50,6 +50,13 @@ pub const FLAT_BELOW: usize = 8;
 /// they report.
 pub(crate) const LEAK_SLACK: usize = 3;
 
+/// The fewest requests a scenario can be judged on: with fewer, a leak
+/// need not gain a single task beyond [`LEAK_SLACK`], and any count, a
+/// flat one too, reads as one (`demo --requests 4` read `leaks` for
+/// `DISABLE_KEEP_ALIVES=true`). At this many every scenario read as its
+/// entry promises, twice each.
+pub(crate) const FEWEST_REQUESTS: usize = LEAK_SLACK + 2;
+
 /// What a recording shows. On the wire (`/watch`), by its
 /// [`class`](Verdict::class).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

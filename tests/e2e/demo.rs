@@ -287,30 +287,64 @@ fn a_demo_ended_by_a_signal_exits_as_a_shell_reports_it_and_leaves_no_server_beh
 }
 
 #[test]
-fn a_scenario_that_fails_is_named_in_the_error() {
-    let Some(namespace) = crate::common::netns::Namespace::new("demo-ports") else {
-        return;
-    };
-    // 100 ephemeral ports: the leak runs out of them within its 400
-    // requests, each of which keeps a connection.
-    let narrowed = namespace
-        .command()
-        .args(["sysctl", "-qw", "net.ipv4.ip_local_port_range=60000 60099"])
-        .status()
-        .expect("sysctl");
-    assert!(narrowed.success());
-    let chart = temp_chart("ports");
-    let output = namespace
-        .command()
-        .arg(BINARY)
-        .args(["demo", "--scenario", "leak", "--rate", "0", "--chart"])
+fn a_scenario_that_fails_has_its_row_in_the_table_beside_the_others_and_is_named() {
+    // 64 descriptors for each process: the leak runs out within its 100
+    // requests, each of which keeps a connection on both servers; a fix
+    // keeps none.
+    let chart = temp_chart("descriptors");
+    let output = Command::new("sh")
+        .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", BINARY])
+        .args([
+            "demo",
+            "--scenario",
+            "leak",
+            "--scenario",
+            "disable-keep-alives",
+        ])
+        .args(["--requests", "100", "--rate", "0", "--chart"])
         .arg(&chart)
         .env_remove("RUST_LOG")
         .output()
         .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("scenario leak (defaults): "), "{stderr}");
+    assert!(
+        stderr.contains("scenario leak (defaults) failed: "),
+        "{stderr}"
+    );
+    let row = |label: &str| {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(label))
+            .unwrap_or_else(|| panic!("no row for {label}: {stdout}"))
+            .to_owned()
+    };
+    assert!(
+        row("leak (defaults)").ends_with("failed (why: below)"),
+        "{stdout}"
+    );
+    assert!(
+        row("DISABLE_KEEP_ALIVES=true").ends_with("flat"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn too_few_requests_to_judge_are_refused_naming_the_fewest() {
+    for requests in ["0", "1", "4"] {
+        let output = Command::new(BINARY)
+            .args(["demo", "--requests", requests])
+            .output()
+            .expect("run the demo");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{requests}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("--requests") && stderr.contains("at least 5"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
