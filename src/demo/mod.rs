@@ -26,7 +26,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use crate::demo::args::DemoArgs;
 use crate::demo::chart_path::ClaimedChart;
 pub use crate::demo::error::DemoError;
-use crate::demo::record::{Pace, record};
+use crate::demo::record::{Failed, Pace, record};
 use crate::harness::Launcher;
 use crate::roles::client_settings::ClientSettings;
 use crate::scenario::{self, Scenario};
@@ -87,12 +87,6 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
     chart::draw(&chart.path, &runs, pace)?;
     report(args, &runs, &failed, &chart, pace)?;
     Ok(all_behaved(&runs, &failed))
-}
-
-/// A scenario that could not be recorded, and why.
-pub(crate) struct Failed {
-    pub(crate) scenario: &'static Scenario,
-    pub(crate) err: DemoError,
 }
 
 /// What the servers log: their warnings. Where no server can see its

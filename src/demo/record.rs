@@ -47,6 +47,12 @@ pub(crate) struct OpenConnections {
     pub(crate) after_idle: usize,
 }
 
+/// A scenario that could not be recorded, and why.
+pub(crate) struct Failed {
+    pub(crate) scenario: &'static Scenario,
+    pub(crate) err: DemoError,
+}
+
 /// What one scenario recorded.
 #[derive(Debug, Clone)]
 pub(crate) struct Run {

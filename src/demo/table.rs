@@ -2,8 +2,7 @@
 //! the one its entry promises says which it expected, and a scenario that
 //! could not be recorded has a row that says so.
 
-use crate::demo::Failed;
-use crate::demo::record::Run;
+use crate::demo::record::{Failed, Run};
 use crate::scenario::verdict::{Expectation, Verdict};
 
 /// The table as text, columns aligned.
