@@ -50,6 +50,11 @@ pub struct InspectArgs {
     /// an exporter beside a service.
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics: Option<BindAddress>,
+    /// Print no sample and no final table: the exit status, and with
+    /// --metrics the exporter, say it all (a sidecar whose standard output
+    /// is a log nobody should fill).
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) quiet: bool,
 }
 
 /// A process ID: a whole number from 1.

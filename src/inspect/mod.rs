@@ -98,7 +98,9 @@ async fn watch(args: &InspectArgs) -> Result<Found, InspectError> {
     let mut output = output::Output::start().map_err(InspectError::Output)?;
     let summary = sample_until_over(args, &mut sampler, &latest, &report, &mut output).await?;
     let last: Vec<process_watch::Row> = sampler.last_rows().values().flatten().cloned().collect();
-    output.finish(report.end(&last, summary.as_ref()));
+    if !args.quiet {
+        output.finish(report.end(&last, summary.as_ref()));
+    }
     Ok(
         match last.iter().any(|row| row.verdict == RowVerdict::Leaks) {
             true => Found::Leak,
@@ -139,7 +141,7 @@ async fn sample_until_over(
             summary: summary.as_ref(),
         };
         // A reader that went away (`| head`) ends the watch.
-        let reader_gone = !output.send(report.sample(&line, &ended_lines));
+        let reader_gone = !args.quiet && !output.send(report.sample(&line, &ended_lines));
         if reader_gone || args.once || clock.is_over() || !sampler.is_watching() {
             return Ok(summary);
         }

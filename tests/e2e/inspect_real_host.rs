@@ -249,3 +249,24 @@ fn a_host_with_more_processes_than_descriptors_is_read_whole() {
         unseen.len()
     );
 }
+
+#[test]
+fn quiet_prints_nothing_whatever_it_watches() {
+    let (_server, holders) = handed("hand", 5);
+    let output = std::process::Command::new(crate::common::BINARY)
+        .args(["inspect", "--quiet", "--once"])
+        .args(holders.iter().map(u32::to_string))
+        .output()
+        .expect("run inspect");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        output.stdout.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
