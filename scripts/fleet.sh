@@ -26,6 +26,7 @@ work=$(mktemp -d)
 started=()
 cleanup() {
     [ ${#started[@]} -eq 0 ] || kill "${started[@]}" 2>/dev/null || true
+    if [ -n "${namespace:-}" ]; then ip netns delete "$namespace" 2>/dev/null || true; fi
     if [ -n "${container:-}" ]; then buildah --storage-driver vfs rm "$container" >/dev/null 2>&1 || true; fi
     if [ -n "${image:-}" ]; then buildah --storage-driver vfs rmi "$image" >/dev/null 2>&1 || true; fi
     rm -rf "$work"
@@ -149,6 +150,52 @@ if command -v kubernetes-validate >/dev/null; then
 else
     say "skipped Kubernetes' schemas: kubernetes-validate cannot be installed here (pip install kubernetes-validate)"
 fi
+# The DaemonSet's capabilities are the fewest that read a process of
+# another user in a network namespace of its own: with them all, inspect
+# --all reads it; without any one, it does not.
+capabilities() {
+    python3 -c '
+import sys, yaml
+container = yaml.safe_load(open("deploy/kubernetes/daemonset.yaml"))["spec"]["template"]["spec"]["containers"][0]
+print(" ".join(container["securityContext"]["capabilities"]["add"]))'
+}
+# Rows of PID $1 in one sample of inspect --all with only the capabilities
+# "$2..." (root's, as in the DaemonSet).
+rows_with() {
+    local pid=$1
+    shift
+    local bounding=-all
+    for capability in "$@"; do bounding+=",+${capability,,}"; done
+    setpriv --bounding-set "$bounding" "$binary" inspect --all --once --json |
+        python3 -c 'import json, sys; print(sum(row["pid"] == int(sys.argv[1]) for row in json.load(sys.stdin)["rows"]))' "$pid"
+}
+if python3 -c "import yaml" 2>/dev/null && [ -x /usr/bin/python3 ] && command -v ip >/dev/null; then
+    namespace=fleet-capabilities-$$
+    ip netns add "$namespace"
+    ip -n "$namespace" link set lo up
+    chmod 755 "$work"
+    cp tests/programs/changing_process.py "$work/"
+    ip netns exec "$namespace" setpriv --reuid=65534 --regid=65534 --clear-groups \
+        /usr/bin/python3 "$work/changing_process.py" 6f74686572 >"$work/other" 2>&1 &
+    started+=($!)
+    other=$(line_in "$work/other" ready | cut -d' ' -f2)
+    read -r -a granted <<<"$(capabilities)"
+    [ "$(rows_with "$other" "${granted[@]}")" -gt 0 ] ||
+        fail "with ${granted[*]}, inspect --all does not read PID $other (nobody's, another namespace)"
+    for left_out in "${granted[@]}"; do
+        fewer=()
+        for capability in "${granted[@]}"; do
+            [ "$capability" = "$left_out" ] || fewer+=("$capability")
+        done
+        [ "$(rows_with "$other" "${fewer[@]}")" = 0 ] ||
+            fail "inspect --all reads PID $other without $left_out: the DaemonSet need not add it"
+    done
+    kill "$other"
+    say "the DaemonSet's capabilities, ${granted[*]}, are each needed to read another user's process in another network namespace"
+else
+    say "skipped the capabilities' check: it needs PyYAML, Debian's /usr/bin/python3 and ip"
+fi
+
 if ! python3 -c "import yaml" 2>/dev/null; then
     say "skipped the manifests' parts: no PyYAML (pip install pyyaml)"
     exit 0
