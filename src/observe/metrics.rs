@@ -36,40 +36,6 @@ pub(crate) const OPEN_CONNECTIONS: &str = "http_server_open_connections";
 pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Prometheus's text format 0.0.4: what a scraper that does not ask for
-/// OpenMetrics reads, `curl` and `promtool check metrics` among them.
-pub(crate) const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// `openmetrics` in the format a scraper that sent `accept` reads: as it
-/// is for one that asks for OpenMetrics (Prometheus does), else in the
-/// text format 0.0.4, where a counter's `# HELP` and `# TYPE` name its
-/// `_total` samples and nothing ends with `# EOF`. The samples are the
-/// same in both.
-pub(crate) fn negotiated(openmetrics: String, accept: Option<&str>) -> (&'static str, String) {
-    if accept.is_some_and(|accept| accept.contains("application/openmetrics-text")) {
-        return (CONTENT_TYPE_OPENMETRICS, openmetrics);
-    }
-    let counters: std::collections::HashSet<&str> = openmetrics
-        .lines()
-        .filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
-        .collect();
-    let mut text = String::with_capacity(openmetrics.len());
-    for line in openmetrics.lines() {
-        if line == "# EOF" || line.starts_with("# UNIT ") {
-            continue;
-        }
-        let counter_named = ["# HELP ", "# TYPE "].iter().find_map(|comment| {
-            let (name, rest) = line.strip_prefix(comment)?.split_once(' ')?;
-            counters
-                .contains(name)
-                .then(|| format!("{comment}{name}_total {rest}"))
-        });
-        text.push_str(counter_named.as_deref().unwrap_or(line));
-        text.push('\n');
-    }
-    (CONTENT_TYPE_TEXT, text)
-}
-
 /// How a `/forward` request ended. Each variant is spelled as the value of
 /// `forward_requests_total`'s `outcome` label it encodes to, and so on the
 /// wire of `/figures`.

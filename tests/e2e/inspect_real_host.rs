@@ -11,10 +11,10 @@ use std::time::Duration;
 use reqwest_connection_leak::observe::metrics::samples;
 use serde_json::Value;
 
-use crate::common::inspect_run::{Running, Watch, run_inspect};
+use crate::common::inspect_run::{Running, Watch, run_inspect, serving_at};
 use crate::common::netns::Namespace;
 use crate::common::program::{Program, here, python};
-use crate::common::{eventually, first_line, is_root};
+use crate::common::{eventually, is_root};
 
 /// A server of `mode` (`hand` or `fork`) with `count` connections, and the
 /// PIDs that hold its accepted sockets.
@@ -194,11 +194,7 @@ fn a_sidecar_whose_output_nobody_reads_keeps_sampling_and_says_how_fresh() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start inspect");
-    let said = first_line(inspect.stderr.take().expect("its log"));
-    let address = said
-        .strip_prefix("inspect: serving /metrics on ")
-        .unwrap_or_else(|| panic!("inspect said {said:?}"))
-        .to_owned();
+    let address = serving_at(&mut inspect);
     let figure = |body: &str, name: &str| samples(body).get(name).copied().unwrap_or(0.0);
     let mut last = (String::new(), true, String::new());
     let stuck = eventually(Duration::from_secs(60), || {

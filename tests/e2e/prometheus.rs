@@ -16,7 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::common::{BINARY, Pair, PairExt, exchange_raw, first_line, on_linux, start_pair};
+use crate::common::inspect_run::serving_at;
+use crate::common::{BINARY, Pair, PairExt, exchange_raw, on_linux, start_pair};
 use serde_json::Value;
 
 /// The rule's window needs 20 requests and two scrapes of each; a minute
@@ -314,11 +315,7 @@ fn start_exporter(pids: &[u32]) -> Exporter {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start inspect");
-    let line = first_line(child.stderr.take().expect("its log"));
-    let address = line
-        .strip_prefix("inspect: serving /metrics on ")
-        .unwrap_or_else(|| panic!("inspect said {line:?}"))
-        .to_owned();
+    let address = serving_at(&mut child);
     Exporter { child, address }
 }
 

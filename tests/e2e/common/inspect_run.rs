@@ -135,6 +135,15 @@ impl Watch {
     }
 }
 
+/// Where an `inspect --metrics` just started serves, from the first line
+/// of its standard error (piped).
+pub fn serving_at(inspect: &mut Child) -> String {
+    let line = first_line(inspect.stderr.take().expect("its log"));
+    line.strip_prefix("inspect: serving /metrics on ")
+        .unwrap_or_else(|| panic!("inspect said {line:?}"))
+        .to_owned()
+}
+
 /// `inspect --json` started by `command` with `args`, its samples read as
 /// they come, killed when dropped; with `--metrics`, where it serves.
 pub struct Running {
@@ -158,12 +167,7 @@ impl Running {
             })
             .spawn()
             .expect("start inspect");
-        let metrics = metrics.then(|| {
-            let line = first_line(child.stderr.take().expect("its log"));
-            line.strip_prefix("inspect: serving /metrics on ")
-                .unwrap_or_else(|| panic!("inspect said {line:?}"))
-                .to_owned()
-        });
+        let metrics = metrics.then(|| serving_at(&mut child));
         let stdout = child.stdout.take().expect("its output");
         let (sender, samples) = std::sync::mpsc::channel();
         thread::spawn(move || {
