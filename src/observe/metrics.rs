@@ -56,7 +56,8 @@ pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =
 pub(crate) enum Outcome {
     /// Server 1's answer was nested and sent.
     ok,
-    /// Server 1 could not be reached, or its answer could not be used.
+    /// Server 1 could not be reached, or its answer could not be used;
+    /// a client that could not be built here counts here too.
     upstream_error,
     /// Server 1 did not answer within `REQUEST_TIMEOUT`.
     timeout,

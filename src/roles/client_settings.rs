@@ -1,4 +1,6 @@
-//! The knobs that cause or prevent the leak, and the client built from them.
+//! The per-request client's knobs, those that cause or prevent the leak
+//! and `REQUEST_TIMEOUT`, which does neither, and the client built from
+//! them.
 
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //!
 //! - `hello`: server 1's `/hello`.
 //! - `forward`: server 2's `/forward` and where its clients come from.
-//! - [`client_settings`]: the knobs that cause or stop the leak.
+//! - [`client_settings`]: the per-request client's knobs: those that
+//!   cause or stop the leak, and `REQUEST_TIMEOUT`, which does neither.
 //! - `upstream`: one call from server 2 to server 1.
 //! - `via`: the mark that stops a forwarding loop.
 //! - `retainer`: keeps per-request clients as long as Go would.

@@ -16,11 +16,13 @@
 //! - `switches`: settings switched on a running server, `/settings`;
 //!   `switch_log`: the switches made, logged, counted and kept.
 //! - `access`: who may read the settings and figures, and who may switch.
-//! - `refusal`: how a refused request of that API reads.
+//! - `refusal`: how every refusal reads, a method or a path that no
+//!   route takes included.
 //! - `figures`: what a server tells of itself.
 //! - `server1_client`: the client to server 1 for its figures and its
 //!   switches.
-//! - `watch`: the figures a person watches, `/figures` and `/watch`.
+//! - `watch`: the figures a person watches, `/figures` and `/watch`, and
+//!   `/metrics` for a scraper.
 //! - `dashboard`: the page at `/` that polls them.
 
 pub(crate) mod access;

@@ -3,6 +3,10 @@
 
 use std::process::{Command, Output, Stdio};
 
+use clap::CommandFactory;
+use reqwest_connection_leak::cli::Cli;
+use reqwest_connection_leak::settings::knobs::Knob;
+
 use crate::common::{BINARY, start_server, start_server_with};
 
 fn run_with(env: &[(&str, &str)]) -> Output {
@@ -114,18 +118,17 @@ fn help_lists_every_variable_and_exits_0() {
     let output = Command::new(BINARY).arg("--help").output().expect("run");
     assert_eq!(output.status.code(), Some(0));
     let help = String::from_utf8_lossy(&output.stdout);
-    for variable in [
-        "BIND_ADDRESS",
-        "UPSTREAM_URL",
-        "DISABLE_KEEP_ALIVES",
-        "IDLE_CONN_TIMEOUT",
-        "MAX_IDLE_CONNS_PER_HOST",
-        "CONNECTION_CLOSE",
-        "CLIENT_LIFETIME",
-        "REQUEST_TIMEOUT",
-        "SERVER_IDLE_TIMEOUT",
-        "RUST_LOG",
-    ] {
+    // Every knob, from the registry, and every other setting the command
+    // line reads from the environment.
+    let command = Cli::command();
+    let settings = command
+        .get_arguments()
+        .filter_map(|argument| argument.get_env())
+        .map(|env| env.to_string_lossy().into_owned());
+    let knobs = Knob::ALL.iter().map(|knob| knob.env().to_owned());
+    let every: std::collections::BTreeSet<String> = settings.chain(knobs).collect();
+    assert!(every.len() >= 16, "{every:?}");
+    for variable in every {
         assert!(help.contains(&format!("[env: {variable}")), "{variable}");
     }
 }
