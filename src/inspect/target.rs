@@ -203,21 +203,10 @@ impl Target {
     }
 
     fn unreadable(&self, err: Errno) -> TargetError {
-        let err = std::io::Error::from(err);
-        match err.kind() {
-            // ESRCH: the process went between the folder's opening and its
-            // reading.
-            std::io::ErrorKind::NotFound => TargetError::NoSuchProcess(self.pid),
-            _ if err.raw_os_error() == Some(Errno::SRCH.raw_os_error()) => {
-                TargetError::NoSuchProcess(self.pid)
-            }
-            std::io::ErrorKind::PermissionDenied => TargetError::NotAllowed(self.pid),
-            _ => TargetError::Unreadable(self.pid, err.to_string()),
-        }
+        errno_error(self.pid, err)
     }
 }
 
-/// `/proc/PID/stat`, opened, read and closed.
 /// `/proc/PID/stat`, opened, read whole into a buffer and closed: no
 /// `stat` of the file first, as reading a file to its end would make.
 fn read_stat(pid: i32) -> Result<Stat, TargetError> {
@@ -226,7 +215,7 @@ fn read_stat(pid: i32) -> Result<Stat, TargetError> {
         OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|err| stat_error(pid, err))?;
+    .map_err(|err| errno_error(pid, err))?;
     // A line of 52 numbers and a name of at most 15 bytes.
     let mut line = [0u8; 2048];
     let mut read = 0;
@@ -235,20 +224,15 @@ fn read_stat(pid: i32) -> Result<Stat, TargetError> {
             Ok(0) => break,
             Ok(more) => read += more,
             Err(Errno::INTR) => {}
-            Err(err) => {
-                return Err(target_error(
-                    pid,
-                    ProcError::from(std::io::Error::from(err)),
-                ));
-            }
+            Err(err) => return Err(errno_error(pid, err)),
         }
     }
     Stat::from_read(&line[..read]).map_err(|err| target_error(pid, err))
 }
 
-/// Why `/proc/PID/stat` could not be read: ESRCH when the process ended
-/// between the file's opening and its reading.
-fn stat_error(pid: i32, err: Errno) -> TargetError {
+/// Why a file of `/proc/PID` could not be read: ESRCH when the process
+/// ended between the file's opening and its reading.
+fn errno_error(pid: i32, err: Errno) -> TargetError {
     match err {
         Errno::NOENT | Errno::SRCH => TargetError::NoSuchProcess(pid),
         Errno::ACCESS | Errno::PERM => TargetError::NotAllowed(pid),
