@@ -40,11 +40,11 @@ use tracing_subscriber::prelude::*;
 const EXIT_BAD_CONFIG: u8 = 2;
 /// A server's shutdown cut requests short, or a demo scenario misbehaved.
 const EXIT_FAILED: u8 = 1;
+/// Stopped at once by a second signal, as a shell reports a Ctrl-C.
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// How long an error's line at exit may wait for standard error.
 const SAY_WITHIN: Duration = Duration::from_millis(500);
-/// Stopped at once by a second signal, as a shell reports a Ctrl-C.
-const EXIT_INTERRUPTED: u8 = 130;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -80,9 +80,14 @@ pub async fn run(args: &DemoArgs) -> Result<bool, DemoError> {
         // Dropping the recordings kills every child.
         signal = signals.next() => return Err(DemoError::Interrupted(signal)),
     };
-    let (runs, failed): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
-    let runs: Vec<record::Run> = runs.into_iter().filter_map(Result::ok).collect();
-    let failed: Vec<Failed> = failed.into_iter().filter_map(Result::err).collect();
+    let mut runs = Vec::new();
+    let mut failed = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok(run) => runs.push(run),
+            Err(failure) => failed.push(failure),
+        }
+    }
 
     chart::draw(&chart.path, &runs, pace)?;
     report(args, &runs, &failed, &chart, pace)?;
