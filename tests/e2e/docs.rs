@@ -18,10 +18,7 @@ fn read(path: &Path) -> String {
 #[test]
 fn the_readmes_fixes_are_the_registrys_one_line_each() {
     let readme = read(&root().join("README.md"));
-    let section = readme
-        .split_once("\n## The fixes\n")
-        .and_then(|(_, rest)| rest.split("\n## ").next())
-        .expect("a section The fixes");
+    let section = between(&readme, "\n## The fixes\n", "\n## ");
     let listed: Vec<&str> = section
         .lines()
         .filter(|line| line.starts_with("- `"))
@@ -130,6 +127,15 @@ fn slug(heading: &str) -> String {
         .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
         .map(|c| if c == ' ' { '-' } else { c })
         .collect()
+}
+
+/// The part of `text` after the first `start`, up to the next `end` or
+/// the end; the test fails where `text` has no `start`.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let (_, rest) = text
+        .split_once(start)
+        .unwrap_or_else(|| panic!("no {start:?}"));
+    rest.split(end).next().unwrap_or_default()
 }
 
 /// The table rows of `text`'s section headed `heading`, up to the next
@@ -254,10 +260,7 @@ fn the_readmes_demo_table_has_every_entry_with_its_verdict() {
 #[test]
 fn the_guides_table_of_what_inspect_was_tried_on_is_every_case_as_its_test_asserts() {
     let guide = read(&root().join("docs/operators.md"));
-    let section = guide
-        .split_once("\n### What it was tried on\n")
-        .and_then(|(_, rest)| rest.split("\n### ").next())
-        .expect("a section What it was tried on");
+    let section = between(&guide, "\n### What it was tried on\n", "\n### ");
     let cases = read(&root().join("tests/e2e/inspect_cases.rs"));
     let tests: Vec<(&str, &str)> = cases
         .split("#[test]\nfn ")
@@ -290,11 +293,7 @@ fn the_guides_table_of_what_inspect_was_tried_on_is_every_case_as_its_test_asser
 fn the_recipe_names_every_word_of_a_knobs_row() {
     // The row's words, from the macro's pattern: `env $env:literal, ...`.
     let knobs = read(&root().join("src/settings/knobs.rs"));
-    let pattern = knobs
-        .split("macro_rules! knobs {")
-        .nth(1)
-        .and_then(|rest| rest.split(")*) => {").next())
-        .expect("the knobs! macro's pattern");
+    let pattern = between(&knobs, "macro_rules! knobs {", ")*) => {");
     let words: Vec<&str> = pattern
         .split_whitespace()
         .filter(|word| word.chars().all(|c| c.is_ascii_lowercase()))
@@ -302,11 +301,7 @@ fn the_recipe_names_every_word_of_a_knobs_row() {
         .collect();
     assert!(words.contains(&"switched"), "{words:?}");
     let contributing = read(&root().join("CONTRIBUTING.md"));
-    let step = contributing
-        .split("1. **The knob**")
-        .nth(1)
-        .and_then(|rest| rest.split("2. **").next())
-        .expect("the recipe's first step");
+    let step = between(&contributing, "1. **The knob**", "2. **");
     for word in words {
         assert!(
             step.contains(&format!("`{word}`")) || step.contains(&format!("`{word} ")),
