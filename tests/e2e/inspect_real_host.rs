@@ -4,7 +4,7 @@
 //! name after the watch found them, names chosen to fool a terminal, and a
 //! sidecar whose output nobody reads.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::common::inspect_run::{Running, Watch, run_inspect, serving_at};
 use crate::common::netns::Namespace;
 use crate::common::program::{Program, here, python};
-use crate::common::{eventually, is_root};
+use crate::common::{eventually, is_root, send};
 
 /// A server of `mode` (`hand` or `fork`) with `count` connections, and the
 /// PIDs that hold its accepted sockets.
@@ -152,18 +152,8 @@ fn hex(bytes: &[u8]) -> String {
 /// `GET /metrics` from `address` as `curl` asks it: (body, whether
 /// `promtool check metrics` passed it, and what it said).
 fn scrape_checked(address: &str) -> (String, bool, String) {
-    let mut stream = std::net::TcpStream::connect(address).expect("connect to /metrics");
-    stream
-        .write_all(
-            b"GET /metrics HTTP/1.1\r\nHost: inspect\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        )
-        .expect("ask");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body)
-        .unwrap_or_default();
+    let address = address.parse().expect("an address");
+    let body = send(address, "GET", "/metrics", &[("Accept", "*/*")], "").body;
     let mut promtool = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -180,7 +170,7 @@ fn scrape_checked(address: &str) -> (String, bool, String) {
     let checked = promtool.wait_with_output().expect("promtool ran");
     let said = String::from_utf8_lossy(&checked.stdout).into_owned()
         + &String::from_utf8_lossy(&checked.stderr);
-    (body.to_owned(), checked.status.success(), said)
+    (body, checked.status.success(), said)
 }
 
 #[test]
