@@ -2,13 +2,13 @@
 //! every log line, and each is counted; a pipe nobody reads never keeps a
 //! failed start from ending.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest_connection_leak::observe::metrics::samples;
 
-use crate::common::{BINARY, eventually, get, sample, start_server};
+use crate::common::{BINARY, eventually, first_line, get, sample, start_server};
 
 #[test]
 fn every_log_line_lost_to_a_full_disk_is_counted() {
@@ -19,11 +19,8 @@ fn every_log_line_lost_to_a_full_disk_is_counted() {
         .stderr(std::fs::File::create("/dev/full").expect("/dev/full"))
         .spawn()
         .expect("start the server");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("its output"))
-        .read_line(&mut line)
-        .expect("its address");
-    let address = line.trim().parse().expect("an address");
+    let line = first_line(server.stdout.take().expect("its output"));
+    let address = line.parse().expect("an address");
     for _ in 0..20 {
         assert_eq!(get(address, "/hello").status, 200);
     }
