@@ -63,8 +63,7 @@ impl Sampler {
         let mut sampler = Sampler::new(false, rule, forget)?;
         for pid in pids {
             let target = Target::open(*pid)?;
-            sampler
-                .join(&target)
+            join(&mut sampler.dumps, sampler.own_namespace, &target)
                 .map_err(|source| InspectError::Namespace { pid: *pid, source })?;
             sampler.targets.insert(*pid, target);
         }
@@ -89,11 +88,6 @@ impl Sampler {
             rule,
             forget,
         })
-    }
-
-    /// A channel to `target`'s namespace, once per namespace.
-    fn join(&mut self, target: &Target) -> std::io::Result<()> {
-        join(&mut self.dumps, self.own_namespace, target)
     }
 
     /// Whether any process is still watched (`--all` always is).
@@ -209,7 +203,7 @@ impl Sampler {
             const OTHER_NAMESPACE: &str = "in a network namespace only root can join";
             let why = match Target::open(pid) {
                 Ok(target) if self.unjoinable.contains(&target.namespace) => OTHER_NAMESPACE,
-                Ok(target) => match self.join(&target) {
+                Ok(target) => match join(&mut self.dumps, self.own_namespace, &target) {
                     Ok(()) => {
                         self.targets.insert(pid, target);
                         continue;
