@@ -30,32 +30,54 @@ command -v ss >/dev/null || { echo "inspect-cost.sh: needs ss (Debian: apt-get i
 cargo build --release --quiet
 binary=target/release/reqwest-connection-leak
 
-# The holder: $pairs connections to its own listener, both ends kept, for
-# ten minutes at most (it is killed when this script ends).
-# Each socket closes with a reset when the holder ends (SO_LINGER 0), so
+# The hosts, one Python program: `holder N` keeps N connections to its own
+# listener, both ends; `forked N` hands N accepted connections to as many
+# `sleep`s and starts N/2 idle ones; `shared N` starts N `sleep`s that each
+# hold every descriptor of N/2 connections. It prints its PID when ready,
+# ends its children with it, and lives ten minutes at most (this script
+# kills it at its end). Each socket closes with a reset (SO_LINGER 0), so
 # that no TIME_WAIT is left to weigh on the next shape's figures.
-holder_code=$(cat <<'PY'
-import os, socket, struct, sys, time
-pairs = int(sys.argv[1])
+host_code=$(cat <<'PY'
+import os, signal, socket, struct, subprocess, sys, time
+shape, count = sys.argv[1], int(sys.argv[2])
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
-kept = []
-abort = struct.pack("ii", 1, 0)
-for _ in range(pairs):
+kept, children = [], []
+def pair():
     client = socket.create_connection(listener.getsockname())
     server, _ = listener.accept()
     client.sendall(b"x"); server.recv(1); server.sendall(b"y"); client.recv(1)
     for end in (client, server):
-        end.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, abort)
-    kept += [client, server]
-print(os.getpid(), flush=True)
-time.sleep(600)
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    return client, server
+try:
+    if shape == "holder":
+        for _ in range(count):
+            kept += pair()
+    elif shape == "forked":
+        for _ in range(count):
+            client, server = pair()
+            kept.append(client)
+            children.append(subprocess.Popen(["sleep", "600"], pass_fds=[server.fileno()]))
+            server.close()
+        children += [subprocess.Popen(["sleep", "600"]) for _ in range(count // 2)]
+    else:
+        for _ in range(count // 2):
+            kept += pair()
+        descriptors = [socket.fileno() for socket in kept]
+        children = [subprocess.Popen(["sleep", "600"], pass_fds=descriptors) for _ in range(count)]
+    print(os.getpid(), flush=True)
+    time.sleep(600)
+finally:
+    for child in children:
+        child.kill()
 PY
 )
 # Starts a holder of $1 pairs; its PID goes to $2 once it is ready.
 holders=()
 trap '[ ${#holders[@]} -eq 0 ] || kill "${holders[@]}" 2>/dev/null; rm -f "${TMPDIR:-/tmp}"/inspect-cost.$$.*' EXIT
 start_holder() {
-    python3 -c "$holder_code" "$1" >"$2" &
+    python3 -c "$host_code" holder "$1" >"$2" &
     holders+=($!)
 }
 wait_ready() {
@@ -141,47 +163,9 @@ python3 -c "$measure_code" "$runs" "$binary" - all
 kill "${holders[@]}" 2>/dev/null
 holders=()
 
-# The busy hosts: a Python parent that makes the connections and hands
-# them to `sleep`s, each ended with it.
-shape_code=$(cat <<'PY'
-import os, signal, socket, struct, subprocess, sys, time
-shape, count = sys.argv[1], int(sys.argv[2])
-# Killed by this script, it ends its children first.
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
-kept, children = [], []
-def pair():
-    client = socket.create_connection(listener.getsockname())
-    server, _ = listener.accept()
-    client.sendall(b"x"); server.recv(1); server.sendall(b"y"); client.recv(1)
-    for end in (client, server):
-        end.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    return client, server
-try:
-    if shape == "forked":
-        # COUNT holders of one accepted connection each, COUNT/2 idle ones.
-        for _ in range(count):
-            client, server = pair()
-            kept.append(client)
-            children.append(subprocess.Popen(["sleep", "600"], pass_fds=[server.fileno()]))
-            server.close()
-        children += [subprocess.Popen(["sleep", "600"]) for _ in range(count // 2)]
-    else:
-        # COUNT processes, each holding every descriptor of COUNT/2 connections.
-        for _ in range(count // 2):
-            kept += pair()
-        descriptors = [socket.fileno() for socket in kept]
-        children = [subprocess.Popen(["sleep", "600"], pass_fds=descriptors) for _ in range(count)]
-    print(os.getpid(), flush=True)
-    time.sleep(600)
-finally:
-    for child in children:
-        child.kill()
-PY
-)
 for shape in "forked 2000" "shared 300"; do
     set -- $shape
-    python3 -c "$shape_code" "$1" "$2" >"${TMPDIR:-/tmp}/inspect-cost.$$.$1" &
+    python3 -c "$host_code" "$1" "$2" >"${TMPDIR:-/tmp}/inspect-cost.$$.$1" &
     holders+=($!)
     wait_ready "${TMPDIR:-/tmp}/inspect-cost.$$.$1"
     case $1 in
