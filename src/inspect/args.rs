@@ -7,6 +7,10 @@ use clap::Args;
 use crate::settings::bind_address::BindAddress;
 use crate::settings::go_syntax::parse_duration;
 
+/// The default of `--leak-count`; `Rule::standing` in `verdict.rs` says
+/// why 15.
+pub(crate) const STANDING: u32 = 15;
+
 /// What `inspect` takes.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("processes").required(true).args(["pids", "all"])))]
@@ -27,7 +31,7 @@ pub struct InspectArgs {
     pub(crate) idle: Duration,
     /// Idle connections used once, to one peer, asked for one by one over a
     /// second or more, that are a leak however old.
-    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = STANDING, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) leak_count: u32,
     /// Idle connections used once, asked for one by one since the watch
     /// began, that are a leak growing now.

@@ -222,20 +222,20 @@ impl RowHistory {
         }
         seen.segments = segments;
         seen.seen_idle |= traffic.quiet() >= rule.idle_after;
-        let (request_segments, answer_segments, since_request) = match peer {
+        let (request_writes, answer_segments, since_request) = match peer {
             Peer::To(_) => (
-                traffic.data_segments_out,
+                traffic.writes_sent(),
                 traffic.data_segments_in,
                 traffic.since_data_sent,
             ),
             Peer::From { .. } => (
-                traffic.data_segments_in,
+                traffic.writes_received(),
                 traffic.data_segments_out,
                 traffic.since_data_received,
             ),
         };
         let usage = Usage {
-            request_segments,
+            request_writes,
             answer_segments,
             quiet: traffic.quiet(),
             reused: seen.reused,
@@ -355,6 +355,7 @@ pub(crate) mod tests {
                 data_segments_in: segments,
                 since_data_sent: quiet,
                 since_data_received: quiet,
+                ..Traffic::default()
             },
         }
     }

@@ -24,13 +24,18 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// At most this many data segments on the request side is one stretch of
-/// use, as one sample can tell it: every leaked connection measured
-/// carried 1 to 6 there (a GET: 1; three calls over TLS or six over
-/// HTTP/1.1: 5 and 6; an HTTP/2 client per request: 4 and 5), whatever its
-/// answer's size, while every pool connection measured carried 18 or more,
-/// since a pool sends request after request on each. 8 sits between.
-pub(crate) const FEW_REQUEST_SEGMENTS: u32 = 8;
+/// At most this many writes on the request side is one stretch of use, as
+/// one sample can tell it, counted from its data segments and bytes
+/// ([`Traffic::writes_sent`]): every leaked
+/// connection measured carried 1 to 6 there (a GET: 1; three calls over
+/// TLS or six over HTTP/1.1: 5 and 6; an HTTP/2 client per request: 4 and
+/// 5; an upload of 64 KB or 1 MB per request over a 1500-byte MTU: 2 and
+/// 2 or 3, beside 45 and 724 full ones), whatever its answer's size, while
+/// every pool connection measured carried 18 or more, since a pool sends
+/// request after request on each. 8 sits between.
+///
+/// [`Traffic::writes_sent`]: super::tcp_info::Traffic::writes_sent
+pub(crate) const FEW_REQUEST_WRITES: u32 = 8;
 
 /// Requests sent within this much of each other went out in one burst: 50
 /// calls at once left within 40 ms from Go and within 1 ms from Node, and
@@ -68,7 +73,16 @@ impl RowVerdict {
 /// The rule's two thresholds and the idle time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rule {
-    /// Connections used once, in a staircase, that are a leak however old.
+    /// Connections used once, in a staircase, that are a leak however old
+    /// (`--leak-count`). Its default, 15: a leak of one connection every
+    /// 4 s must read `leaks` by the time 15 stand, to a watch begun long
+    /// after it did (a minute's pile of such a leak is 15). Every healthy
+    /// shape measured, watched after its load ended, left its connections
+    /// used once in one burst or none at all (a pool's are reused; a long
+    /// poll's unanswered; streams, websockets and a scale-up opened at once
+    /// are a burst), so none comes near 15 in a staircase. The price, in
+    /// `docs/operators.md`: 15 streams or websockets opened one by one, and
+    /// silent since, read `leaks` where 20 were needed before.
     pub(crate) standing: usize,
     /// Connections used once, asked for since the watch began and in a
     /// staircase, that are a leak growing now.
@@ -82,7 +96,8 @@ pub(crate) struct Rule {
 /// the answer side is the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Usage {
-    pub(crate) request_segments: u32,
+    /// The writes on the request side, near enough ([`FEW_REQUEST_WRITES`]).
+    pub(crate) request_writes: u32,
     pub(crate) answer_segments: u32,
     /// How long no data has gone either way.
     pub(crate) quiet: Duration,
@@ -108,11 +123,10 @@ impl Rule {
         // Never used again: a pool's connection is used after a pause, a
         // leaked one never is. Only a watch of two samples or more sees it.
         let not_reused = !connection.reused;
-        // In one stretch: few request segments, as one sample can tell; or,
-        // for a connection the watch saw open, quiet within `--idle` of its
-        // opening, however much it carried (an upload per request sends 45
-        // segments over a 1500-byte MTU).
-        let one_stretch = connection.request_segments <= FEW_REQUEST_SEGMENTS
+        // In one stretch: few writes on the request side, as one sample can
+        // tell; or, for a connection the watch saw open, quiet within
+        // `--idle` of its opening, however it was written.
+        let one_stretch = connection.request_writes <= FEW_REQUEST_WRITES
             || connection
                 .stretch
                 .is_some_and(|stretch| stretch < self.idle_after);
@@ -272,17 +286,18 @@ fn largest_burst(times: &[i64]) -> (usize, usize) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::inspect::args::STANDING;
 
     /// The rule with `inspect`'s defaults, for the tests of the watch too.
     pub(crate) const RULE: Rule = Rule {
-        standing: 20,
+        standing: STANDING as usize,
         growth: 5,
         idle_after: Duration::from_secs(5),
     };
 
     /// A leaked GET's connection, idle for a minute.
     pub(crate) const LEAKED: Usage = Usage {
-        request_segments: 1,
+        request_writes: 1,
         answer_segments: 1,
         quiet: Duration::from_secs(60),
         reused: false,
@@ -342,24 +357,24 @@ pub(crate) mod tests {
     #[test]
     fn many_requests_are_no_one_stretch_unless_the_watch_saw_it_open_and_go_quiet() {
         let pool = Usage {
-            request_segments: 18,
+            request_writes: 18,
             ..LEAKED
         };
         assert!(!RULE.used_once(&pool));
         let six_calls = Usage {
-            request_segments: 6,
+            request_writes: 6,
             ..LEAKED
         };
         assert!(RULE.used_once(&six_calls));
-        let upload_seen_open = Usage {
-            request_segments: 45,
+        let written_in_many_pieces_seen_open = Usage {
+            request_writes: 45,
             stretch: Some(Duration::from_millis(900)),
             ..LEAKED
         };
-        assert!(RULE.used_once(&upload_seen_open));
+        assert!(RULE.used_once(&written_in_many_pieces_seen_open));
         let busy_for_a_while = Usage {
             stretch: Some(Duration::from_secs(30)),
-            ..upload_seen_open
+            ..written_in_many_pieces_seen_open
         };
         assert!(!RULE.used_once(&busy_for_a_while));
     }
@@ -375,6 +390,12 @@ pub(crate) mod tests {
         assert!(!stairs(30, -60_000, 10).is_staircase(20));
         // One a minute, once twenty are there.
         assert!(stairs(20, -1_200_000, 60_000).is_staircase(20));
+    }
+
+    #[test]
+    fn a_slow_leak_of_one_every_4_s_leaks_once_15_stand_however_old() {
+        assert!(RULE.leaks(&stairs(15, -600_000, 4_000)));
+        assert!(!RULE.leaks(&stairs(14, -600_000, 4_000)));
     }
 
     #[test]
