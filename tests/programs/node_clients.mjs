@@ -8,6 +8,8 @@
 //   h2-server  an h2c server on URL's host (port 0): /hello, sessions kept
 //   h2-leak    COUNT sessions (http2.connect), RATE a second, each one
 //              request, every session kept: the leak
+//   h2-ping-leak as h2-leak, each session sending a PING every 2 s after
+//              its request, as a gRPC channel with keepalive does
 //   h2-streams one session, CONCURRENCY streams at a time for SECONDS
 //   https-leak COUNT keep-alive agents (https.Agent), RATE a second, each
 //              one request over TLS trusting the PEM at --ca, every agent
@@ -84,6 +86,16 @@ const shapes = {
       await sleep(Math.max(0, started + (n * 1000) / rate - Date.now()));
       const session = http2.connect(url);
       await h2Call(session);
+      kept.push(session);
+    }
+  },
+  "h2-ping-leak": async () => {
+    const started = Date.now();
+    for (let n = 0; n < count; n++) {
+      await sleep(Math.max(0, started + (n * 1000) / rate - Date.now()));
+      const session = http2.connect(url);
+      await h2Call(session);
+      setInterval(() => session.ping(() => {}), 2000);
       kept.push(session);
     }
   },

@@ -128,9 +128,25 @@ impl Watch {
             .collect();
         words.sort();
         words.dedup();
+        // The most used once on a row, and its largest burst: how near a
+        // healthy shape came to a staircase.
+        let (once, burst) = self
+            .samples
+            .iter()
+            .flat_map(|sample| pids.iter().flat_map(|pid| Self::rows(sample, *pid)))
+            .map(|row| {
+                (
+                    row["idle_used_once"].as_u64(),
+                    row["used_once_burst"].as_u64(),
+                )
+            })
+            .max()
+            .unwrap_or_default();
         eprintln!(
-            "matrix: {case}: never leaks; at the end: {}",
-            words.join(", ")
+            "matrix: {case}: never leaks; at the end: {}; most used once {} (burst {})",
+            words.join(", "),
+            once.unwrap_or(0),
+            burst.unwrap_or(0),
         );
     }
 }
