@@ -151,7 +151,25 @@ pub(crate) fn table(rows: &[Row]) -> String {
             row.pid, row.peer
         );
     }
+    for (row, host) in rows.iter().filter_map(one_caller_leaking) {
+        let _ = writeln!(
+            text,
+            "{} in {}: the connections of one address. Many clients behind a proxy or a NAT \
+             there, each keeping one, look the same: to tell, watch the callers at {host} \
+             (inspect --all on that host).",
+            row.pid, row.peer
+        );
+    }
     text
+}
+
+/// An inbound row reading `leaks` whose connections all came from one
+/// address, and that address: what else it could be is said under the
+/// table. (A folded row, from `*`, has no one address.)
+fn one_caller_leaking(row: &Row) -> Option<(&Row, &str)> {
+    let (_, host) = row.peer.rsplit_once(" from ")?;
+    let one_caller = row.direction == "in" && row.verdict == RowVerdict::Leaks && host != "*";
+    one_caller.then_some((row, host))
 }
 
 /// The verdict, `*` when found over the process's outbound peers together,
@@ -283,5 +301,32 @@ mod tests {
             lines[0].find("OPEN").map(|at| at + 4),
             lines[1].find(" 400").map(|at| at + 4)
         );
+    }
+
+    #[test]
+    fn an_inbound_leak_from_one_address_says_what_else_it_could_be_and_how_to_tell() {
+        let inbound = Row {
+            direction: "in",
+            peer: ":8080 from 10.0.0.7".into(),
+            ..leaking_row()
+        };
+        let text = table(std::slice::from_ref(&inbound));
+        let note = text.lines().nth(2).expect("a line under the table");
+        assert!(note.starts_with("4242 in :8080 from 10.0.0.7: "), "{text}");
+        assert!(note.contains("proxy or a NAT"), "{text}");
+        assert!(note.contains("watch the callers at 10.0.0.7"), "{text}");
+        for quiet in [
+            Row {
+                verdict: RowVerdict::Pool,
+                ..inbound.clone()
+            },
+            Row {
+                peer: ":8080 from *".into(),
+                ..inbound.clone()
+            },
+            leaking_row(),
+        ] {
+            assert_eq!(table(&[quiet]).lines().count(), 2, "no line under it");
+        }
     }
 }
