@@ -14,6 +14,7 @@ pub(crate) const STANDING: u32 = 15;
 /// What `inspect` takes.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("processes").required(true).args(["pids", "all"])))]
+#[command(group(clap::ArgGroup::new("ends").args(["once", "watch_for"])))]
 pub struct InspectArgs {
     /// The processes to watch, by ID.
     #[arg(value_name = "PID", value_parser = parse_pid)]
@@ -47,6 +48,11 @@ pub struct InspectArgs {
     /// Watch this long, print the final table, and exit.
     #[arg(long = "for", value_name = "DURATION", value_parser = at_least_10ms)]
     pub(crate) watch_for: Option<Duration>,
+    /// At the end of the watch, draw each leaking row's connections at
+    /// this path, as SVG: when each was asked for, how long it was used,
+    /// how long it has been idle since (needs --for or --once).
+    #[arg(long, value_name = "PATH", requires = "ends")]
+    pub(crate) chart: Option<std::path::PathBuf>,
     /// One JSON object per sample, a line each.
     #[arg(long)]
     pub(crate) json: bool,

@@ -22,6 +22,13 @@ pub enum InspectError {
         address: String,
         source: std::io::Error,
     },
+    #[error(
+        "--chart {path}: cannot write there: {source}; expected a path to a file in a folder that exists"
+    )]
+    Chart {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the kernel's socket dump failed: {0}")]
     Dump(std::io::Error),
     #[error("cannot start the thread that writes the samples: {0}")]

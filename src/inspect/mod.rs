@@ -13,12 +13,15 @@
 //! fold (`fold.rs`). The rows are written to standard output by a thread
 //! of their own (`output.rs`), as a table whose names are safe to show
 //! (`name.rs`) or as JSON (`report.rs`), and, with `--metrics`, served on
-//! `/metrics` (`exporter.rs`); why it stops short is `error.rs`; what it
+//! `/metrics` (`exporter.rs`); `--chart` draws the leaking rows'
+//! connections (`chart.rs`); why it stops short is `error.rs`; what it
 //! takes on the command line is `args`.
 //!
 //! Linux only: the kernel's socket diagnostics and `/proc` are its view.
 
 pub(crate) mod args;
+#[cfg(linux_view)]
+mod chart;
 mod error;
 #[cfg(linux_view)]
 mod exporter;
@@ -90,13 +93,26 @@ async fn watch(args: &InspectArgs) -> Result<Found, InspectError> {
     } else {
         Sampler::open(&args.pids, rule, args.forget)?
     };
+    // A chart that cannot be written fails now, not after the watch.
+    let chart_failed = |path: &std::path::Path, source| InspectError::Chart {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(path) = &args.chart {
+        std::fs::File::create(path).map_err(|err| chart_failed(path, err))?;
+    }
     let latest = exporter::Latest::default();
     if let Some(address) = &args.metrics {
         exporter::start(address, latest.clone())?;
     }
     let report = Report::for_args(args.json, args.once || args.watch_for.is_some(), args.all);
     let mut output = output::Output::start().map_err(InspectError::Output)?;
-    let summary = sample_until_over(args, &mut sampler, &latest, &report, &mut output).await?;
+    let (summary, watched) =
+        sample_until_over(args, &mut sampler, &latest, &report, &mut output).await?;
+    if let Some(path) = &args.chart {
+        let watched_ms = watched.as_millis() as i64;
+        chart::draw(path, &sampler.charted(), watched_ms).map_err(|err| chart_failed(path, err))?;
+    }
     let last: Vec<process_watch::Row> = sampler.last_rows().values().flatten().cloned().collect();
     if !args.quiet {
         output.finish(report.end(&last, summary.as_ref()));
@@ -111,7 +127,8 @@ async fn watch(args: &InspectArgs) -> Result<Found, InspectError> {
 
 /// Samples every `--interval` and hands each to `output`, until the watch
 /// is over: `--once`, the end of `--for`, every process gone, or the
-/// reader gone. Returns the last sample's summary (with `--all`).
+/// reader gone. Returns the last sample's summary (with `--all`) and how
+/// long the watch had lasted at it.
 #[cfg(linux_view)]
 async fn sample_until_over(
     args: &InspectArgs,
@@ -119,7 +136,7 @@ async fn sample_until_over(
     latest: &exporter::Latest,
     report: &report::Report,
     output: &mut output::Output,
-) -> Result<Option<report::Summary>, InspectError> {
+) -> Result<(Option<report::Summary>, std::time::Duration), InspectError> {
     use std::sync::PoisonError;
 
     let mut ended_lines: Vec<String> = Vec::new();
@@ -143,7 +160,7 @@ async fn sample_until_over(
         // A reader that went away (`| head`) ends the watch.
         let reader_gone = !args.quiet && !output.send(report.sample(&line, &ended_lines));
         if reader_gone || args.once || clock.is_over() || !sampler.is_watching() {
-            return Ok(summary);
+            return Ok((summary, watched));
         }
     }
 }

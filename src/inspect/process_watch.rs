@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::chart::{Charted, Drawn};
 use super::peer::{Connection, Peer};
 use super::verdict::{Evidence, Pile, RowVerdict, Rule, Usage};
 
@@ -79,6 +80,8 @@ struct RowHistory {
     opened: u64,
     gone: u64,
     reused: u64,
+    /// The row's verdict at the last sample.
+    verdict: Option<RowVerdict>,
 }
 
 /// What the watch knows of one connection.
@@ -91,6 +94,12 @@ struct Followed {
     segments: u64,
     seen_idle: bool,
     reused: bool,
+    /// At the last sample, for the chart: when it was asked for and when
+    /// it went quiet, in milliseconds from the start of the watch, and
+    /// whether it was used once.
+    asked_at: i64,
+    quiet_since: i64,
+    used_once: bool,
 }
 
 impl ProcessWatch {
@@ -147,6 +156,9 @@ impl ProcessWatch {
                 }
             }
         }
+        for (history, row) in self.rows.values_mut().zip(&rows) {
+            history.verdict = Some(row.verdict);
+        }
         let forget = self.forget;
         self.rows.retain(|_, history| {
             history
@@ -154,6 +166,33 @@ impl ProcessWatch {
                 .is_none_or(|since| watched.saturating_sub(since) < forget)
         });
         rows
+    }
+}
+
+impl ProcessWatch {
+    /// The rows whose verdict was `leaks` at the last sample, each
+    /// connection as the chart draws it.
+    pub(crate) fn charted(&self) -> Vec<Charted> {
+        self.rows
+            .iter()
+            .filter(|(_, history)| history.verdict == Some(RowVerdict::Leaks))
+            .map(|(peer, history)| Charted {
+                pid: self.pid,
+                command: self.command.clone(),
+                direction: peer.direction(),
+                peer: peer.to_string(),
+                connections: history
+                    .connections
+                    .values()
+                    .map(|seen| Drawn {
+                        asked_at: seen.asked_at,
+                        quiet_since: seen.quiet_since,
+                        used_once: seen.used_once,
+                        reused: seen.reused,
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 }
 
@@ -172,14 +211,16 @@ impl RowHistory {
         let mut followed = HashMap::with_capacity(connections.len());
         let mut used_once = Pile::default();
         let mut idle = 0;
+        let millis = |ago: Duration| watched.as_millis() as i64 - ago.as_millis() as i64;
         for connection in connections {
-            let (seen, usage, since_request) =
+            let (mut seen, usage, since_request) =
                 self.follow(connection, peer, last_sample, watched, rule);
             idle += usize::from(usage.quiet >= rule.idle_after);
-            if rule.used_once(&usage) {
-                used_once
-                    .asked_at
-                    .push(watched.as_millis() as i64 - since_request.as_millis() as i64);
+            seen.asked_at = millis(since_request);
+            seen.quiet_since = millis(usage.quiet);
+            seen.used_once = rule.used_once(&usage);
+            if seen.used_once {
+                used_once.asked_at.push(seen.asked_at);
             }
             followed.insert(connection.inode, seen);
         }
@@ -215,6 +256,9 @@ impl RowHistory {
                 segments,
                 seen_idle: false,
                 reused: false,
+                asked_at: 0,
+                quiet_since: 0,
+                used_once: false,
             });
         if seen.seen_idle && segments != seen.segments && !seen.reused {
             seen.reused = true;

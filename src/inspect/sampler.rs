@@ -100,6 +100,15 @@ impl Sampler {
         &self.last_rows
     }
 
+    /// Every row that read `leaks` at its process's last sample, each
+    /// connection as the chart draws it.
+    pub(crate) fn charted(&self) -> Vec<super::chart::Charted> {
+        self.watches
+            .values()
+            .flat_map(ProcessWatch::charted)
+            .collect()
+    }
+
     /// Samples every process, `watched` after the watch began.
     pub(crate) fn sample(&mut self, watched: Duration) -> Result<Coverage, InspectError> {
         let mut seen = Coverage::default();

@@ -186,7 +186,7 @@ fn bad_input_exits_2_with_one_line_naming_what_was_wrong() {
     let own = std::process::id().to_string();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let taken = taken.local_addr().expect("its address").to_string();
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&[], "--all"),
         (&["--all", &own], "--all"),
         (&["abc"], "expected a process ID, a whole number from 1"),
@@ -195,6 +195,11 @@ fn bad_input_exits_2_with_one_line_naming_what_was_wrong() {
         (&["--idle=-1s", &own], "must not be negative"),
         (&["--metrics", &taken, "--once", &own], "--metrics"),
         (&["999999999"], "PID 999999999: no such process"),
+        (&["--chart", "c.svg", &own], "--once"),
+        (
+            &["--chart", "/dev/null/c.svg", "--once", &own],
+            "--chart /dev/null/c.svg: cannot write there",
+        ),
     ];
     for (args, expected) in cases {
         let (status, stderr) = inspect_to_end(&mut Command::new(BINARY), args);

@@ -463,3 +463,58 @@ fn one_sample_reads_leaks_for_a_pile_asked_for_over_a_second_and_no_more_for_a_b
         (Some(25), Some("watching"))
     );
 }
+
+#[test]
+fn the_chart_draws_each_connection_of_a_leak_on_the_axis_where_it_was_asked_for() {
+    let server = server(here(), &["127.0.0.1"]);
+    let client = leaker(here(), &url(&server, "/hello"), &["--rate", "10"]);
+    client.line_starting("sent ");
+    let path = std::env::temp_dir().join(format!("inspect-chart-{}.svg", std::process::id()));
+    let chart = path.to_string_lossy().into_owned();
+    let seen = watch(
+        &[client.pid],
+        "2s",
+        &[&FAST[..], &["--chart", &chart]].concat(),
+    );
+    let svg = std::fs::read_to_string(&path).expect("the chart was written");
+    let _ = std::fs::remove_file(&path);
+    seen.leaks("the chart's leak", &[(client.pid, "out")]);
+
+    let document = roxmltree::Document::parse(&svg).expect("the chart is well-formed XML");
+    let panel = document
+        .descendants()
+        .find(|node| node.attribute("data-pid") == Some(&client.pid.to_string()))
+        .expect("a panel for the leaking row");
+    let number = |name: &str| -> f64 {
+        let text = panel.attribute(name).unwrap_or_else(|| panic!("{name}"));
+        text.parse().unwrap_or_else(|_| panic!("{name}: {text}"))
+    };
+    let (from, to) = (number("data-from-ms"), number("data-to-ms"));
+    let (left, width) = (number("data-plot-left"), number("data-plot-width"));
+    // (asked for, x, y) of each connection's mark, in the order asked.
+    let mut marks: Vec<(f64, f64, f64)> = panel
+        .descendants()
+        .filter_map(|node| {
+            let asked: f64 = node.attribute("data-asked-ms")?.parse().ok()?;
+            let at = |name| node.attribute(name)?.parse::<f64>().ok();
+            Some((asked, at("cx")?, at("cy")?))
+        })
+        .collect();
+    marks.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(marks.len(), 30, "one mark per connection: {svg}");
+    for (asked, x, _) in &marks {
+        let expected = left + (asked - from) / (to - from) * width;
+        assert!(
+            (x - expected).abs() < 0.1,
+            "asked at {asked} ms drawn at {x}, not {expected}"
+        );
+    }
+    // A staircase: each later one higher up, all asked for over the
+    // leak's three seconds (at ten a second; a loaded machine slows it).
+    assert!(
+        marks.windows(2).all(|pair| pair[1].2 < pair[0].2),
+        "{marks:?}"
+    );
+    let spread = marks[29].0 - marks[0].0;
+    assert!((2_500.0..10_000.0).contains(&spread), "spread {spread} ms");
+}
