@@ -274,7 +274,7 @@ fn the_guides_table_of_what_inspect_was_tried_on_is_every_case_as_its_test_asser
         .collect();
     assert_eq!(rows.len(), tests.len(), "one row per test: {rows:#?}");
     for row in rows {
-        let (reads, name) = (row[3], row[5].trim_matches('`'));
+        let (reads, late, name) = (row[3], row[5], row[6].trim_matches('`'));
         let (_, body) = tests
             .iter()
             .find(|(test, _)| *test == name)
@@ -286,6 +286,12 @@ fn the_guides_table_of_what_inspect_was_tried_on_is_every_case_as_its_test_asser
             };
             assert!(asserted, "{name} does not assert {verdict}");
         }
+        // Watched late: a leak that a test asserts, or never a leak.
+        let late_asserted = match late.contains("`leaks`") {
+            true => body.contains(".leaks("),
+            false => late.starts_with('(') || body.contains(".healthy("),
+        };
+        assert!(late_asserted, "{name} does not assert {late} watched late");
     }
 }
 

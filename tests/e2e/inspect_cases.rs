@@ -34,20 +34,20 @@ struct Watches {
     late: Watch,
 }
 
-/// Watches `pids` for `early_for` from now, then, once `load` is over
-/// (when its program says the line given, if it has not yet), for a
-/// second `--idle` and two more, with the same `flags`.
+/// Watches `pids` for `watch_for` from now, then again, with the same
+/// `flags` and as long, once `load` is over (when its program says the
+/// line given, if it has not yet).
 fn watches(
     pids: &[u32],
-    early_for: &str,
+    watch_for: &str,
     flags: &[&str],
     load: Option<(&Program, &str)>,
 ) -> Watches {
-    let early = watch(pids, early_for, flags);
+    let early = watch(pids, watch_for, flags);
     if let Some((program, over)) = load {
         program.line_starting(over);
     }
-    let late = watch(pids, "3s", flags);
+    let late = watch(pids, watch_for, flags);
     Watches { early, late }
 }
 
