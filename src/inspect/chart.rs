@@ -110,7 +110,7 @@ fn legend(svg: &mut String, x: f64, y: f64) {
         svg,
         r#"<circle cx="{x1}" cy="{middle}" r="3.5" class="asked"/><text x="{t1}" y="{y}" class="title">asked for</text>
 <rect x="{x2}" y="{top}" width="22" height="7" class="used"/><text x="{t2}" y="{y}" class="title">in use</text>
-<line x1="{x3}" x2="{x3e}" y1="{middle}" y2="{middle}" class="idle-span"/><text x="{t3}" y="{y}" class="title">idle since</text>
+<line x1="{x3}" x2="{x3e}" y1="{middle}" y2="{middle}" stroke-width="1.5" class="idle-span"/><text x="{t3}" y="{y}" class="title">idle since</text>
 <circle cx="{x4}" cy="{middle}" r="4.5" class="reused"/><text x="{t4}" y="{y}" class="title">seen used again after idle (not a leak's)</text>
 <rect x="{x5}" y="{top}" width="22" height="7" class="used other"/><text x="{t5}" y="{y}" class="title">not used once</text>
 <line x1="{x6}" x2="{x6}" y1="{rule_top}" y2="{rule_bottom}" class="idle-rule"/><text x="{t6}" y="{y}" class="title">the watch began</text>"#,
@@ -191,13 +191,6 @@ fn panel(svg: &mut String, row: &Charted, top: f64, height: f64, watched_ms: i64
         open = connections.len(),
     );
     let floor = INSET_TOP + plot_height;
-    if from < 0 {
-        let _ = writeln!(
-            svg,
-            r#"<line x1="{x}" x2="{x}" y1="{INSET_TOP}" y2="{floor}" class="idle-rule"/>"#,
-            x = axis.at(0),
-        );
-    }
     let label = floor + 18.0;
     let _ = writeln!(
         svg,
@@ -224,6 +217,14 @@ fn panel(svg: &mut String, row: &Charted, top: f64, height: f64, watched_ms: i64
         let y = floor - (rank as f64 + 0.5) * step;
         line(svg, connection, &axis, y, thickness);
     }
+    // Over the lines, where the watch began.
+    if from < 0 {
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{x}" x2="{x}" y1="{INSET_TOP}" y2="{floor}" class="idle-rule"/>"#,
+            x = axis.at(0),
+        );
+    }
     svg.push_str("</g>\n");
 }
 
@@ -238,8 +239,10 @@ fn line(svg: &mut String, connection: &Drawn, axis: &Axis, y: f64, thickness: f6
     };
     let _ = writeln!(
         svg,
-        r#"<line x1="{quiet:.1}" x2="{end:.1}" y1="{y:.1}" y2="{y:.1}" class="idle-span"/><rect x="{asked:.1}" y="{bar_top:.1}" width="{bar:.1}" height="{thickness:.1}" class="{class}"/><circle cx="{asked:.1}" cy="{y:.1}" r="{dot:.1}" class="asked" data-asked-ms="{at}"/>"#,
+        r#"<line x1="{quiet:.1}" x2="{end:.1}" y1="{y:.1}" y2="{y:.1}" stroke-width="{idle:.2}" class="idle-span"/><rect x="{asked:.1}" y="{bar_top:.1}" width="{bar:.1}" height="{thickness:.1}" class="{class}"/><circle cx="{asked:.1}" cy="{y:.1}" r="{dot:.1}" class="asked" data-asked-ms="{at}"/>"#,
         end = axis.at(axis.to),
+        // Thin where lines are packed, so that the staircase stays dark.
+        idle = (thickness * 0.3).min(1.5),
         bar_top = y - thickness / 2.0,
         bar = (quiet - asked).max(2.0),
         dot = (thickness * 0.6).max(0.8),
