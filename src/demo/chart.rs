@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::demo::error::DemoError;
 use crate::demo::record::{Moment, Pace, Run};
 use crate::scenario;
-use crate::serve::dashboard::LOOK;
+use crate::serve::dashboard::chart_start;
 
 /// Panels side by side.
 const COLUMNS: usize = 4;
@@ -41,17 +41,11 @@ pub(crate) fn render(runs: &[Run], pace: Pace) -> String {
         0 => "as fast as answered".to_owned(),
         rate => format!("{rate} a second"),
     };
-    let mut svg = String::new();
-    // Writing to a String cannot fail.
-    let _ = write!(
-        svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">
-<style>{LOOK}</style>
-<rect width="{width}" height="{height}" fill="#f3f5f8"/>
-<text x="{PAD}" y="30" class="panel-title" style="font-size:20px">Live tasks: {requests} sequential /forward requests per scenario, {pace_text}, then idle</text>
-"##,
-        requests = pace.requests
+    let title = format!(
+        "Live tasks: {} sequential /forward requests per scenario, {pace_text}, then idle",
+        pace.requests
     );
+    let mut svg = chart_start(width, height, &title);
     legend(&mut svg, PAD, 56.0);
     for (index, run) in runs.iter().enumerate() {
         let x = PAD + (index % COLUMNS) as f64 * PANEL_WIDTH;

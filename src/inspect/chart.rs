@@ -14,7 +14,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::name::printable;
-use crate::serve::dashboard::LOOK;
+use crate::serve::dashboard::chart_start;
 
 /// Of a row with more connections than this, this many are drawn, evenly
 /// by when they were asked for: enough for a staircase, a small file.
@@ -70,16 +70,11 @@ pub(crate) fn render(rows: &[Charted], watched_ms: i64) -> String {
     drawn.truncate(MOST_ROWS);
     let heights: Vec<f64> = drawn.iter().map(|row| panel_height(row)).collect();
     let height = HEADER + heights.iter().sum::<f64>() + PAD.max(24.0 * f64::from(drawn.is_empty()));
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}">
-<style>{LOOK}</style>
-<rect width="{WIDTH}" height="{height}" fill="#f3f5f8"/>
-<text x="{PAD}" y="30" class="panel-title" style="font-size:18px">Leaking rows: each connection by when it was asked for (watched {watched:.1} s)</text>
-"##,
-        watched = watched_ms as f64 / 1000.0,
+    let title = format!(
+        "Leaking rows: each connection by when it was asked for, watched {:.1} s",
+        watched_ms as f64 / 1000.0
     );
+    let mut svg = chart_start(WIDTH, height, &title);
     legend(&mut svg, PAD, 56.0);
     if drawn.is_empty() {
         let _ = writeln!(

@@ -13,6 +13,19 @@ const PAGE: &str = include_str!("page/index.html");
 const SCRIPT: &str = include_str!("page/page.js");
 pub(crate) const LOOK: &str = include_str!("page/look.css");
 
+/// A chart's opening, in the dashboard's look: the SVG element of
+/// `width` by `height`, the look, the page's background and `title`. The
+/// demo's chart and `inspect --chart` begin with it.
+pub(crate) fn chart_start(width: f64, height: f64, title: &str) -> String {
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">
+<style>{LOOK}</style>
+<rect width="{width}" height="{height}" fill="#f3f5f8"/>
+<text x="14" y="30" class="panel-title" style="font-size:20px">{title}</text>
+"##
+    )
+}
+
 /// `/`, `/page.js` and `/look.css`, for any state.
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()

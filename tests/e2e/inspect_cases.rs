@@ -223,7 +223,7 @@ fn an_http2_client_per_request_leaks() {
 fn http2_clients_per_request_kept_alive_by_pings_read_as_a_pool() {
     let server = node("h2-server", "http://127.0.0.1", &[]);
     let address = format!("http://127.0.0.1:{}", server.port);
-    let client = node("h2-ping-leak", &address, &[]);
+    let client = node("h2-leak", &address, &["--ping", "2"]);
     let seen = watches(&[client.pid], "7s", &[], Some((&client, "done")));
     seen.healthy("HTTP/2 per request, pinged every 2 s", &[client.pid]);
 }

@@ -3,13 +3,14 @@
 //
 //     node node_clients.mjs SHAPE URL [--count N] [--rate R] [--ca PEM]
 //                           [--concurrency C] [--burst B] [--seconds S]
+//                           [--ping P]
 //
 // Prints "ready PID" at once ("ready PID PORT" for the server), then:
 //   h2-server  an h2c server on URL's host (port 0): /hello, sessions kept
 //   h2-leak    COUNT sessions (http2.connect), RATE a second, each one
-//              request, every session kept: the leak
-//   h2-ping-leak as h2-leak, each session sending a PING every 2 s after
-//              its request, as a gRPC channel with keepalive does
+//              request, every session kept: the leak; with --ping, each
+//              then sends a PING every P seconds, as a gRPC channel with
+//              keepalive does
 //   h2-streams one session, CONCURRENCY streams at a time for SECONDS
 //   https-leak COUNT keep-alive agents (https.Agent), RATE a second, each
 //              one request over TLS trusting the PEM at --ca, every agent
@@ -34,13 +35,14 @@ const { positionals, values } = parseArgs({
     concurrency: { type: "string", default: "4" },
     burst: { type: "string", default: "50" },
     seconds: { type: "string", default: "3" },
+    ping: { type: "string", default: "0" },
     ca: { type: "string" },
   },
 });
 const [shape, address] = positionals;
 const url = new URL(address);
-const [count, rate, concurrency, burst, seconds] = [
-  values.count, values.rate, values.concurrency, values.burst, values.seconds,
+const [count, rate, concurrency, burst, seconds, ping] = [
+  values.count, values.rate, values.concurrency, values.burst, values.seconds, values.ping,
 ].map(Number);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const kept = [];
@@ -86,16 +88,7 @@ const shapes = {
       await sleep(Math.max(0, started + (n * 1000) / rate - Date.now()));
       const session = http2.connect(url);
       await h2Call(session);
-      kept.push(session);
-    }
-  },
-  "h2-ping-leak": async () => {
-    const started = Date.now();
-    for (let n = 0; n < count; n++) {
-      await sleep(Math.max(0, started + (n * 1000) / rate - Date.now()));
-      const session = http2.connect(url);
-      await h2Call(session);
-      setInterval(() => session.ping(() => {}), 2000);
+      if (ping > 0) setInterval(() => session.ping(() => {}), ping * 1000);
       kept.push(session);
     }
   },
