@@ -1,5 +1,5 @@
 //! The per-request client's knobs, those that cause or prevent the leak
-//! and `REQUEST_TIMEOUT`, which does neither, and the client built from
+//! and the two timeouts, which do neither, and the client built from
 //! them.
 
 use std::time::Duration;
@@ -22,6 +22,10 @@ pub struct ClientSettings {
     /// Go's `http.Client.Timeout`: connect, send and read the whole answer
     /// within this; `None` waits for ever, as the Go original does.
     pub(crate) request_timeout: Option<Duration>,
+    /// Go's `ResponseHeaderTimeout`: the answer's head within this of the
+    /// request being written; `None` waits for ever, Go's zero value.
+    /// reqwest has no such setting: the call keeps it (`head_wait.rs`).
+    pub(crate) response_header_timeout: Option<Duration>,
 }
 
 impl From<&Knobs> for ClientSettings {
@@ -31,6 +35,7 @@ impl From<&Knobs> for ClientSettings {
             idle_conn_timeout: zero_means_none(knobs.idle_conn_timeout),
             max_idle_conns_per_host: knobs.max_idle_conns_per_host,
             request_timeout: zero_means_none(knobs.request_timeout),
+            response_header_timeout: zero_means_none(knobs.response_header_timeout),
         }
     }
 }

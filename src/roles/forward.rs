@@ -143,7 +143,8 @@ impl Forwarder {
             }
         };
         let via = self.hop.via_upstream(headers);
-        let (exchange, answer) = post_hello(&client, &self.upstream, &via).await;
+        let head_limit = settings.response_header_timeout;
+        let (exchange, answer) = post_hello(&client, &self.upstream, &via, head_limit).await;
         match (shared, knobs.client_lifetime) {
             (Some(_), _) => {}
             // The Go original's lifetime: see the retainer for why Rust

@@ -44,9 +44,14 @@ impl ForwardError {
         }
     }
 
-    /// Whether server 1 did not answer within `REQUEST_TIMEOUT`.
+    /// Whether server 1 did not answer within `REQUEST_TIMEOUT`, or sent
+    /// no head within `RESPONSE_HEADER_TIMEOUT`.
     fn is_timeout(&self) -> bool {
-        matches!(self, ForwardError::Upstream(UpstreamError::Request(err)) if err.is_timeout())
+        match self {
+            ForwardError::Upstream(UpstreamError::Request(err)) => err.is_timeout(),
+            ForwardError::Upstream(UpstreamError::HeadTimeout(_)) => true,
+            _ => false,
+        }
     }
 
     fn status(&self) -> StatusCode {

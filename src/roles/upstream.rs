@@ -1,11 +1,14 @@
 //! One call from `/forward` to server 1's `/hello`.
 
+use std::time::Duration;
+
 use hyper_util::client::legacy::connect::HttpInfo;
 use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, VIA};
 use reqwest::{Client, Method, Response, StatusCode, Url};
 
 use crate::failure::{SHOWN_BYTES, shown};
 use crate::observe::ends::Ends;
+use crate::roles::head_wait::{HeadTimedOut, WrittenBody, head_within};
 use crate::roles::hello::Hello;
 
 /// The most of server 1's answer that is read. `/hello` answers about 40
@@ -55,6 +58,10 @@ pub(crate) enum UpstreamError {
     /// No answer: refused, reset, unreachable, or a broken body.
     #[error("upstream request failed")]
     Request(#[source] reqwest::Error),
+    /// No answer head within `RESPONSE_HEADER_TIMEOUT` of the request
+    /// being written.
+    #[error("upstream sent no answer head within RESPONSE_HEADER_TIMEOUT ({0:?}) of the request")]
+    HeadTimeout(Duration),
     /// An answer with a status other than 2xx.
     #[error("upstream answered status {0}")]
     Status(StatusCode),
@@ -80,7 +87,8 @@ pub(crate) enum UpstreamError {
 }
 
 /// POSTs `{}` to `url` as the Go original does, following redirects as
-/// Go's client does, and reads the answer. Each request carries `via`.
+/// Go's client does, and reads the answer. Each request carries `via`, and
+/// waits for its answer's head at most `head_limit` once written.
 ///
 /// Go follows 301, 302, 303, 307 and 308 with a `Location`, and stops
 /// with "stopped after 10 redirects" at the tenth; any other 3xx, or one
@@ -93,11 +101,12 @@ pub(crate) async fn post_hello(
     client: &Client,
     url: &Url,
     via: &HeaderValue,
+    head_limit: Option<Duration>,
 ) -> (Exchange, Result<Hello, UpstreamError>) {
     let mut next = (Method::POST, url.clone());
     for _ in 0..MAX_REQUESTS {
         let (method, url) = next;
-        let response = match send(client, &method, &url, via).await {
+        let response = match send(client, &method, &url, via, head_limit).await {
             Ok(response) => response,
             Err(err) => return (Exchange::Failed, Err(err)),
         };
@@ -111,20 +120,30 @@ pub(crate) async fn post_hello(
 }
 
 /// One request of the call: the Go original's POST of `{}`, or the GET a
-/// redirect turned it into.
+/// redirect turned it into; its answer's head within `head_limit` of it
+/// being written.
 async fn send(
     client: &Client,
     method: &Method,
     url: &Url,
     via: &HeaderValue,
+    head_limit: Option<Duration>,
 ) -> Result<Response, UpstreamError> {
     let mut request = client
         .request(method.clone(), url.clone())
         .header(VIA, via.clone());
+    let mut written = None;
     if *method == Method::POST {
-        request = request.header(CONTENT_TYPE, "application/json").body("{}");
+        let (body, heard) = WrittenBody::new(b"{}");
+        written = Some(heard);
+        request = request
+            .header(CONTENT_TYPE, "application/json")
+            .body(reqwest::Body::wrap(body));
     }
-    request.send().await.map_err(|err| {
+    let answer = head_within(head_limit, written, request.send())
+        .await
+        .map_err(|HeadTimedOut| UpstreamError::HeadTimeout(head_limit.unwrap_or_default()))?;
+    answer.map_err(|err| {
         // A message repeats at most a few hundred bytes of a URL.
         let err = if url.as_str().len() > SHOWN_BYTES {
             err.without_url()

@@ -35,7 +35,7 @@ pub(crate) fn effect(knob: Knob, knobs: &Knobs) -> Expectation {
         Knob::ServerReadTimeout => reclaimed_if(!knobs.server_read_timeout.is_zero()),
         Knob::ServerKeepAlives => flat_if(!knobs.server_keep_alives),
         // It bounds a call in flight, not an idle connection.
-        Knob::RequestTimeout => Expectation::Leaks,
+        Knob::RequestTimeout | Knob::ResponseHeaderTimeout => Expectation::Leaks,
     }
 }
 

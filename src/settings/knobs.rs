@@ -227,6 +227,15 @@ knobs! {
         env "REQUEST_TIMEOUT", side Server2, parse parse_duration,
         go "Client.Timeout",
         switched RenewSharedClient, spelled "1500ms" as "1.5s";
+
+    /// Go's Transport.ResponseHeaderTimeout, in Go syntax: how long each
+    /// upstream request waits for the answer's head once it is written;
+    /// past it /forward answers 504. The answer's body is not bounded by
+    /// it. 0 means none, Go's zero value; reqwest has no such setting.
+    ResponseHeaderTimeout response_header_timeout: Duration = "0",
+        env "RESPONSE_HEADER_TIMEOUT", side Server2, parse parse_duration,
+        go "Transport.ResponseHeaderTimeout",
+        switched Nothing, spelled "1s" as "1000ms";
 }
 
 impl Knobs {

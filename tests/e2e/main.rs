@@ -33,6 +33,7 @@ mod read_timeout;
 mod registry;
 mod reliability;
 mod resilience;
+mod response_header_timeout;
 #[cfg(linux_view)]
 mod retainer;
 mod stuck_stderr;

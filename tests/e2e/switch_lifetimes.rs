@@ -87,13 +87,15 @@ fn scrape_text(pair: &InProcessPair) -> String {
 }
 
 #[test]
-fn a_switched_request_timeout_answers_504_whatever_the_lifetime() {
-    for lifetime in LIFETIMES {
-        // A server 1 that takes 5 s to answer each of three connections.
-        let silent = slow_upstream(Duration::from_secs(5), hello_answer(), 3);
-        let server2 = serve_server2_for(silent, &[("CLIENT_LIFETIME", lifetime)]);
-        switch(&server2, "REQUEST_TIMEOUT", "300ms");
-        let answer = get(server2.address(), "/forward");
-        assert_eq!(answer.status, 504, "under {lifetime}: {answer:?}");
+fn a_switched_timeout_answers_504_whatever_the_lifetime() {
+    for knob in ["REQUEST_TIMEOUT", "RESPONSE_HEADER_TIMEOUT"] {
+        for lifetime in LIFETIMES {
+            // A server 1 that takes 5 s to answer its one connection.
+            let silent = slow_upstream(Duration::from_secs(5), hello_answer(), 1);
+            let server2 = serve_server2_for(silent, &[("CLIENT_LIFETIME", lifetime)]);
+            switch(&server2, knob, "300ms");
+            let answer = get(server2.address(), "/forward");
+            assert_eq!(answer.status, 504, "{knob} under {lifetime}: {answer:?}");
+        }
     }
 }
