@@ -56,8 +56,7 @@ pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =
 pub(crate) enum Outcome {
     /// Server 1's answer was nested and sent.
     ok,
-    /// Server 1 could not be reached, or its answer could not be used;
-    /// a client that could not be built here counts here too.
+    /// Server 1 could not be reached, or its answer could not be used.
     upstream_error,
     /// Server 1 did not answer within `REQUEST_TIMEOUT`.
     timeout,
@@ -67,17 +66,20 @@ pub(crate) enum Outcome {
     loop_detected,
     /// The caller went away before the answer.
     cancelled,
+    /// The per-request client could not be built here: nothing was sent.
+    client_build_failed,
 }
 
 impl Outcome {
     /// Every outcome, each shown from the start.
-    pub(crate) const ALL: [Outcome; 6] = [
+    pub(crate) const ALL: [Outcome; 7] = [
         Outcome::ok,
         Outcome::upstream_error,
         Outcome::timeout,
         Outcome::local_resources,
         Outcome::loop_detected,
         Outcome::cancelled,
+        Outcome::client_build_failed,
     ];
 }
 

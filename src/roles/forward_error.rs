@@ -34,14 +34,32 @@ pub(crate) enum ForwardError {
 }
 
 impl ForwardError {
+    /// What the failure is, as both its count and its answer say it: the
+    /// one place the question is asked, in this order. A loop first, since
+    /// it costs nothing; this server out of descriptors before anything
+    /// else, since whatever failed then failed for that; a client that
+    /// could not be built, since nothing was sent; server 1 too slow; any
+    /// other failure of server 1.
+    fn classified(&self) -> (Outcome, StatusCode) {
+        match self {
+            ForwardError::Loop { .. } => (Outcome::loop_detected, StatusCode::LOOP_DETECTED),
+            _ if self.out_of_descriptors() => {
+                (Outcome::local_resources, StatusCode::SERVICE_UNAVAILABLE)
+            }
+            ForwardError::BuildClient(_) => (
+                Outcome::client_build_failed,
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+            _ if self.is_timeout() => (Outcome::timeout, StatusCode::GATEWAY_TIMEOUT),
+            // The Go original answered 500 with plain text; a failing
+            // upstream is a bad gateway, and JSON keeps the answer parseable.
+            ForwardError::Upstream(_) => (Outcome::upstream_error, StatusCode::BAD_GATEWAY),
+        }
+    }
+
     /// How the request counts in `forward_requests_total`.
     pub(crate) fn outcome(&self) -> Outcome {
-        match self {
-            ForwardError::Loop { .. } => Outcome::loop_detected,
-            _ if self.is_timeout() => Outcome::timeout,
-            _ if self.out_of_descriptors() => Outcome::local_resources,
-            ForwardError::BuildClient(_) | ForwardError::Upstream(_) => Outcome::upstream_error,
-        }
+        self.classified().0
     }
 
     /// Whether server 1 did not answer within `REQUEST_TIMEOUT`, or sent
@@ -51,18 +69,6 @@ impl ForwardError {
             ForwardError::Upstream(UpstreamError::Request(err)) => err.is_timeout(),
             ForwardError::Upstream(UpstreamError::HeadTimeout(_)) => true,
             _ => false,
-        }
-    }
-
-    fn status(&self) -> StatusCode {
-        match self {
-            ForwardError::BuildClient(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ if self.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            _ if self.out_of_descriptors() => StatusCode::SERVICE_UNAVAILABLE,
-            // The Go original answered 500 with plain text; a failing
-            // upstream is a bad gateway, and JSON keeps the answer parseable.
-            ForwardError::Upstream(_) => StatusCode::BAD_GATEWAY,
-            ForwardError::Loop { .. } => StatusCode::LOOP_DETECTED,
         }
     }
 
@@ -131,7 +137,7 @@ impl IntoResponse for ForwardError {
         if let Some(left_out) = LOGGED.admit(self.outcome(), Instant::now()) {
             tracing::error!(route = "/forward", error = %message, left_out, "failed");
         }
-        (self.status(), Json(json!({ "error": message }))).into_response()
+        (self.classified().1, Json(json!({ "error": message }))).into_response()
     }
 }
 
@@ -148,7 +154,31 @@ mod tests {
             "could not forward to server 1: upstream answer is not the expected JSON: \
              expected value at line 1 column 1"
         );
-        assert_eq!(err.status(), StatusCode::BAD_GATEWAY);
-        assert_eq!(err.outcome(), Outcome::upstream_error);
+        assert_eq!(
+            err.classified(),
+            (Outcome::upstream_error, StatusCode::BAD_GATEWAY)
+        );
+    }
+
+    #[test]
+    fn a_client_that_cannot_be_built_is_its_own_outcome_and_a_500() {
+        let build = reqwest::Client::builder()
+            .user_agent("no\nnewlines")
+            .build()
+            .expect_err("a user agent with a newline is refused");
+        let err = ForwardError::BuildClient(build);
+        assert_eq!(
+            err.classified(),
+            (Outcome::client_build_failed, StatusCode::INTERNAL_SERVER_ERROR)
+        );
+    }
+
+    #[test]
+    fn a_head_too_late_is_a_timeout_and_a_504() {
+        let late = UpstreamError::HeadTimeout(std::time::Duration::from_secs(1));
+        assert_eq!(
+            ForwardError::Upstream(late).classified(),
+            (Outcome::timeout, StatusCode::GATEWAY_TIMEOUT)
+        );
     }
 }
