@@ -33,8 +33,8 @@ pub enum DemoError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("{url} has no {metric}")]
-    Metric { url: String, metric: &'static str },
+    #[error("{url} has no counters: server 1 must be this program, not the Go original")]
+    Counters { url: String },
     #[error("cannot draw {path}: {reason}")]
     Chart { path: String, reason: String },
     #[error("cannot write the JSON report")]

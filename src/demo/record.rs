@@ -11,11 +11,11 @@ use tokio::time::Instant;
 
 use crate::demo::error::DemoError;
 use crate::harness::{Launcher, Pair, Server};
-use crate::observe::metrics::{self, OPEN_CONNECTIONS};
 use crate::roles::forward::Forwarded;
 use crate::roles::hello::Hello;
 use crate::scenario::Scenario;
 use crate::scenario::verdict::{Counts, Recording};
+use crate::serve::figures::Figures;
 
 /// The least time the demo waits idle before its last sample.
 const MIN_IDLE_WAIT: Duration = Duration::from_secs(3);
@@ -114,7 +114,7 @@ pub(crate) async fn record(
         per_request.push(counts);
         let last = index + 1 == pace.requests;
         if last || scraped.is_none_or(|at| at.elapsed() >= SAMPLE_EVERY) {
-            open = open_connections(client, &urls.metrics1).await?;
+            open = open_connections(client, &urls.figures1).await?;
             scraped = Some(Instant::now());
         }
         samples.push(sample(start, index + 1, counts, open));
@@ -177,7 +177,7 @@ struct Urls {
     forward: String,
     hello2: String,
     hello1: String,
-    metrics1: String,
+    figures1: String,
 }
 
 impl Urls {
@@ -187,7 +187,7 @@ impl Urls {
             forward: at(&pair.server2, "/forward"),
             hello2: at(&pair.server2, "/hello"),
             hello1: at(&pair.server1, "/hello"),
-            metrics1: at(&pair.server1, "/metrics"),
+            figures1: at(&pair.server1, "/figures"),
         }
     }
 
@@ -195,7 +195,7 @@ impl Urls {
     async fn idle_counts(&self, client: &Client) -> Result<(Counts, usize), DemoError> {
         let server2: Hello = get_json(client, &self.hello2).await?;
         let server1: Hello = get_json(client, &self.hello1).await?;
-        let open = open_connections(client, &self.metrics1).await?;
+        let open = open_connections(client, &self.figures1).await?;
         let counts = Counts {
             server2: server2.go_routines,
             server1: server1.go_routines,
@@ -204,16 +204,14 @@ impl Urls {
     }
 }
 
-/// `http_server_open_connections` from a scrape, less the scrape's own.
-async fn open_connections(client: &Client, metrics_url: &str) -> Result<usize, DemoError> {
-    let text = get_text(client, metrics_url).await?;
-    let open = *metrics::samples(&text)
-        .get(OPEN_CONNECTIONS)
-        .ok_or_else(|| DemoError::Metric {
-            url: metrics_url.to_owned(),
-            metric: OPEN_CONNECTIONS,
-        })?;
-    Ok((open as usize).saturating_sub(1))
+/// Server 1's open inbound connections, from its `/figures`, less the
+/// one that asks.
+async fn open_connections(client: &Client, figures_url: &str) -> Result<usize, DemoError> {
+    let figures: Figures = get_json(client, figures_url).await?;
+    let counters = figures.counters.ok_or_else(|| DemoError::Counters {
+        url: figures_url.to_owned(),
+    })?;
+    Ok((counters.open_connections as usize).saturating_sub(1))
 }
 
 async fn get_json<T: DeserializeOwned>(client: &Client, url: &str) -> Result<T, DemoError> {

@@ -169,7 +169,10 @@ mod tests {
         let err = ForwardError::BuildClient(build);
         assert_eq!(
             err.classified(),
-            (Outcome::client_build_failed, StatusCode::INTERNAL_SERVER_ERROR)
+            (
+                Outcome::client_build_failed,
+                StatusCode::INTERNAL_SERVER_ERROR
+            )
         );
     }
 
