@@ -14,6 +14,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::name::printable;
+use super::peer::Direction;
 use crate::serve::dashboard::chart_start;
 
 /// Of a row with more connections than this, this many are drawn, evenly
@@ -39,7 +40,7 @@ const PLOT_MOST: f64 = 360.0;
 pub(crate) struct Charted {
     pub(crate) pid: i32,
     pub(crate) command: String,
-    pub(crate) direction: &'static str,
+    pub(crate) direction: Direction,
     pub(crate) peer: String,
     pub(crate) connections: Vec<Drawn>,
 }
@@ -308,7 +309,7 @@ mod tests {
         Charted {
             pid: 42,
             command: "a<b>&\"c\"".into(),
-            direction: "out",
+            direction: Direction::Out,
             peer: "127.0.0.1:8080".into(),
             connections: (0..count)
                 .map(|n| Drawn {

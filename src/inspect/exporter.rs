@@ -270,7 +270,7 @@ fn filled<M: Default>(rows: &[Row], set: impl Fn(&M, &Row)) -> Family<RowLabels,
     for row in rows {
         let labels = RowLabels {
             pid: row.pid.to_string(),
-            direction: row.direction.to_owned(),
+            direction: row.direction.word().to_owned(),
             peer: row.peer.clone(),
         };
         set(&family.get_or_create(&labels), row);

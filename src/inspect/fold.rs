@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use super::peer::Direction;
 use super::process_watch::Row;
 use super::verdict::RowVerdict;
 
@@ -42,7 +43,7 @@ pub(crate) fn fold(rows: Vec<Row>) -> Vec<Row> {
     for at in &by_weight[..MAX_ROWS] {
         kept[*at] = true;
     }
-    let mut folded: BTreeMap<(&'static str, String), Row> = BTreeMap::new();
+    let mut folded: BTreeMap<(Direction, String), Row> = BTreeMap::new();
     let mut out = Vec::with_capacity(MAX_ROWS + 2);
     for (row, keep) in rows.into_iter().zip(kept) {
         if keep {
@@ -72,13 +73,13 @@ pub(crate) fn fold(rows: Vec<Row>) -> Vec<Row> {
 /// *` for those that came in on it; with `any_port`, `*:*` and `:* from *`.
 fn folded_peer(row: &Row, any_port: bool) -> String {
     match (row.direction, any_port) {
-        ("in", true) => ":* from *".to_owned(),
-        ("in", false) => {
+        (Direction::In, true) => ":* from *".to_owned(),
+        (Direction::In, false) => {
             let port = row.peer.split(' ').next().unwrap_or_default();
             format!("{port} from *")
         }
-        (_, true) => "*:*".to_owned(),
-        (_, false) => {
+        (Direction::Out, true) => "*:*".to_owned(),
+        (Direction::Out, false) => {
             let port = row.peer.rsplit(':').next().unwrap_or_default();
             format!("*:{port}")
         }
@@ -112,7 +113,7 @@ mod tests {
 
     fn inbound(host: usize, open: usize, verdict: RowVerdict) -> Row {
         Row {
-            direction: "in",
+            direction: Direction::In,
             peer: format!(":8080 from 127.1.{}.{}", host / 250, host % 250),
             open,
             verdict,

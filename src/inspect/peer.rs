@@ -7,6 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
+use serde::Serialize;
+
 use super::socket_dump::TcpSocket;
 use super::tcp_info::Traffic;
 
@@ -19,11 +21,36 @@ pub(crate) enum Peer {
     From { port: u16, host: IpAddr },
 }
 
-impl Peer {
-    pub(crate) fn direction(self) -> &'static str {
+/// Which way a row's connections go: out to the peer called, or in from
+/// callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    /// As the table, the JSON and `/metrics` spell it.
+    pub(crate) fn word(self) -> &'static str {
         match self {
-            Peer::To(_) => "out",
-            Peer::From { .. } => "in",
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+impl Peer {
+    pub(crate) fn direction(self) -> Direction {
+        match self {
+            Peer::To(_) => Direction::Out,
+            Peer::From { .. } => Direction::In,
         }
     }
 }
@@ -159,6 +186,6 @@ mod tests {
             socket(2, "127.0.0.1:8080", "127.0.0.1:9999", false),
         ];
         let connections = Namespace::of(sockets.to_vec()).connections_of(&HashSet::from([1, 2]));
-        assert_eq!(connections[0].peer.direction(), "out");
+        assert_eq!(connections[0].peer.direction(), Direction::Out);
     }
 }

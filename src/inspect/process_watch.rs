@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::chart::{Charted, Drawn};
-use super::peer::{Connection, Peer};
+use super::peer::{Connection, Direction, Peer};
 use super::verdict::{Evidence, Pile, RowVerdict, Rule, Usage};
 
 /// One row: a process, a direction and a peer.
@@ -25,7 +25,7 @@ pub(crate) struct Row {
     pub(crate) pid: i32,
     /// The process's command (`/proc/PID/comm`).
     pub(crate) command: String,
-    pub(crate) direction: &'static str,
+    pub(crate) direction: Direction,
     pub(crate) peer: String,
     /// Connections open now.
     pub(crate) open: usize,
@@ -145,7 +145,7 @@ impl ProcessWatch {
             .unzip();
         // A leak spread over many peers: outbound rows only (`verdict.rs`).
         let outbound: Vec<usize> = (0..rows.len())
-            .filter(|at| matches!(rows[*at].direction, "out"))
+            .filter(|at| rows[*at].direction == Direction::Out)
             .collect();
         if rule.leaks_across_peers(outbound.iter().map(|at| &piles[*at])) {
             for at in outbound {
@@ -364,7 +364,7 @@ pub(crate) mod tests {
         Row {
             pid: 4242,
             command: "leaker".into(),
-            direction: "out",
+            direction: Direction::Out,
             peer: "127.0.0.1:8080".into(),
             open: 400,
             idle: 400,
@@ -427,7 +427,7 @@ pub(crate) mod tests {
         let row = &rows[0];
         assert_eq!((row.open, row.opened, row.gone), (8, 6, 1));
         assert_eq!(row.peer, "127.0.0.1:8080");
-        assert_eq!(row.direction, "out");
+        assert_eq!(row.direction, Direction::Out);
         assert_eq!(row.change_per_minute, 10.0);
         assert_eq!(row.used_once_spread_seconds, 32.0);
         assert_eq!(

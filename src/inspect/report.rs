@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use serde::Serialize;
 
 use super::name::printable;
+use super::peer::Direction;
 use super::process_watch::Row;
 use super::sampler::Coverage;
 use super::verdict::RowVerdict;
@@ -102,7 +103,7 @@ pub(crate) fn table(rows: &[Row]) -> String {
             [
                 row.pid.to_string(),
                 printable(&row.command),
-                row.direction.to_owned(),
+                row.direction.word().to_owned(),
                 row.peer.clone(),
                 row.open.to_string(),
                 row.idle.to_string(),
@@ -168,7 +169,7 @@ pub(crate) fn table(rows: &[Row]) -> String {
 /// table. (A folded row, from `*`, has no one address.)
 fn one_caller_leaking(row: &Row) -> Option<(&Row, &str)> {
     let (_, host) = row.peer.rsplit_once(" from ")?;
-    let one_caller = row.direction == "in" && row.verdict == RowVerdict::Leaks && host != "*";
+    let one_caller = row.direction == Direction::In && row.verdict == RowVerdict::Leaks && host != "*";
     one_caller.then_some((row, host))
 }
 
@@ -306,7 +307,7 @@ mod tests {
     #[test]
     fn an_inbound_leak_from_one_address_says_what_else_it_could_be_and_how_to_tell() {
         let inbound = Row {
-            direction: "in",
+            direction: Direction::In,
             peer: ":8080 from 10.0.0.7".into(),
             ..leaking_row()
         };
