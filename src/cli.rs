@@ -8,8 +8,9 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::demo::args::DemoArgs;
 use crate::inspect::args::InspectArgs;
 use crate::settings::Config;
+use crate::settings::config::bad_setting;
 use crate::settings::given::Given;
-use crate::settings::redact::redacted_text;
+use crate::settings::redact::{redacted_text, redacted_words};
 
 /// Shows how an HTTP client built per request leaks connections and tasks.
 ///
@@ -113,4 +114,46 @@ fn settings_in_effect(command: &clap::Command, matches: &ArgMatches) -> Given {
             })
             .collect(),
     )
+}
+
+/// clap's error on one line. A bad value of a setting, from its env var or
+/// its flag, reads as `bad_setting` says, with the flag after it; any
+/// other error as clap words it.
+pub fn one_line(err: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind| match err.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.as_str()),
+        _ => None,
+    };
+    // The argument reads `--flag <ENV>` or `--flag [<ENV>]`.
+    let argument = context(ContextKind::InvalidArg);
+    let env = argument
+        .and_then(|argument| argument.split_once('<'))
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map(|(env, _)| env);
+    let flag = argument.and_then(|argument| argument.split_whitespace().next());
+    let reason = std::error::Error::source(err).map(ToString::to_string);
+    let line = match (err.kind(), env, flag, reason) {
+        (ErrorKind::ValueValidation, Some(env), Some(flag), Some(reason)) if is_setting(env) => {
+            format!("error: {} (flag {flag})", bad_setting(env, &reason))
+        }
+        // A subcommand's own flag: what was wrong, then the flag.
+        (ErrorKind::ValueValidation, _, Some(flag), Some(reason)) => {
+            format!("error: {reason} (flag {flag})")
+        }
+        _ => err
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    redacted_words(&line)
+}
+
+/// Whether `name` is a setting's env var, rather than a subcommand's
+/// value name such as `NAME` or `DURATION`.
+fn is_setting(name: &str) -> bool {
+    Config::env_names().iter().any(|env| env == name)
 }

@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use reqwest_connection_leak::cli::one_line;
 use reqwest_connection_leak::cli::{Cli, Command};
 use reqwest_connection_leak::demo::{self, DemoError};
 use reqwest_connection_leak::failure::cause_chain;
@@ -30,8 +31,8 @@ use reqwest_connection_leak::scenario;
 use reqwest_connection_leak::serve::server::{self, Server, Stopped};
 use reqwest_connection_leak::serve::shutdown::shutdown_signal;
 use reqwest_connection_leak::settings::Config;
-use reqwest_connection_leak::settings::config::{misspelled_settings, one_line};
 use reqwest_connection_leak::settings::given::Given;
+use reqwest_connection_leak::settings::misspelled::misspelled_settings;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 

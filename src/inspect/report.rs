@@ -169,7 +169,8 @@ pub(crate) fn table(rows: &[Row]) -> String {
 /// table. (A folded row, from `*`, has no one address.)
 fn one_caller_leaking(row: &Row) -> Option<(&Row, &str)> {
     let (_, host) = row.peer.rsplit_once(" from ")?;
-    let one_caller = row.direction == Direction::In && row.verdict == RowVerdict::Leaks && host != "*";
+    let one_caller =
+        row.direction == Direction::In && row.verdict == RowVerdict::Leaks && host != "*";
     one_caller.then_some((row, host))
 }
 

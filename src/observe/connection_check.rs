@@ -8,7 +8,7 @@ use std::io;
 use crate::observe::ends::Ends;
 use crate::observe::proc_net;
 use crate::observe::sockets::SocketDiag;
-use crate::settings::config::CheckWith;
+use crate::settings::check_with::CheckWith;
 
 /// One way of asking.
 #[derive(Debug)]

@@ -19,7 +19,7 @@ use crate::roles::json_answer::json_answer;
 use crate::roles::retainer::Retainer;
 use crate::roles::upstream::post_hello;
 use crate::roles::via::Hop;
-use crate::settings::config::CheckWith;
+use crate::settings::check_with::CheckWith;
 use crate::settings::knobs::ClientLifetime;
 use crate::settings::live::Live;
 

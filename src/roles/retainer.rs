@@ -38,7 +38,7 @@ use crate::observe::connection_check::ConnectionCheck;
 use crate::observe::ends::Ends;
 use crate::roles::client_settings::ClientSettings;
 use crate::roles::upstream::Exchange;
-use crate::settings::config::CheckWith;
+use crate::settings::check_with::CheckWith;
 
 /// How often the thread looks: a client goes within this much of its
 /// connection closing.

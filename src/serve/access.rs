@@ -29,7 +29,8 @@ use axum::response::{IntoResponse, Response};
 use crate::failure::shown;
 use crate::observe::ends::Ends;
 use crate::serve::refusal::Refusal;
-use crate::settings::config::{ExtraHosts, SwitchPolicy};
+use crate::settings::extra_hosts::ExtraHosts;
+use crate::settings::switch_policy::SwitchPolicy;
 
 /// The largest body a switch may have: every setting at once fits many
 /// times over.

@@ -12,9 +12,10 @@ use crate::roles::forward::Forwarder;
 use crate::serve::inbound::Inbound;
 use crate::serve::server1_client::Server1Client;
 use crate::serve::switch_log::SwitchLog;
-use crate::settings::config::{ExtraHosts, SwitchPolicy};
+use crate::settings::extra_hosts::ExtraHosts;
 use crate::settings::given::Given;
 use crate::settings::live::Live;
+use crate::settings::switch_policy::SwitchPolicy;
 
 /// What the routes share.
 #[derive(Debug, Clone)]
