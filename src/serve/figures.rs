@@ -1,6 +1,6 @@
-//! What a server tells of itself: its figures at one moment, as `/figures`
-//! answers them, with the switches made on it and its history's newest
-//! samples.
+//! What a server tells of itself: its figures at one moment, typed, as
+//! `/figures` answers them, with the switches made on it and its
+//! history's newest samples.
 
 use std::collections::BTreeMap;
 

@@ -18,12 +18,13 @@
 //! - `access`: who may read the settings and figures, and who may switch.
 //! - `refusal`: how every refusal reads, a method or a path that no
 //!   route takes included.
-//! - `figures`: what a server tells of itself.
+//! - `figures`: what a server tells of itself, typed; `told`: the routes
+//!   that tell it, `/metrics` for a scraper and `/figures`.
 //! - `server1_client`: the client to server 1 for its figures and its
 //!   switches.
-//! - `watch`: the figures a person watches, `/figures` and `/watch`, and
-//!   `/metrics` for a scraper.
-//! - `dashboard`: the page at `/` that polls them.
+//! - `watch`: what the dashboard polls, `/watch`: both servers' figures
+//!   and what the settings amount to; `role`: which role a server plays.
+//! - `dashboard`: the page at `/` that polls it.
 
 pub(crate) mod access;
 pub(crate) mod dashboard;
@@ -32,6 +33,7 @@ pub(crate) mod in_flight;
 pub(crate) mod inbound;
 pub(crate) mod leftover;
 pub(crate) mod refusal;
+pub(crate) mod role;
 pub(crate) mod router;
 pub mod server;
 pub(crate) mod server1_client;
@@ -39,5 +41,6 @@ pub mod shutdown;
 pub(crate) mod state;
 pub(crate) mod switch_log;
 pub(crate) mod switches;
+pub(crate) mod told;
 pub(crate) mod transfer_encoding;
 pub(crate) mod watch;

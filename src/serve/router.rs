@@ -12,7 +12,8 @@ use crate::serve::dashboard;
 use crate::serve::refusal::{method_not_allowed, no_route};
 use crate::serve::state::AppState;
 use crate::serve::switches::{get_settings, put_settings, put_upstream_settings};
-use crate::serve::watch::{get_figures, get_metrics, get_watch};
+use crate::serve::told::{get_figures, get_metrics};
+use crate::serve::watch::get_watch;
 
 /// `/hello` and `/forward`, any method; `GET /metrics`; the settings,
 /// `GET` and `PUT /settings` and `PUT /upstream/settings`; and for people,

@@ -1,7 +1,6 @@
-//! The figures a person or a program watches: `GET /metrics` for a
-//! scrape, `GET /figures` (this server's own) and `GET /watch` (this
-//! server's, server 1's, and what the settings in effect amount to), which
-//! the dashboard polls.
+//! What the dashboard polls: `GET /watch`, this server's figures, server
+//! 1's, and what the settings in effect amount to, with the page's words
+//! for them.
 //!
 //! Each server keeps its own recent figures (a thread's
 //! work); nothing else runs unless asked. A page's first `/watch` gets the
@@ -9,25 +8,20 @@
 //! last it had; server 1's come through [`crate::serve::server1_client`].
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::observe::ends::Ends;
 use crate::observe::history::{Tick, now_ms};
-use crate::observe::metrics::{CONTENT_TYPE_OPENMETRICS, Metrics, Outcome};
-use crate::observe::tasks::alive_tasks;
-use crate::roles::forward::Forwarder;
 use crate::scenario::verdict::{Point, Seen};
 use crate::scenario::{self, Expectation, Scenario, amounts_to, in_effect};
 use crate::serve::figures::{Figures, Since};
+use crate::serve::role::{role, whoami};
 use crate::serve::server1_client::Server1View;
 use crate::serve::state::AppState;
+use crate::serve::told::figures_of;
 use crate::settings::knobs::{ClientLifetime, Knobs, Side};
 
 /// What `/watch` answers.
@@ -103,19 +97,6 @@ impl From<&Scenario> for Entry {
             expectation,
             words: expectation.words(),
         }
-    }
-}
-
-/// This server's figures now, with its history's samples after `since`.
-pub(crate) fn figures_of(state: &AppState, since: Option<u64>) -> Figures {
-    Figures {
-        instance: state.forwarder.instance().to_owned(),
-        knobs: state.live.current().given.clone(),
-        fixed: state.given.fixed(),
-        switches: state.switch_log.last(),
-        tasks: u64::try_from(alive_tasks()).unwrap_or(u64::MAX),
-        counters: Some(state.metrics.counters(state.forwarder.retained_clients())),
-        history: state.history.after(since),
     }
 }
 
@@ -200,35 +181,6 @@ pub(crate) async fn watch(state: &AppState, local: SocketAddr, since: Since) -> 
     }
 }
 
-/// The role this server plays, from what it did and what it can reach:
-/// `server1` when its `UPSTREAM_URL` is its own socket, or when it has
-/// answered `/hello`, forwarded nothing successfully and reaches no server
-/// 1; `server2` otherwise. No one stray request makes a server 2 that
-/// reaches its server 1 look like a server 1.
-fn role(metrics: &Metrics, own_socket: bool, server1: Option<&Server1View>) -> Side {
-    let forwarded = metrics.forward.ended_with(Outcome::ok);
-    let answered = metrics.hello_answers.get();
-    let reaches_server_1 = server1.is_some_and(|server1| server1.figures.is_some());
-    if own_socket || (forwarded == 0 && answered > 0 && !reaches_server_1) {
-        Side::Server1
-    } else {
-        Side::Server2
-    }
-}
-
-/// What the page says of the role this server plays.
-fn whoami(role: Side, server1: Option<&Server1View>) -> String {
-    match (role, server1) {
-        (Side::Server2, Some(server1)) => {
-            format!("This server plays server 2; server 1 is {}", server1.url)
-        }
-        _ => "This server plays server 1: its UPSTREAM_URL is its own socket, or it has \
-              answered /hello, forwarded none successfully and reaches no server 1. Open \
-              server 2's page to watch both."
-            .to_owned(),
-    }
-}
-
 /// What the counts showed, read from this server's history as server 2's
 /// and its mirror of server 1's.
 fn seen(state: &AppState) -> Option<Seen> {
@@ -236,26 +188,6 @@ fn seen(state: &AppState) -> Option<Seen> {
         &points(&state.history.after(None), |s| s.read.forwarded),
         &points(&state.server1.history(), |s| s.read.answered),
     )
-}
-
-/// `GET /metrics`: every metric, for a scrape.
-pub(crate) async fn get_metrics(
-    State(metrics): State<Arc<Metrics>>,
-    State(forwarder): State<Arc<Forwarder>>,
-) -> Response {
-    match metrics.render(forwarder.retained_clients()) {
-        Ok(text) => ([(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)], text).into_response(),
-        Err(err) => {
-            tracing::error!(%err, "could not encode the metrics");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-/// `GET /figures`: this server's figures, as JSON, with its history's
-/// samples after `?since=`.
-pub(crate) async fn get_figures(State(state): State<AppState>, since: Since) -> Json<Figures> {
-    Json(figures_of(&state, since.since))
 }
 
 /// `GET /watch`: this server's figures, server 1's, and what the settings
