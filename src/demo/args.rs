@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::scenario::Scenario;
-use crate::scenario::verdict::FEWEST_REQUESTS;
+use crate::scenario::recording::FEWEST_REQUESTS;
 
 /// What `demo` takes.
 #[derive(Debug, Args)]

@@ -120,7 +120,7 @@ impl Scale {
 /// One scenario's panel, its top-left corner at (`x`, `y`).
 fn panel(svg: &mut String, run: &Run, x: f64, y: f64) {
     let verdict = run.recording.verdict();
-    let verdict_class = verdict.class();
+    let verdict_class = verdict.word();
     let scale = Scale::of(run);
     let (plot_width, plot_height, last_second) =
         (scale.plot_width, scale.plot_height, scale.last_second);

@@ -14,7 +14,8 @@ use crate::harness::{Launcher, Pair, Server};
 use crate::roles::forward::Forwarded;
 use crate::roles::hello::Hello;
 use crate::scenario::Scenario;
-use crate::scenario::verdict::{Counts, Recording};
+use crate::scenario::recording::Recording;
+use crate::scenario::verdict::Counts;
 use crate::serve::figures::Figures;
 
 /// The least time the demo waits idle before its last sample.

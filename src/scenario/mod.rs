@@ -9,11 +9,15 @@
 //! - `registry`: the entries.
 //! - `effect`: what one knob's value amounts to.
 //! - `in_effect`: which entries a pair's knobs put in effect.
-//! - [`verdict`]: what counts show, by one rule for the demo and the page.
+//! - [`verdict`]: what counts show, by one rule for the demo and the page;
+//!   `recording`: what the demo recorded of a scenario; `seen`: what the
+//!   page's window of the last requests showed.
 
 pub(crate) mod effect;
 pub(crate) mod in_effect;
+pub(crate) mod recording;
 pub(crate) mod registry;
+pub(crate) mod seen;
 pub mod verdict;
 
 pub use effect::takes_back_what_leaked;

@@ -1,6 +1,5 @@
 //! What the dashboard polls: `GET /watch`, this server's figures, server
-//! 1's, and what the settings in effect amount to, with the page's words
-//! for them.
+//! 1's, and what the settings in effect amount to.
 //!
 //! Each server keeps its own recent figures (a thread's
 //! work); nothing else runs unless asked. A page's first `/watch` gets the
@@ -15,7 +14,7 @@ use serde::Serialize;
 
 use crate::observe::ends::Ends;
 use crate::observe::history::{Tick, now_ms};
-use crate::scenario::verdict::{Point, Seen};
+use crate::scenario::seen::{Point, Seen};
 use crate::scenario::{self, Expectation, Scenario, amounts_to, in_effect};
 use crate::serve::figures::{Figures, Since};
 use crate::serve::role::{role, whoami};
@@ -42,8 +41,6 @@ pub(crate) struct Watch {
     pub(crate) in_effect: Vec<Entry>,
     /// What they amount to: the settings' prediction, not what was seen.
     pub(crate) amounts_to: Expectation,
-    /// The same in words.
-    pub(crate) amounts_to_words: &'static str,
     /// What the counts showed over server 2's last requests, read from
     /// both servers' histories; `None` on server 1, or before enough
     /// requests.
@@ -82,8 +79,6 @@ pub(crate) struct Entry {
     pub(crate) go: &'static str,
     pub(crate) rust: &'static str,
     pub(crate) expectation: Expectation,
-    /// The expectation in words.
-    pub(crate) words: &'static str,
 }
 
 impl From<&Scenario> for Entry {
@@ -95,7 +90,6 @@ impl From<&Scenario> for Entry {
             go: scenario.go,
             rust: scenario.rust,
             expectation,
-            words: expectation.words(),
         }
     }
 }
@@ -171,7 +165,6 @@ pub(crate) async fn watch(state: &AppState, local: SocketAddr, since: Since) -> 
         whoami: whoami(role, server1.as_ref()),
         now_ms: now_ms(),
         amounts_to: predicted,
-        amounts_to_words: predicted.words(),
         seen: server1.as_ref().and_then(|_| seen(state)),
         blind: blind.then_some(BLIND),
         in_effect: effective.into_iter().map(Entry::from).collect(),

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use reqwest_connection_leak::scenario::{ALL, Expectation};
+use reqwest_connection_leak::scenario::ALL;
 use reqwest_connection_leak::settings::knobs::{Knob, Side};
 
 fn root() -> &'static Path {
@@ -31,11 +31,7 @@ fn the_readmes_fixes_are_the_registrys_one_line_each() {
                 Side::Server1 => "server 1",
                 Side::Server2 => "server 2",
             };
-            let expectation = match scenario.expectation() {
-                Expectation::Leaks => "leaks",
-                Expectation::Flat => "flat",
-                Expectation::ReclaimedAfterIdle => "reclaimed after idle",
-            };
+            let expectation = scenario.expectation();
             Some(format!(
                 "- `{}`: `{}={}` on {side}, {expectation}. ",
                 scenario.name,

@@ -117,7 +117,7 @@ function show(watch) {
   // switched, and one stray request must not take them off the page.
 
   const amounts = byId("amounts");
-  amounts.textContent = watch.amounts_to_words;
+  amounts.textContent = watch.amounts_to;
   amounts.className = `prediction ${watch.amounts_to}`;
 
   const entries = byId("in-effect");
@@ -125,7 +125,7 @@ function show(watch) {
     const block = document.createElement("div");
     block.className = "entry";
     const title = document.createElement("b");
-    title.textContent = `${entry.label}: ${entry.words}`;
+    title.textContent = `${entry.label}: ${entry.expectation}`;
     const go = document.createElement("p");
     go.textContent = `Go: ${entry.go}`;
     const rust = document.createElement("p");
@@ -247,7 +247,7 @@ function showSeen(seen) {
     element.textContent = seen ? value.toFixed(2) : "–";
   }
   const badge = byId("seen");
-  badge.textContent = seen ? seen.words : "not measured yet";
+  badge.textContent = seen ? (seen.verdict || "measuring") : "not measured yet";
   badge.className = `verdict ${(seen && seen.verdict) || "unmeasured"}`;
 }
 
