@@ -104,6 +104,6 @@ counts() {
     local s2 s1 held
     s2=$(curl -s "http://$server2/hello" | sed 's/.*"goRoutines":\([0-9]*\).*/\1/')
     s1=$(curl -s "http://$server1/hello" | sed 's/.*"goRoutines":\([0-9]*\).*/\1/')
-    held=$(curl -s "http://$server2/metrics" | awk '$1 == "forward_clients_retained" {print $2}')
+    held=$(curl -s "http://$server2/metrics" | awk '$1 == "forward_clients_held" {print $2}')
     echo "$s2 $s1 $held"
 }

@@ -135,7 +135,7 @@ pub struct Metrics {
     alive_tasks: Gauge,
     open_connections: Gauge,
     connections_accepted: Counter,
-    clients_retained: Gauge,
+    clients_held: Gauge,
     pub(crate) forward: ForwardMetrics,
     /// Settings switched at runtime, by env var.
     pub(crate) settings_switched: Family<SwitchLabel, Counter>,
@@ -156,7 +156,7 @@ impl Metrics {
             alive_tasks: Gauge::default(),
             open_connections: Gauge::default(),
             connections_accepted: Counter::default(),
-            clients_retained: Gauge::default(),
+            clients_held: Gauge::default(),
             forward: ForwardMetrics::default(),
             settings_switched: Family::default(),
             hello_answers: Counter::default(),
@@ -209,9 +209,9 @@ impl Metrics {
             self.forward.retainer_blind.clone(),
         );
         registry.register(
-            "forward_clients_retained",
+            "forward_clients_held",
             "Per-request clients the retainer holds now",
-            self.clients_retained.clone(),
+            self.clients_held.clone(),
         );
         registry.register(
             "forward_requests",
@@ -248,13 +248,13 @@ impl Metrics {
     }
 
     /// The counters now, read from the atomics [`Metrics::render`] encodes.
-    pub(crate) fn counters(&self, clients_retained: usize) -> Counters {
+    pub(crate) fn counters(&self, clients_held: usize) -> Counters {
         let count = |counter: &Counter| counter.get();
         Counters {
             open_connections: self.open_connections(),
             connections_accepted: count(&self.connections_accepted),
             clients_built: count(&self.forward.clients_built),
-            clients_retained: u64::try_from(clients_retained).unwrap_or(u64::MAX),
+            clients_held: u64::try_from(clients_held).unwrap_or(u64::MAX),
             retainer_blind: self.forward.is_blind(),
             forwards: Outcome::ALL
                 .into_iter()
@@ -269,9 +269,9 @@ impl Metrics {
     }
 
     /// Reads the live values and encodes every metric.
-    pub fn render(&self, clients_retained: usize) -> Result<String, std::fmt::Error> {
+    pub fn render(&self, clients_held: usize) -> Result<String, std::fmt::Error> {
         self.alive_tasks.set(gauge_value(alive_tasks()));
-        self.clients_retained.set(gauge_value(clients_retained));
+        self.clients_held.set(gauge_value(clients_held));
         let mut text = String::new();
         encode(&mut text, &self.registry)?;
         Ok(text)
@@ -338,7 +338,7 @@ pub(crate) struct Counters {
     /// Per-request clients `/forward` built.
     pub(crate) clients_built: u64,
     /// Per-request clients the retainer holds now.
-    pub(crate) clients_retained: u64,
+    pub(crate) clients_held: u64,
     /// Whether the retainer cannot see connections close now.
     pub(crate) retainer_blind: bool,
     /// `/forward` requests by how they ended, every outcome present.
@@ -397,7 +397,7 @@ mod tests {
             read.get("http_server_connections_accepted_total"),
             Some(&2.0)
         );
-        assert_eq!(read.get("forward_clients_retained"), Some(&7.0));
+        assert_eq!(read.get("forward_clients_held"), Some(&7.0));
         assert_eq!(
             read.get(r#"forward_requests_total{outcome="timeout"}"#),
             Some(&0.0)

@@ -129,7 +129,7 @@ mod tests {
     }
 
     /// The retainer holds a client only while it pools its connection:
-    /// every retained, flat fix of server 2 must build clients that do not
+    /// every flat fix of server 2 must build clients that do not
     /// pool, and every other entry clients that do.
     #[test]
     fn the_retainers_rule_follows_the_registry() {

@@ -104,7 +104,7 @@ impl Forwarder {
     }
 
     /// How many clients the retainer holds now.
-    pub(crate) fn retained_clients(&self) -> usize {
+    pub(crate) fn held_clients(&self) -> usize {
         self.retainer.len()
     }
 

@@ -163,7 +163,7 @@ impl Server {
     }
 
     /// Serves on an already bound `listener` until a future made by
-    /// `shutdown` completes. Then it stops accepting, drops the retained
+    /// `shutdown` completes. Then it stops accepting, drops the held
     /// clients, which closes their idle connections, and lets requests in
     /// flight finish for up to `SHUTDOWN_GRACE`, unless a second
     /// `shutdown` completes first.
@@ -201,7 +201,7 @@ fn sampled_history(metrics: &Arc<Metrics>, forwarder: &Arc<Forwarder>) -> Arc<Hi
         Some(Reading {
             tasks: count(alive_tasks_in(&runtime)),
             connections: metrics.open_connections(),
-            clients_held: count(forwarder.retained_clients()),
+            clients_held: count(forwarder.held_clients()),
             forwarded: metrics.forward.requests(),
             answered: metrics.hello_answers.get(),
         })

@@ -23,7 +23,7 @@ pub(crate) fn figures_of(state: &AppState, since: Option<u64>) -> Figures {
         fixed: state.given.fixed(),
         switches: state.switch_log.last(),
         tasks: u64::try_from(alive_tasks()).unwrap_or(u64::MAX),
-        counters: Some(state.metrics.counters(state.forwarder.retained_clients())),
+        counters: Some(state.metrics.counters(state.forwarder.held_clients())),
         history: state.history.after(since),
     }
 }
@@ -33,7 +33,7 @@ pub(crate) async fn get_metrics(
     State(metrics): State<Arc<Metrics>>,
     State(forwarder): State<Arc<Forwarder>>,
 ) -> Response {
-    match metrics.render(forwarder.retained_clients()) {
+    match metrics.render(forwarder.held_clients()) {
         Ok(text) => ([(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)], text).into_response(),
         Err(err) => {
             tracing::error!(%err, "could not encode the metrics");

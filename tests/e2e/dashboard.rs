@@ -155,7 +155,7 @@ fn a_leaking_pair_shows_both_servers_counts_as_metrics_has_them() {
     assert!(shown.number("server2", "tasks") >= 60.0);
     assert!(shown.number("server1", "tasks") >= 60.0);
     assert_eq!(shown.number("server2", "clients_built"), 60.0);
-    assert_eq!(shown.number("server2", "clients_retained"), 60.0);
+    assert_eq!(shown.number("server2", "clients_held"), 60.0);
     assert_eq!(shown.number("server2", "forwards.ok"), 60.0);
 }
 
@@ -230,7 +230,7 @@ fn a_fixed_pair_shows_flat_counts() {
         assert!(tasks < FLAT_BELOW as f64, "server {server}: {tasks} tasks");
     }
     assert_eq!(shown.number("server2", "clients_built"), 60.0);
-    assert_eq!(shown.number("server2", "clients_retained"), 0.0);
+    assert_eq!(shown.number("server2", "clients_held"), 0.0);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::common::{
 };
 
 #[test]
-fn metrics_count_leaked_connections_and_retained_clients() {
+fn metrics_count_leaked_connections_and_held_clients() {
     let pair = serve_pair(&[], &[]);
     pair.forward_many(30);
 
@@ -22,7 +22,7 @@ fn metrics_count_leaked_connections_and_retained_clients() {
 
     let server2 = scrape(&pair.server2);
     assert_eq!(sample(&server2, "forward_clients_built_total"), 30.0);
-    assert_eq!(sample(&server2, "forward_clients_retained"), 30.0);
+    assert_eq!(sample(&server2, "forward_clients_held"), 30.0);
     assert_eq!(
         sample(&server2, r#"forward_requests_total{outcome="ok"}"#),
         30.0
@@ -54,7 +54,7 @@ fn the_process_figures_are_the_processes_own() {
 }
 
 #[test]
-fn without_keep_alives_nothing_stays_open_or_retained() {
+fn without_keep_alives_nothing_stays_open_or_held() {
     let pair = serve_pair(&[], &[("DISABLE_KEEP_ALIVES", "true")]);
     pair.forward_many(30);
     let server1 = scrape(&pair.server1);
@@ -62,7 +62,7 @@ fn without_keep_alives_nothing_stays_open_or_retained() {
     assert!(sample(&server1, "http_server_open_connections") <= 2.0);
     let server2 = scrape(&pair.server2);
     assert_eq!(sample(&server2, "forward_clients_built_total"), 30.0);
-    assert_eq!(sample(&server2, "forward_clients_retained"), 0.0);
+    assert_eq!(sample(&server2, "forward_clients_held"), 0.0);
 }
 
 #[test]
@@ -82,5 +82,5 @@ fn failed_requests_are_counted_by_outcome() {
         sample(&samples, r#"forward_requests_total{outcome="ok"}"#),
         0.0
     );
-    assert_eq!(sample(&samples, "forward_clients_retained"), 0.0);
+    assert_eq!(sample(&samples, "forward_clients_held"), 0.0);
 }

@@ -46,7 +46,7 @@ fn check(scenario: &Scenario) {
     let before = pair.forward();
     let counts = pair.forward_many(N);
     let last = *counts.last().expect("N answers");
-    let retained = || sample(&scrape(&pair.server2), "forward_clients_retained");
+    let held_clients = || sample(&scrape(&pair.server2), "forward_clients_held");
     match scenario.expectation() {
         Expectation::Leaks => {
             assert!(
@@ -56,7 +56,7 @@ fn check(scenario: &Scenario) {
             let shrank = eventually(KEPT_FOR, || !pair.idle_counts().leaked_since(before, N));
             assert!(!shrank, "{name}: the leak shrank within {KEPT_FOR:?}");
             // Every client, the first request's included, is held.
-            assert_eq!(retained(), (N + 1) as f64, "{name}");
+            assert_eq!(held_clients(), (N + 1) as f64, "{name}");
         }
         Expectation::Flat => {
             let peak = counts.into_iter().fold(before, Counts::max);
@@ -64,7 +64,7 @@ fn check(scenario: &Scenario) {
                 peak.is_flat(),
                 "{name}: expected both under {FLAT_BELOW} tasks, peak was {peak:?}"
             );
-            assert_eq!(retained(), 0.0, "{name}: clients held");
+            assert_eq!(held_clients(), 0.0, "{name}: clients held");
         }
         Expectation::ReclaimedAfterIdle => {
             let mut now = last;
@@ -73,8 +73,8 @@ fn check(scenario: &Scenario) {
                 now.is_flat()
             });
             assert!(reclaimed, "{name}: after {last:?}, still {now:?} when idle");
-            let released = eventually(RECLAIMED_WITHIN, || retained() == 0.0);
-            assert!(released, "{name}: {} clients still held", retained());
+            let released = eventually(RECLAIMED_WITHIN, || held_clients() == 0.0);
+            assert!(released, "{name}: {} clients still held", held_clients());
         }
     }
     assert_watch_names(&pair.server2, scenario);

@@ -8,9 +8,9 @@ use crate::common::{Pair, PairExt, Server, eventually, get, sample, scrape, star
 /// Requests per test.
 const N: usize = 40;
 
-/// `forward_clients_retained` on server 2.
-fn retained(server2: &Server) -> f64 {
-    sample(&scrape(server2), "forward_clients_retained")
+/// `forward_clients_held` on server 2.
+fn held_clients(server2: &Server) -> f64 {
+    sample(&scrape(server2), "forward_clients_held")
 }
 
 /// Sends N leaking requests, then waits up to 3 s for server 2 to hold
@@ -20,7 +20,7 @@ fn assert_released_within_3_s(pair: &Pair) {
     pair.forward_many(N);
     let mut now = f64::NAN;
     let released = eventually(Duration::from_secs(3), || {
-        now = retained(&pair.server2);
+        now = held_clients(&pair.server2);
         now < 8.0
     });
     assert!(released, "server 2 still holds {now} clients");
@@ -30,15 +30,15 @@ fn assert_released_within_3_s(pair: &Pair) {
 fn leaked_connections_keep_every_client() {
     let pair = start_pair(&[], &[]);
     pair.forward_many(N);
-    assert_eq!(retained(&pair.server2), N as f64);
+    assert_eq!(held_clients(&pair.server2), N as f64);
     // Watched for three sweeps and more: none lets a client go.
     let let_go = eventually(Duration::from_secs(2), || {
-        retained(&pair.server2) != N as f64
+        held_clients(&pair.server2) != N as f64
     });
     assert!(
         !let_go,
         "server 2 holds {} clients",
-        retained(&pair.server2)
+        held_clients(&pair.server2)
     );
 }
 
@@ -56,12 +56,12 @@ fn the_clients_idle_timeout_releases_the_clients() {
 fn server_1_stopping_releases_the_clients() {
     let pair = start_pair(&[], &[]);
     pair.forward_many(N);
-    assert_eq!(retained(&pair.server2), N as f64);
+    assert_eq!(held_clients(&pair.server2), N as f64);
     let Pair { server1, server2 } = pair;
     drop(server1);
     let mut now = f64::NAN;
     let released = eventually(Duration::from_secs(3), || {
-        now = retained(&server2);
+        now = held_clients(&server2);
         now < 8.0
     });
     assert!(released, "server 2 still holds {now} clients");
@@ -91,7 +91,7 @@ fn a_retainer_that_cannot_see_connections_close_holds_them_and_says_so() {
     assert!(eventually(Duration::from_secs(4), || pair
         .idle_counts()
         .is_flat()));
-    assert_eq!(retained(&pair.server2), N as f64);
+    assert_eq!(held_clients(&pair.server2), N as f64);
     assert_eq!(
         sample(&scrape(&pair.server2), "forward_retainer_blind"),
         1.0

@@ -45,7 +45,7 @@ fn check(scenario: &Scenario) {
     let setting = scenario.setting.expect("a setting");
     let name = scenario.name;
     let pair = launcher().pair(&[], &[]).expect("a leaking pair");
-    let retained = || sample(&scrape(&pair.server2), "forward_clients_retained");
+    let held_clients = || sample(&scrape(&pair.server2), "forward_clients_held");
     let first = pair.forward();
     pair.forward_many(N);
     let leaked = pair.idle_counts();
@@ -53,7 +53,7 @@ fn check(scenario: &Scenario) {
         leaked.leaked_since(first, N),
         "{name}: no leak to switch: {leaked:?}"
     );
-    let held = retained();
+    let held = held_clients();
     assert_eq!(held, (N + 1) as f64, "{name}");
 
     // Server 1's settings go through server 2, as the dashboard sends them.
@@ -74,8 +74,8 @@ fn check(scenario: &Scenario) {
             now.is_flat()
         });
         assert!(fell, "{name}: still {now:?} after the switch");
-        let released = eventually(RECLAIMED_WITHIN, || retained() == 0.0);
-        assert!(released, "{name}: {} clients still held", retained());
+        let released = eventually(RECLAIMED_WITHIN, || held_clients() == 0.0);
+        assert!(released, "{name}: {} clients still held", held_clients());
     } else {
         let shrank = eventually(KEPT_FOR, || !pair.idle_counts().leaked_since(first, N));
         assert!(!shrank, "{name}: what leaked did not stay");
@@ -111,11 +111,11 @@ fn check(scenario: &Scenario) {
     } else {
         held
     };
-    let settled = eventually(RECLAIMED_WITHIN, || retained() == expected);
+    let settled = eventually(RECLAIMED_WITHIN, || held_clients() == expected);
     assert!(
         settled,
         "{name}: {} clients held, not {expected}",
-        retained()
+        held_clients()
     );
 }
 
