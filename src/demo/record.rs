@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use crate::demo::error::DemoError;
-use crate::harness::{Launcher, Pair, Server};
+use crate::harness::{Launcher, Pair, ServerProcess};
 use crate::roles::forward::Forwarded;
 use crate::roles::hello::Hello;
 use crate::scenario::Scenario;
@@ -183,7 +183,7 @@ struct Urls {
 
 impl Urls {
     fn of(pair: &Pair) -> Urls {
-        let at = |server: &Server, path: &str| format!("http://{}{path}", server.address);
+        let at = |server: &ServerProcess, path: &str| format!("http://{}{path}", server.address);
         Urls {
             forward: at(&pair.server2, "/forward"),
             hello2: at(&pair.server2, "/hello"),

@@ -55,12 +55,16 @@ impl Launcher {
     }
 
     /// A server on a free loopback port, unless `env` sets `BIND_ADDRESS`.
-    pub fn server(&self, name: &str, env: &[(&str, &str)]) -> Result<Server, HarnessError> {
+    pub fn server(&self, name: &str, env: &[(&str, &str)]) -> Result<ServerProcess, HarnessError> {
         self.spawn(name, Command::new(&self.binary), &on_a_free_port(env))
     }
 
     /// A server with exactly the variables of `env`.
-    pub fn server_with(&self, name: &str, env: &[(&str, &str)]) -> Result<Server, HarnessError> {
+    pub fn server_with(
+        &self,
+        name: &str,
+        env: &[(&str, &str)],
+    ) -> Result<ServerProcess, HarnessError> {
         self.spawn(name, Command::new(&self.binary), env)
     }
 
@@ -72,7 +76,7 @@ impl Launcher {
         name: &str,
         limit: &str,
         env: &[(&str, &str)],
-    ) -> Result<Server, HarnessError> {
+    ) -> Result<ServerProcess, HarnessError> {
         let mut command = Command::new("sh");
         command
             .arg("-c")
@@ -106,7 +110,7 @@ impl Launcher {
         name: &str,
         mut command: Command,
         env: &[(&str, &str)],
-    ) -> Result<Server, HarnessError> {
+    ) -> Result<ServerProcess, HarnessError> {
         command
             .env_clear()
             .env("RUST_LOG", &self.log_filter)
@@ -147,7 +151,7 @@ impl Launcher {
         if address.ip().is_unspecified() {
             address.set_ip(Ipv4Addr::LOCALHOST.into());
         }
-        Ok(Server {
+        Ok(ServerProcess {
             child,
             address,
             listening_on,
@@ -178,7 +182,7 @@ fn forward_log(name: &str, stderr: Option<ChildStderr>) -> Arc<Mutex<Vec<String>
 
 /// On Linux, the child gets SIGKILL when the thread that started it ends,
 /// however this process ends: a killed demo leaves no server behind.
-/// Elsewhere, the child is only killed when its [`Server`] is dropped.
+/// Elsewhere, the child is only killed when its [`ServerProcess`] is dropped.
 fn die_with_this_thread(command: &mut Command) {
     #[cfg(linux_view)]
     {
@@ -211,7 +215,7 @@ fn on_a_free_port<'a>(env: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 
 /// One running server, killed and reaped when dropped.
 #[derive(Debug)]
-pub struct Server {
+pub struct ServerProcess {
     child: Child,
     /// Where to reach it: loopback, even when it listens on every interface.
     pub address: SocketAddr,
@@ -221,7 +225,7 @@ pub struct Server {
     log: Arc<Mutex<Vec<String>>>,
 }
 
-impl Server {
+impl ServerProcess {
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -248,7 +252,7 @@ impl Server {
     }
 }
 
-impl Drop for Server {
+impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -258,6 +262,6 @@ impl Drop for Server {
 /// Server 1, and server 2 pointed at it.
 #[derive(Debug)]
 pub struct Pair {
-    pub server1: Server,
-    pub server2: Server,
+    pub server1: ServerProcess,
+    pub server2: ServerProcess,
 }

@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::{
-    ClosedPort, Pair, PairExt, Server, eventually, fake_upstream, get, hello_answer, put_json,
-    sample, scrape, start_pair, start_server,
+    ClosedPort, Pair, PairExt, ServerProcess, eventually, fake_upstream, get, hello_answer,
+    put_json, sample, scrape, start_pair, start_server,
 };
 use reqwest_connection_leak::scenario::verdict::FLAT_BELOW;
 
@@ -161,7 +161,7 @@ fn a_leaking_pair_shows_both_servers_counts_as_metrics_has_them() {
 
 /// The newest sample of the history `server` keeps of itself, once it has
 /// one that `wanted` accepts.
-fn sampled(server: &Server, wanted: impl Fn(&Value) -> bool) -> Value {
+fn sampled(server: &ServerProcess, wanted: impl Fn(&Value) -> bool) -> Value {
     let mut newest = Value::Null;
     let found = eventually(Duration::from_secs(30), || {
         let figures = get(server.address, "/figures").json();
@@ -252,7 +252,7 @@ fn a_server_1_without_figures_shows_what_it_can_and_says_what_is_missing() {
 
 /// Drives server 2's page in real time with `scripts/lib/drive.mjs` and
 /// its `args`: what the page then shows.
-fn drive(server2: &Server, args: &[&str]) -> Value {
+fn drive(server2: &ServerProcess, args: &[&str]) -> Value {
     drive_page(&format!("http://{}/", server2.address), args)
 }
 

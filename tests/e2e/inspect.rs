@@ -17,7 +17,9 @@ use serde_json::Value;
 use crate::common::inspect_run::{Running, inspect_to_end};
 use crate::common::netns::Namespace;
 use crate::common::program::{Program, here, python};
-use crate::common::{BINARY, PairExt, Server, get, is_root, put_json, start_pair, start_server};
+use crate::common::{
+    BINARY, PairExt, ServerProcess, get, is_root, put_json, start_pair, start_server,
+};
 
 /// A connection idle this long counts as idle: short, to keep tests fast.
 const IDLE: &str = "300ms";
@@ -47,14 +49,14 @@ fn open_in(sample: &Value, pid: u32, peer: &str) -> Option<u64> {
 }
 
 /// Server 1's row on server 1: connections that came in on its port.
-fn inbound_peer(server1: &Server) -> String {
+fn inbound_peer(server1: &ServerProcess) -> String {
     format!(":{} from 127.0.0.1", server1.address.port())
 }
 
 /// Eight callers sending `/forward` to `server2` one after another, each
 /// on a new connection as curl does, until the returned flag is set or a
 /// minute has passed.
-fn load(server2: &Server) -> Arc<AtomicBool> {
+fn load(server2: &ServerProcess) -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     for _ in 0..8 {
         let (stop, address) = (stop.clone(), server2.address);

@@ -78,7 +78,7 @@ mod elsewhere {
         let server = start_server("server", &[]);
         // Before any request: blind from the start, and said so once.
         assert_eq!(sample(&scrape(&server), "forward_retainer_blind"), 1.0);
-        let said = |server: &crate::common::Server| {
+        let said = |server: &crate::common::ServerProcess| {
             server
                 .log()
                 .iter()

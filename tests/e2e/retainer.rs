@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use crate::common::{Pair, PairExt, Server, eventually, get, sample, scrape, start_pair};
+use crate::common::{Pair, PairExt, ServerProcess, eventually, get, sample, scrape, start_pair};
 
 /// Requests per test.
 const N: usize = 40;
 
 /// `forward_clients_held` on server 2.
-fn held_clients(server2: &Server) -> f64 {
+fn held_clients(server2: &ServerProcess) -> f64 {
     sample(&scrape(server2), "forward_clients_held")
 }
 

@@ -34,8 +34,8 @@ use reqwest_connection_leak::observe::metrics::samples;
 pub use reqwest_connection_leak::scenario::verdict::Counts;
 use serde_json::Value;
 pub use spawn::{
-    BINARY, Pair, Server, Signals, launcher, server2_for, start_limited, start_pair, start_server,
-    start_server_with,
+    BINARY, Pair, ServerProcess, Signals, launcher, server2_for, start_limited, start_pair,
+    start_server, start_server_with,
 };
 
 /// How long a request may take to be answered. Generous: the machine is
@@ -55,7 +55,7 @@ pub trait ServerExt {
     }
 }
 
-impl ServerExt for Server {
+impl ServerExt for ServerProcess {
     fn address(&self) -> SocketAddr {
         self.address
     }
@@ -111,8 +111,8 @@ pub trait PairExt {
 }
 
 impl PairExt for Pair {
-    type Server = Server;
-    fn servers(&self) -> (&Server, &Server) {
+    type Server = ServerProcess;
+    fn servers(&self) -> (&ServerProcess, &ServerProcess) {
         (&self.server1, &self.server2)
     }
 }

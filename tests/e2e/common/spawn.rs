@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 
 use reqwest_connection_leak::harness::Launcher;
-pub use reqwest_connection_leak::harness::{Pair, Server};
+pub use reqwest_connection_leak::harness::{Pair, ServerProcess};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_reqwest-connection-leak");
 
@@ -19,17 +19,17 @@ pub fn launcher() -> Launcher {
 }
 
 /// A server on a free loopback port, unless `env` sets `BIND_ADDRESS`.
-pub fn start_server(name: &str, env: &[(&str, &str)]) -> Server {
+pub fn start_server(name: &str, env: &[(&str, &str)]) -> ServerProcess {
     launcher().server(name, env).expect("start the server")
 }
 
 /// A server with exactly these variables set (and RUST_LOG=info).
-pub fn start_server_with(name: &str, env: &[(&str, &str)]) -> Server {
+pub fn start_server_with(name: &str, env: &[(&str, &str)]) -> ServerProcess {
     launcher().server_with(name, env).expect("start the server")
 }
 
 /// A server started under `ulimit` with `limit`, e.g. `-n 64`.
-pub fn start_limited(name: &str, limit: &str, env: &[(&str, &str)]) -> Server {
+pub fn start_limited(name: &str, limit: &str, env: &[(&str, &str)]) -> ServerProcess {
     launcher()
         .server_limited(name, limit, env)
         .expect("start the server")
@@ -43,7 +43,7 @@ pub fn start_pair(server1_env: &[(&str, &str)], server2_env: &[(&str, &str)]) ->
 }
 
 /// Server 2 pointed at `upstream`'s `/hello`, plus `env`.
-pub fn server2_for(upstream: SocketAddr, env: &[(&str, &str)]) -> Server {
+pub fn server2_for(upstream: SocketAddr, env: &[(&str, &str)]) -> ServerProcess {
     let url = format!("http://{upstream}/hello");
     let mut all_env = vec![("UPSTREAM_URL", url.as_str())];
     all_env.extend_from_slice(env);
@@ -56,7 +56,7 @@ pub trait Signals {
     fn signal(&self, signal: &str);
 }
 
-impl Signals for Server {
+impl Signals for ServerProcess {
     fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.pid().to_string()])
