@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::observe::history::now_ms;
 use crate::observe::metrics::SwitchLabel;
+use crate::settings::knobs::Knob;
 use crate::settings::live::Change;
 
 /// How many switches `/figures` and `/watch` show.
@@ -24,7 +25,9 @@ pub(crate) struct Switched {
     pub(crate) seq: u64,
     /// When, in milliseconds since the Unix epoch.
     pub(crate) at_ms: u64,
-    pub(crate) setting: String,
+    /// The knob switched, by its env var on the wire.
+    #[serde(rename = "setting")]
+    pub(crate) knob: Knob,
     pub(crate) old: String,
     pub(crate) value: String,
 }
@@ -70,7 +73,7 @@ impl SwitchLog {
             kept.push_back(Switched {
                 seq,
                 at_ms,
-                setting: knob.env().to_owned(),
+                knob: *knob,
                 old: old.clone(),
                 value: new.clone(),
             });
