@@ -82,7 +82,7 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Answer<Body>, Failure<Body>>> + Send>>;
 
     fn call(&self, request: Request<Body>) -> Self::Future {
-        let deadline = self.head_read.now();
+        let deadline = self.head_read.mark_read();
         if self.head_read.encoding_refused() || refused_encoding(&request) {
             return Box::pin(async { Ok(transfer_encoding::not_implemented()) });
         }

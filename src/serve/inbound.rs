@@ -49,13 +49,15 @@ use crate::settings::live::Live;
 #[derive(Debug)]
 pub(crate) struct Inbound {
     live: Arc<Live>,
-    open: Mutex<HashMap<u64, Arc<Wait>>>,
+    open: Mutex<HashMap<u64, Arc<Shared>>>,
     next_id: AtomicU64,
 }
 
-/// One connection's wait, as the switch sees it.
+/// What a connection's socket, its routes and a switch share of it: its
+/// wait for a next request, the head and deadline of the request being
+/// read, and whether that head's `Transfer-Encoding` was refused.
 #[derive(Debug, Default)]
-struct Wait {
+struct Shared {
     /// Whether it is waiting for its next request now.
     waiting: AtomicBool,
     /// Set to end the wait, and the connection with it.
@@ -76,12 +78,12 @@ struct Wait {
 /// Tells a connection that its request's head has been read: the routes
 /// are called.
 #[derive(Debug, Clone)]
-pub(crate) struct HeadRead(Arc<Wait>);
+pub(crate) struct HeadRead(Arc<Shared>);
 
 impl HeadRead {
-    /// The head is read; returns the request's deadline, by which its
+    /// Marks the head read; returns the request's deadline, by which its
     /// body must have been read too (`None`: no `SERVER_READ_TIMEOUT`).
-    pub(crate) fn now(&self) -> Option<Instant> {
+    pub(crate) fn mark_read(&self) -> Option<Instant> {
         self.0.head_read.store(true, Ordering::Release);
         *lock(&self.0.deadline)
     }
@@ -105,7 +107,7 @@ impl Inbound {
     /// Watches `io`, a newly accepted connection's socket.
     pub(crate) fn wrap<IO>(self: &Arc<Self>, io: IO) -> InboundSocket<IO> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let wait = Arc::new(Wait::default());
+        let wait = Arc::new(Shared::default());
         self.lock().insert(id, wait.clone());
         let mut socket = InboundSocket {
             io,
@@ -139,7 +141,7 @@ impl Inbound {
         closed
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Wait>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Shared>>> {
         lock(&self.open)
     }
 }
@@ -155,7 +157,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct InboundSocket<IO> {
     io: IO,
     id: u64,
-    wait: Arc<Wait>,
+    wait: Arc<Shared>,
     inbound: Arc<Inbound>,
     /// An answer was written and no byte of a next request read since.
     answered: bool,
