@@ -1,6 +1,8 @@
 //! The one state every route is given, built once in `Server::build`: one
 //! field per part, and each handler takes the parts it needs by axum's
-//! `FromRef`, one step each.
+//! `FromRef`, one step each (a switch takes the four it acts on as one,
+//! `Switchboard`). Two take the whole state, since they read most of it:
+//! `/figures` six of its ten parts, `/watch` those and server 1.
 
 use std::sync::Arc;
 
@@ -59,6 +61,7 @@ parts! {
     live: Arc<Live>,
     metrics: Arc<Metrics>,
     forwarder: Arc<Forwarder>,
+    server1: Arc<Server1Client>,
     switch_policy: SwitchPolicy,
     extra_hosts: ExtraHosts,
 }

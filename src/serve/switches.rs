@@ -13,44 +13,73 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::failure::shown;
+use crate::roles::forward::Forwarder;
 use crate::serve::access::{BODY_LIMIT, MayRelay, MaySwitch};
+use crate::serve::inbound::Inbound;
 use crate::serve::leftover::ReadTimedOut;
 use crate::serve::refusal::Refusal;
+use crate::serve::server1_client::Server1Client;
 use crate::serve::state::AppState;
+use crate::serve::switch_log::SwitchLog;
 use crate::settings::knobs::{Knob, OnSwitch};
 use crate::settings::live::Live;
 
-/// Makes `changes`, all or nothing, then logs, counts and keeps each, and
-/// does at once what each knob's row says a switch of it does
-/// ([`OnSwitch`]), each effect once. The handlers only parse, guard and
-/// answer.
-fn apply(state: &AppState, changes: &[(String, String)]) -> Result<(), String> {
-    let made = state.live.apply(changes)?;
-    state.switch_log.record(&made);
-    let effects: BTreeSet<OnSwitch> = made.iter().map(|change| change.knob.on_switch()).collect();
-    for effect in effects {
-        match effect {
-            OnSwitch::Nothing => {}
-            OnSwitch::RenewSharedClient => {
-                if let Err(err) = state.forwarder.renew_shared() {
-                    tracing::warn!(%err, "cannot build the shared client; each request builds one");
+/// What a switch acts on, taken by `PUT /settings` as one part of the
+/// state: the knobs, the log of switches, the clients and the inbound
+/// connections.
+#[derive(Debug, Clone)]
+pub(crate) struct Switchboard {
+    live: Arc<Live>,
+    log: Arc<SwitchLog>,
+    forwarder: Arc<Forwarder>,
+    inbound: Arc<Inbound>,
+}
+
+impl FromRef<AppState> for Switchboard {
+    fn from_ref(state: &AppState) -> Switchboard {
+        Switchboard {
+            live: state.live.clone(),
+            log: state.switch_log.clone(),
+            forwarder: state.forwarder.clone(),
+            inbound: state.inbound.clone(),
+        }
+    }
+}
+
+impl Switchboard {
+    /// Makes `changes`, all or nothing, then logs, counts and keeps each,
+    /// and does at once what each knob's row says a switch of it does
+    /// ([`OnSwitch`]), each effect once. The handlers only parse, guard
+    /// and answer.
+    fn apply(&self, changes: &[(String, String)]) -> Result<(), String> {
+        let made = self.live.apply(changes)?;
+        self.log.record(&made);
+        let effects: BTreeSet<OnSwitch> =
+            made.iter().map(|change| change.knob.on_switch()).collect();
+        for effect in effects {
+            match effect {
+                OnSwitch::Nothing => {}
+                OnSwitch::RenewSharedClient => {
+                    if let Err(err) = self.forwarder.renew_shared() {
+                        tracing::warn!(%err, "cannot build the shared client; each request builds one");
+                    }
                 }
-            }
-            OnSwitch::CloseWaitingIfOff => {
-                if !state.live.knobs().server_keep_alives {
-                    let closed = state.inbound.close_waiting();
-                    tracing::info!(closed, "closed the connections waiting for a next request");
+                OnSwitch::CloseWaitingIfOff => {
+                    if !self.live.knobs().server_keep_alives {
+                        let closed = self.inbound.close_waiting();
+                        tracing::info!(closed, "closed the connections waiting for a next request");
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// `GET /settings`: every switchable setting's value now, as given.
@@ -60,16 +89,18 @@ pub(crate) async fn get_settings(State(live): State<Arc<Live>>) -> Json<BTreeMap
 
 /// `PUT /settings`: a JSON object of `"VAR": "value"` pairs.
 pub(crate) async fn put_settings(
-    State(state): State<AppState>,
+    State(board): State<Switchboard>,
     _allowed: MaySwitch,
     body: Body,
 ) -> Response {
     let made = async {
         let changes = changes_in(&read_switch(body).await?)?;
-        apply(&state, &changes).map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))
+        board
+            .apply(&changes)
+            .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))
     };
     match made.await {
-        Ok(()) => Json(state.live.current().given.clone()).into_response(),
+        Ok(()) => Json(board.live.current().given.clone()).into_response(),
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -79,22 +110,20 @@ pub(crate) async fn put_settings(
 /// from what was checked, through the client kept for watching it; server
 /// 1's answer is this one, when it is JSON.
 pub(crate) async fn put_upstream_settings(
-    State(state): State<AppState>,
+    State(live): State<Arc<Live>>,
+    State(server1): State<Arc<Server1Client>>,
     _allowed: MayRelay,
     body: Body,
 ) -> Response {
     let relayed = async {
         let changes = changes_in(&read_switch(body).await?)?;
-        state
-            .live
-            .check(&changes)
+        live.check(&changes)
             .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err))?;
         let object: serde_json::Map<String, Value> = changes
             .into_iter()
             .map(|(env, value)| (env, Value::String(value)))
             .collect();
-        state
-            .server1
+        server1
             .relay_settings(Value::Object(object))
             .await
             .map_err(|err| Refusal::new(StatusCode::BAD_GATEWAY, err))
