@@ -1,7 +1,8 @@
 //! The house's floors: no module of `src/` reaches, through others, back to
-//! itself, and each of the crate's top modules uses only those `lib.rs`
-//! lists above it. Every path in a `use` line or written inline counts,
-//! outside the `#[cfg(test)]` modules: from the crate (`crate::a::b`), from
+//! itself, each of the crate's top modules uses only those `lib.rs` lists
+//! above it, and what a scenario should show is decided in `scenario/`
+//! alone. Every path in a `use` line or written inline counts, outside
+//! comments, literals and items built only for tests ([`code_of`]): from the crate (`crate::a::b`), from
 //! a parent (`super::c`), from the module itself (`self::d`), and from a
 //! child module by its bare name (`sampler::Sampler` in `inspect`). A path
 //! counts for the deepest module it names, so a module that re-exports its
@@ -38,20 +39,150 @@ fn module_of(relative: &Path) -> String {
     parts.join("::")
 }
 
-/// The text of a file without its `#[cfg(test)]` modules (whatever their
-/// visibility) and comments.
+/// The code of a file as the compiler builds it outside tests: comments
+/// gone, string and character literals emptied (so that `"http://..."`
+/// or `"crate::a"` is no code), and every item under a `cfg` that names
+/// `test` (`cfg(test)`, `cfg(all(test, linux_view))`) gone whole.
 fn code_of(text: &str) -> String {
-    let code = ["mod ", "pub mod ", "pub(crate) mod "]
-        .iter()
-        .fold(text, |code, test_module| {
-            code.split(&format!("#[cfg(test)]\n{test_module}"))
-                .next()
-                .unwrap_or_default()
-        });
-    code.lines()
-        .map(|line| line.split("//").next().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n")
+    without_test_items(&lexed(text, false))
+}
+
+/// The same, string literals kept whole: what the code writes out.
+fn code_and_strings_of(text: &str) -> String {
+    without_test_items(&lexed(text, true))
+}
+
+/// `text` with comments removed and, unless `keep_literals`, literals'
+/// contents removed, their quotes kept; lifetimes (`'a`) stay.
+fn lexed(text: &str, keep_literals: bool) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut code = String::with_capacity(text.len());
+    let mut at = 0;
+    let identifier = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let literal = |start: usize, end: usize, quotes: &'static str| -> String {
+        match keep_literals {
+            true => chars[start..end.min(chars.len())].iter().collect(),
+            false => quotes.to_owned(),
+        }
+    };
+    while at < chars.len() {
+        let start = at;
+        let rest = &chars[at..];
+        let starts = |prefix: &str| rest.iter().take(prefix.len()).copied().eq(prefix.chars());
+        let after_identifier = at > 0 && identifier(chars[at - 1]);
+        if starts("//") {
+            while at < chars.len() && chars[at] != '\n' {
+                at += 1;
+            }
+        } else if starts("/*") {
+            let mut depth = 0;
+            loop {
+                if at >= chars.len() {
+                    break;
+                } else if chars[at..].starts_with(&['/', '*']) {
+                    depth += 1;
+                    at += 2;
+                } else if chars[at..].starts_with(&['*', '/']) {
+                    depth -= 1;
+                    at += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    at += 1;
+                }
+            }
+        } else if !after_identifier
+            && (starts("r\"") || starts("r#") || starts("br\"") || starts("br#"))
+        {
+            // A raw string: `r`, hashes, a quote, and back to a quote and
+            // as many hashes.
+            let mut hashes = 0;
+            at += if chars[at] == 'b' { 2 } else { 1 };
+            while at < chars.len() && chars[at] == '#' {
+                hashes += 1;
+                at += 1;
+            }
+            at += 1;
+            let close: Vec<char> = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            while at < chars.len() && !chars[at..].starts_with(&close) {
+                at += 1;
+            }
+            at += close.len();
+            code.push_str(&literal(start, at, "\"\""));
+        } else if chars[at] == '"' {
+            at += 1;
+            while at < chars.len() && chars[at] != '"' {
+                at += if chars[at] == '\\' { 2 } else { 1 };
+            }
+            at += 1;
+            code.push_str(&literal(start, at, "\"\""));
+        } else if chars[at] == '\'' && is_char_literal(rest) {
+            at += 1;
+            while at < chars.len() && chars[at] != '\'' {
+                at += if chars[at] == '\\' { 2 } else { 1 };
+            }
+            at += 1;
+            code.push_str(&literal(start, at, "''"));
+        } else {
+            code.push(chars[at]);
+            at += 1;
+        }
+    }
+    code
+}
+
+/// Whether the quote `rest` starts opens a character literal (`'x'`,
+/// `'\n'`, `'\''`) rather than a lifetime (`'a`).
+fn is_char_literal(rest: &[char]) -> bool {
+    matches!(rest, ['\'', '\\', ..] | ['\'', _, '\'', ..])
+}
+
+/// `code` without the items under a `cfg` attribute that names `test`:
+/// from the attribute to the item's `;` or its closing brace.
+fn without_test_items(code: &str) -> String {
+    let mut kept = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find("#[cfg(") {
+        kept.push_str(&rest[..at]);
+        let attribute_end = rest[at..].find(']').map_or(rest.len(), |end| at + end + 1);
+        let attribute = &rest[at..attribute_end];
+        let names_test = attribute
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .any(|word| word == "test");
+        if !names_test {
+            kept.push_str(attribute);
+            rest = &rest[attribute_end..];
+            continue;
+        }
+        // The item: up to its first `;` or `{` at depth 0, and with a
+        // brace, to the one that closes it.
+        let item = &rest[attribute_end..];
+        let mut depth = 0usize;
+        let mut end = item.len();
+        for (offset, c) in item.char_indices() {
+            match c {
+                ';' if depth == 0 => {
+                    end = offset + 1;
+                    break;
+                }
+                '{' => depth += 1,
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = offset + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &item[end..];
+    }
+    kept.push_str(rest);
+    kept
 }
 
 /// Where a path that starts with `first` leads from `module`, whose child
@@ -290,29 +421,121 @@ fn floors() -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn each_top_module_uses_only_those_lib_rs_lists_above_it() {
-    let floors = floors();
-    assert!(floors.len() > 5, "lib.rs lists {floors:?}");
+/// Each use of a module on a floor below its own, as `a uses b`.
+fn below(uses: &BTreeMap<String, BTreeSet<String>>, floors: &[String]) -> Vec<String> {
     let floor = |module: &str| {
         let top = module.split("::").next().unwrap_or_default();
         floors.iter().position(|name| name == top)
     };
     let mut below = Vec::new();
-    for (module, used) in uses() {
-        let Some(here) = floor(&module) else {
+    for (module, used) in uses {
+        let Some(here) = floor(module) else {
             continue;
         };
         for other in used {
-            if floor(&other).is_some_and(|there| there > here) {
+            if floor(other).is_some_and(|there| there > here) {
                 below.push(format!("{module} uses {other}"));
             }
         }
     }
+    below
+}
+
+#[test]
+fn each_top_module_uses_only_those_lib_rs_lists_above_it() {
+    let floors = floors();
+    assert!(floors.len() > 5, "lib.rs lists {floors:?}");
+    let mut uses = uses();
+    let below_now = below(&uses, &floors);
     assert!(
-        below.is_empty(),
+        below_now.is_empty(),
         "modules using one lib.rs lists below them:\n{}",
-        below.join("\n")
+        below_now.join("\n")
+    );
+    // Planted: settings, high up, reaching for the server below it.
+    let planted = "fn f() { crate::serve::server::Server::build(); }";
+    let used = paths_in(&code_of(planted), "settings::config", &BTreeSet::new());
+    uses.entry("settings::config".to_owned())
+        .or_default()
+        .extend(used.iter().map(|path| path[..2].join("::")));
+    assert_eq!(
+        below(&uses, &floors),
+        ["settings::config uses serve::server"]
+    );
+}
+
+#[test]
+fn strings_comments_and_test_items_are_no_code() {
+    let text = r##"
+        const URL: &str = "http://example/x"; fn f() { crate::a::b(); }
+        const RAW: &str = r#"crate::c::d "quoted" // not a comment"#; fn g() { crate::e::f(); }
+        // crate::g::h in a comment
+        /* crate::i::j in a /* nested */ block */
+        fn h(x: &'static str) -> char { let _ = x; '"' }
+        fn k() { crate::k::l(); }
+        #[cfg(all(test, linux_view))]
+        mod tests { use crate::m::n; fn t() { crate::o::p(); } }
+        #[cfg(test)]
+        fn helper() { crate::q::r(); }
+        #[cfg(linux_view)]
+        fn linux() { crate::s::t(); }
+        #[cfg_attr(test, allow(dead_code))]
+        fn kept() { crate::u::v(); }
+    "##;
+    let paths = paths_in(&code_of(text), "", &BTreeSet::new());
+    let shown: Vec<String> = paths.iter().map(|path| path.join("::")).collect();
+    assert_eq!(shown, ["a::b", "e::f", "k::l", "s::t", "u::v"]);
+}
+
+/// Each place outside `scenario/` whose code names what a scenario
+/// should show or what counts showed, variant by variant: a second rule.
+fn second_rules(sources: &[(String, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (module, code) in sources {
+        if module == "scenario" || module.starts_with("scenario::") {
+            continue;
+        }
+        for kind in ["Expectation::", "Verdict::"] {
+            for (at, _) in code.match_indices(kind) {
+                let before = code[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let variant: String = code[at + kind.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                found.push(format!("{module}: {kind}{variant}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn what_a_scenario_should_show_is_decided_in_scenario_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let mut code: Vec<(String, String)> = files
+        .iter()
+        .map(|file| {
+            let module = module_of(file.strip_prefix(&root).expect("under src/"));
+            let text = std::fs::read_to_string(file).expect("a source file");
+            (module, code_of(&text))
+        })
+        .collect();
+    assert_eq!(second_rules(&code), Vec::<String>::new());
+    // Planted: the page turning one expectation into another.
+    let planted = "let predicted = match amounts_to(&effective) { \
+                   Expectation::ReclaimedAfterIdle if blind => Expectation::Leaks, p => p };";
+    code.push(("serve::watch".to_owned(), code_of(planted)));
+    assert_eq!(
+        second_rules(&code),
+        [
+            "serve::watch: Expectation::ReclaimedAfterIdle",
+            "serve::watch: Expectation::Leaks"
+        ]
     );
 }
 
@@ -332,7 +555,7 @@ async fn no_metric_name_is_written_outside_the_metrics_module_and_the_page_names
         .iter()
         .filter(|file| !file.ends_with("observe/metrics.rs"))
     {
-        let code = code_of(&std::fs::read_to_string(file).expect("a source file"));
+        let code = code_and_strings_of(&std::fs::read_to_string(file).expect("a source file"));
         for name in &names {
             let bare = name.strip_suffix("_total").unwrap_or(name);
             for written in [format!("\"{name}"), format!("\"{bare}\"")] {
