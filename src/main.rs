@@ -37,9 +37,11 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
 /// Bad configuration, as with clap's own usage errors, or a server that
-/// could not start with it (an address in use).
+/// could not start with it (an address in use). `inspect` exits 2 too for
+/// a process it cannot watch, by its own error's code.
 const EXIT_BAD_CONFIG: u8 = 2;
-/// A server's shutdown cut requests short, or a demo scenario misbehaved.
+/// A server's shutdown cut requests short, a demo scenario misbehaved or
+/// failed to run, or `inspect` found a row that leaks.
 const EXIT_FAILED: u8 = 1;
 /// Stopped at once by a second signal, as a shell reports a Ctrl-C.
 const EXIT_INTERRUPTED: u8 = 130;

@@ -7,8 +7,7 @@
 //! closed, the socket may linger (closing, or in TIME_WAIT) with inode 0,
 //! or be gone. An exact lookup costs the kernel one hash-table probe, so a
 //! check costs the same however many other sockets the machine has;
-//! reading `/proc/net/tcp` instead walks the whole table every time (about
-//! 130 ms with 10,000 leaked connections on the development machine).
+//! reading `/proc/net/tcp` instead walks the whole table every time.
 //!
 //! The messages are written and read here byte by byte, while `inspect`
 //! reads the kernel's sockets through `netlink-packet-sock-diag`
@@ -16,10 +15,10 @@
 //! exact lookup per held connection, thousands a sweep, on every server 2
 //! that leaks; there one dump of every socket with its `tcp_info`, whose
 //! many attributes the library parses. For the lookups the bytes written
-//! here are the cheaper: `cargo bench --bench socket_lookup` sweeps 10,000
-//! held connections in 19.3 ms byte by byte against 22.1 ms through the
-//! library (1.14x; 1.08x to 1.30x over its runs), and 44.4 ms by
-//! `/proc/net/tcp`.
+//! here are the cheaper: `cargo bench --bench socket_lookup` swept 10,000
+//! held connections in 11.5 ms byte by byte against 13.3 ms through the
+//! library (1.16x; 1.08x to 1.30x over earlier runs, never faster), and in
+//! 26.8 ms by `/proc/net/tcp`, on the development machine on 2026-12-07.
 
 use std::io::{self, Read};
 use std::net::{IpAddr, TcpListener, TcpStream};

@@ -7,8 +7,9 @@
 //!   close` while keep-alives are off.
 //! - `leftover`: what a route leaves of a request's body, read after
 //!   its answer as Go's server reads it.
-//! - `inbound`: inbound connections between requests: the idle timeout,
-//!   and closing them when keep-alives are switched off.
+//! - `inbound`: inbound connections' deadlines: the idle timeout between
+//!   requests, `SERVER_READ_TIMEOUT` on each request, and closing those
+//!   waiting when keep-alives are switched off.
 //! - `transfer_encoding`: `Transfer-Encoding` as Go's server takes it.
 //! - `state`: what the routes share, and the part each takes.
 //! - `router`: which route answers what.

@@ -307,9 +307,11 @@ pub enum Stopped {
 /// The HTTP/1 settings of every inbound connection: no timer, so no
 /// timeout of hyper's own. hyper 1 applies a 30 s header-read timeout to
 /// every connection once it has a timer, which would end the leak on its
-/// own after 30 s idle; Go's zero `http.Server` waits for ever. The idle
-/// timeout is `SERVER_IDLE_TIMEOUT`'s, read as each wait begins (see
-/// [`crate::serve::inbound`]).
+/// own after 30 s idle; Go's zero `http.Server` waits for ever. The
+/// deadlines are the port's own (see [`crate::serve::inbound`]): the idle
+/// timeout, `SERVER_IDLE_TIMEOUT`'s or, while it is 0,
+/// `SERVER_READ_TIMEOUT`'s, read as each wait begins; and
+/// `SERVER_READ_TIMEOUT`'s on each request's head and body.
 fn http_builder() -> http1::Builder {
     let mut http = http1::Builder::new();
     http.header_read_timeout(None);
