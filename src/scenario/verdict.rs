@@ -1,5 +1,5 @@
 //! What a scenario's numbers say, and whether that is what it should say:
-//! the one rule ([`Stretch::verdict`]), which the demo's recordings
+//! the one rule (`Stretch::verdict`), which the demo's recordings
 //! (`recording.rs`) and the dashboard's window (`seen.rs`) both read by.
 
 use std::fmt;
