@@ -102,31 +102,77 @@ pub(crate) fn render(rows: &[Charted], watched_ms: i64) -> String {
 
 fn legend(svg: &mut String, x: f64, y: f64) {
     let middle = y - 4.0;
-    let _ = writeln!(
-        svg,
-        r#"<circle cx="{x1}" cy="{middle}" r="3.5" class="asked"/><text x="{t1}" y="{y}" class="title">asked for</text>
-<rect x="{x2}" y="{top}" width="22" height="7" class="used"/><text x="{t2}" y="{y}" class="title">in use</text>
-<line x1="{x3}" x2="{x3e}" y1="{middle}" y2="{middle}" stroke-width="1.5" class="idle-span"/><text x="{t3}" y="{y}" class="title">idle since</text>
-<circle cx="{x4}" cy="{middle}" r="4.5" class="reused"/><text x="{t4}" y="{y}" class="title">seen used again after idle (not a leak's)</text>
-<rect x="{x5}" y="{top}" width="22" height="7" class="used other"/><text x="{t5}" y="{y}" class="title">not used once</text>
-<line x1="{x6}" x2="{x6}" y1="{rule_top}" y2="{rule_bottom}" class="idle-rule"/><text x="{t6}" y="{y}" class="title">the watch began</text>"#,
-        x1 = x + 4.0,
-        t1 = x + 12.0,
-        x2 = x + 90.0,
-        t2 = x + 118.0,
-        x3 = x + 172.0,
-        x3e = x + 194.0,
-        t3 = x + 200.0,
-        x4 = x + 268.0,
-        t4 = x + 278.0,
-        x5 = x + 540.0,
-        t5 = x + 568.0,
-        x6 = x + 680.0,
-        t6 = x + 688.0,
-        top = middle - 3.5,
-        rule_top = y - 12.0,
-        rule_bottom = y + 2.0,
-    );
+    let bar = middle - 3.5;
+    let (rule_top, rule_bottom) = (y - 12.0, y + 2.0);
+    // Each item: its mark at `at`, its words `gap` to the right of `at`,
+    // and its width, where the next item starts.
+    let items: [(&dyn Fn(f64) -> String, &str, f64, f64); 6] = [
+        (
+            &|at| {
+                format!(
+                    r#"<circle cx="{}" cy="{middle}" r="3.5" class="asked"/>"#,
+                    at + 4.0
+                )
+            },
+            "asked for",
+            12.0,
+            90.0,
+        ),
+        (
+            &|at| format!(r#"<rect x="{at}" y="{bar}" width="22" height="7" class="used"/>"#),
+            "in use",
+            28.0,
+            82.0,
+        ),
+        (
+            &|at| {
+                let end = at + 22.0;
+                format!(
+                    r#"<line x1="{at}" x2="{end}" y1="{middle}" y2="{middle}" stroke-width="1.5" class="idle-span"/>"#
+                )
+            },
+            "idle since",
+            28.0,
+            96.0,
+        ),
+        (
+            &|at| {
+                format!(
+                    r#"<circle cx="{}" cy="{middle}" r="4.5" class="reused"/>"#,
+                    at + 4.0
+                )
+            },
+            "seen used again after idle (not a leak's)",
+            12.0,
+            272.0,
+        ),
+        (
+            &|at| format!(r#"<rect x="{at}" y="{bar}" width="22" height="7" class="used other"/>"#),
+            "not used once",
+            28.0,
+            140.0,
+        ),
+        (
+            &|at| {
+                format!(
+                    r#"<line x1="{at}" x2="{at}" y1="{rule_top}" y2="{rule_bottom}" class="idle-rule"/>"#
+                )
+            },
+            "the watch began",
+            8.0,
+            0.0,
+        ),
+    ];
+    let mut at = x;
+    for (mark, words, gap, width) in items {
+        let _ = writeln!(
+            svg,
+            r#"{}<text x="{}" y="{y}" class="title">{words}</text>"#,
+            mark(at),
+            at + gap
+        );
+        at += width;
+    }
 }
 
 /// A panel's height: its plot grows with its connections, within bounds.
