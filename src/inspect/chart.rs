@@ -100,13 +100,16 @@ pub(crate) fn render(rows: &[Charted], watched_ms: i64) -> String {
     svg
 }
 
+/// A legend item's mark, drawn with its left edge at a given x.
+type Mark<'a> = &'a dyn Fn(f64) -> String;
+
 fn legend(svg: &mut String, x: f64, y: f64) {
     let middle = y - 4.0;
     let bar = middle - 3.5;
     let (rule_top, rule_bottom) = (y - 12.0, y + 2.0);
     // Each item: its mark at `at`, its words `gap` to the right of `at`,
     // and its width, where the next item starts.
-    let items: [(&dyn Fn(f64) -> String, &str, f64, f64); 6] = [
+    let items: [(Mark, &str, f64, f64); 6] = [
         (
             &|at| {
                 format!(
