@@ -167,9 +167,7 @@ impl ProcessWatch {
         });
         rows
     }
-}
 
-impl ProcessWatch {
     /// The rows whose verdict was `leaks` at the last sample, each
     /// connection as the chart draws it.
     pub(crate) fn charted(&self) -> Vec<Charted> {
