@@ -264,20 +264,12 @@ impl RowHistory {
         }
         seen.segments = segments;
         seen.seen_idle |= traffic.quiet() >= rule.idle_after;
-        let (request_writes, answer_segments, since_request) = match peer {
-            Peer::To(_) => (
-                traffic.writes_sent(),
-                traffic.data_segments_in,
-                traffic.since_data_sent,
-            ),
-            Peer::From { .. } => (
-                traffic.writes_received(),
-                traffic.data_segments_out,
-                traffic.since_data_received,
-            ),
+        let (answer_segments, since_request) = match peer {
+            Peer::To(_) => (traffic.data_segments_in, traffic.since_data_sent),
+            Peer::From { .. } => (traffic.data_segments_out, traffic.since_data_received),
         };
         let usage = Usage {
-            request_writes,
+            fewest_writes: traffic.writes_sent().min(traffic.writes_received()),
             answer_segments,
             quiet: traffic.quiet(),
             reused: seen.reused,
@@ -433,6 +425,42 @@ pub(crate) mod tests {
             RowVerdict::Leaks,
             "six asked for during the watch"
         );
+    }
+
+    #[test]
+    fn an_upload_pushed_in_many_pieces_is_one_stretch_by_its_answer() {
+        // Go's net/http, a POST of 1 MB per client over a 1500-byte MTU:
+        // up to 13 part-filled segments on the upload's side, 2 on the
+        // answer's; a pool's connection writes many each way.
+        let upload = |inode: u64, quiet_millis: u64| {
+            let quiet = Duration::from_millis(quiet_millis);
+            Connection {
+                traffic: Traffic {
+                    data_segments_out: 737,
+                    bytes_acked: 1_048_746,
+                    send_mss: 1448,
+                    data_segments_in: 2,
+                    bytes_received: 140,
+                    advertised_mss: 1448,
+                    since_data_sent: quiet,
+                    since_data_received: quiet,
+                    ..Traffic::default()
+                },
+                ..to_server1(inode, quiet_millis, 0)
+            }
+        };
+        let mut watch = ProcessWatch::new(7, FORGET);
+        let uploads: Vec<Connection> = (1..=20).map(|i| upload(i, 10_000 + i * 100)).collect();
+        let rows = watch.sample("test", &uploads, Duration::ZERO, &RULE);
+        assert_eq!(
+            (rows[0].idle_used_once, rows[0].verdict),
+            (20, RowVerdict::Leaks)
+        );
+        let pool: Vec<Connection> = (1..=20)
+            .map(|i| to_server1(i, 10_000 + i * 100, 18))
+            .collect();
+        let rows = ProcessWatch::new(7, FORGET).sample("test", &pool, Duration::ZERO, &RULE);
+        assert_eq!(rows[0].idle_used_once, 0);
     }
 
     #[test]

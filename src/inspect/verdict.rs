@@ -24,18 +24,22 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// At most this many writes on the request side is one stretch of use, as
-/// one sample can tell it, counted from its data segments and bytes
-/// ([`Traffic::writes_sent`]): every leaked
-/// connection measured carried 1 to 6 there (a GET: 1; three calls over
-/// TLS or six over HTTP/1.1: 5 and 6; an HTTP/2 client per request: 4 and
-/// 5; an upload of 64 KB or 1 MB per request over a 1500-byte MTU: 2 and
-/// 2 or 3, beside 45 and 724 full ones), whatever its answer's size, while
-/// every pool connection measured carried 18 or more, since a pool sends
-/// request after request on each. 8 sits between.
+/// At most this many writes on the side that wrote less is one stretch of
+/// use, as one sample can tell it, counted from each side's data segments
+/// and bytes ([`Traffic::writes_sent`]). Every exchange on a connection
+/// is a write or more each way, so a pool, which sends request after
+/// request on each connection, has many on both sides (18 or more on every
+/// pool connection measured), while a connection used for one request has
+/// few on one side at least, whatever was sent the other way. Every leaked
+/// connection measured made 1 to 6 there: a GET 1; three calls over TLS or
+/// six over HTTP/1.1, 5 and 6; an HTTP/2 client per request, 4 and 5; an
+/// upload per request over a 1500-byte MTU, 2 (its answer), where the
+/// upload's own side made 2 or 3 writes from Python and 4 to 13 from Go's
+/// `net/http` for 1 MB, a large write leaving a part-filled segment each
+/// time the send queue ran dry. 8 sits between.
 ///
 /// [`Traffic::writes_sent`]: super::tcp_info::Traffic::writes_sent
-pub(crate) const FEW_REQUEST_WRITES: u32 = 8;
+pub(crate) const FEW_WRITES: u32 = 8;
 
 /// Requests sent within this much of each other went out in one burst: 50
 /// calls at once left within 40 ms from Go and within 1 ms from Node, and
@@ -97,8 +101,9 @@ pub(crate) struct Rule {
 /// the answer side is the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Usage {
-    /// The writes on the request side, near enough ([`FEW_REQUEST_WRITES`]).
-    pub(crate) request_writes: u32,
+    /// The writes of the side that wrote less, near enough
+    /// ([`FEW_WRITES`]).
+    pub(crate) fewest_writes: u32,
     pub(crate) answer_segments: u32,
     /// How long no data has gone either way.
     pub(crate) quiet: Duration,
@@ -124,10 +129,10 @@ impl Rule {
         // Never used again: a pool's connection is used after a pause, a
         // leaked one never is. Only a watch of two samples or more sees it.
         let not_reused = !connection.reused;
-        // In one stretch: few writes on the request side, as one sample can
-        // tell; or, for a connection the watch saw open, quiet within
+        // In one stretch: few writes on one side at least, as one sample
+        // can tell; or, for a connection the watch saw open, quiet within
         // `--idle` of its opening, however it was written.
-        let one_stretch = connection.request_writes <= FEW_REQUEST_WRITES
+        let one_stretch = connection.fewest_writes <= FEW_WRITES
             || connection
                 .stretch
                 .is_some_and(|stretch| stretch < self.idle_after);
@@ -298,7 +303,7 @@ pub(crate) mod tests {
 
     /// A leaked GET's connection, idle for a minute.
     pub(crate) const LEAKED: Usage = Usage {
-        request_writes: 1,
+        fewest_writes: 1,
         answer_segments: 1,
         quiet: Duration::from_secs(60),
         reused: false,
@@ -358,17 +363,17 @@ pub(crate) mod tests {
     #[test]
     fn many_requests_are_no_one_stretch_unless_the_watch_saw_it_open_and_go_quiet() {
         let pool = Usage {
-            request_writes: 18,
+            fewest_writes: 18,
             ..LEAKED
         };
         assert!(!RULE.used_once(&pool));
         let six_calls = Usage {
-            request_writes: 6,
+            fewest_writes: 6,
             ..LEAKED
         };
         assert!(RULE.used_once(&six_calls));
         let written_in_many_pieces_seen_open = Usage {
-            request_writes: 45,
+            fewest_writes: 45,
             stretch: Some(Duration::from_millis(900)),
             ..LEAKED
         };
