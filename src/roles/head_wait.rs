@@ -69,9 +69,9 @@ impl Drop for WrittenBody {
     }
 }
 
-/// The head did not come within the limit of the request being written.
+/// The head did not come within this limit of the request being written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct HeadTimedOut;
+pub(crate) struct HeadTimedOut(pub(crate) Duration);
 
 /// Waits for `answer`, the call's head, at most `limit` from when
 /// `written` hears the request written (from now, without one); `None`
@@ -94,7 +94,7 @@ pub(crate) async fn head_within<T>(
     };
     tokio::select! {
         answer = answer => Ok(answer),
-        () = deadline => Err(HeadTimedOut),
+        () = deadline => Err(HeadTimedOut(limit)),
     }
 }
 
@@ -128,10 +128,13 @@ mod tests {
         let limit = Some(Duration::from_secs(1));
         assert_eq!(
             head_within(limit, Some(written), slow_head).await,
-            Err(HeadTimedOut)
+            Err(HeadTimedOut(Duration::from_secs(1)))
         );
         let never = std::future::pending::<()>();
-        assert_eq!(head_within(limit, None, never).await, Err(HeadTimedOut));
+        assert_eq!(
+            head_within(limit, None, never).await,
+            Err(HeadTimedOut(Duration::from_secs(1)))
+        );
     }
 
     #[tokio::test(start_paused = true)]

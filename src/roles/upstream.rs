@@ -142,7 +142,7 @@ async fn send(
     }
     let answer = head_within(head_limit, written, request.send())
         .await
-        .map_err(|HeadTimedOut| UpstreamError::HeadTimeout(head_limit.unwrap_or_default()))?;
+        .map_err(|HeadTimedOut(limit)| UpstreamError::HeadTimeout(limit))?;
     answer.map_err(|err| {
         // A message repeats at most a few hundred bytes of a URL.
         let err = if url.as_str().len() > SHOWN_BYTES {
